@@ -45,7 +45,7 @@ class RetryPolicy:
         return max(0.0, backoff)
 
 
-NO_RETRY = RetryPolicy(attempts=1)
+DEFAULT_RETRY = RetryPolicy()
 
 
 async def with_retries(

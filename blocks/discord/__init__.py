@@ -1,0 +1,1 @@
+"""Discord webhooks: where the team reads what the flows changed."""

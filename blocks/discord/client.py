@@ -1,0 +1,118 @@
+"""Async Discord webhook client: posts messages in order, within the rate limit.
+
+The webhook URL carries its token, so it is a secret: it never appears in an error message.
+Discord answers 429 with `retry_after`; we wait that long and try again, and we also pause
+ahead of time when the `X-RateLimit-Remaining` header says the bucket is empty.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from typing import Any, Self
+
+import httpx
+
+from blocks.discord.models import DiscordMessage
+from blocks.errors import (
+    AuthenticationError,
+    NotFound,
+    PermanentApiError,
+    ValidationFailed,
+    excerpt,
+)
+from blocks.http import RetryPolicy, response_text, send, with_retries
+
+SYSTEM = "discord"
+DISCORD_RETRY = RetryPolicy(attempts=6, base_delay=1.0, max_delay=60.0)
+
+
+class DiscordWebhook:
+    def __init__(
+        self,
+        url: str,
+        *,
+        username: str = "billing-sync",
+        timeout: float = 15.0,
+        retry: RetryPolicy = DISCORD_RETRY,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._url = url
+        self._username = username
+        self._retry = retry
+        self._in_order = asyncio.Lock()
+        self._not_before = 0.0
+        self._http = httpx.AsyncClient(timeout=timeout, transport=transport)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def post(self, message: DiscordMessage) -> None:
+        """Deliver one message, waiting out rate limits; raises if Discord refuses it."""
+        async with self._in_order:
+            await with_retries(lambda: self._attempt(message), self._retry)
+
+    async def _attempt(self, message: DiscordMessage) -> None:
+        delay = self._not_before - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        response = await send(self._http, SYSTEM, self._build(message))
+        self._remember_bucket(response)
+        _raise_for_status(response)
+
+    def _build(self, message: DiscordMessage) -> httpx.Request:
+        payload: dict[str, Any] = {
+            "username": self._username,
+            "content": message.content,
+            "embeds": [embed.model_dump() for embed in message.embeds],
+            "allowed_mentions": {"parse": []},
+        }
+        params = {"wait": "true"}
+        if not message.attachments:
+            return self._http.build_request("POST", self._url, params=params, json=payload)
+        payload["attachments"] = [
+            {"id": index, "filename": file.filename}
+            for index, file in enumerate(message.attachments)
+        ]
+        files = {
+            f"files[{index}]": (file.filename, file.content, "text/csv")
+            for index, file in enumerate(message.attachments)
+        }
+        return self._http.build_request(
+            "POST",
+            self._url,
+            params=params,
+            data={"payload_json": json.dumps(payload)},
+            files=files,
+        )
+
+    def _remember_bucket(self, response: httpx.Response) -> None:
+        remaining = response.headers.get("X-RateLimit-Remaining")
+        reset_after = response.headers.get("X-RateLimit-Reset-After")
+        if remaining == "0" and reset_after:
+            with contextlib.suppress(ValueError):
+                self._not_before = time.monotonic() + float(reset_after)
+
+
+def _raise_for_status(response: httpx.Response) -> None:
+    status = response.status_code
+    if status < 400:
+        return
+    detail = excerpt(response_text(response))
+    if status in (401, 403):
+        raise AuthenticationError(
+            f"webhook refused (HTTP {status})", system=SYSTEM, status_code=status
+        )
+    if status == 404:
+        raise NotFound("webhook does not exist (HTTP 404)", system=SYSTEM, status_code=404)
+    if status == 400:
+        raise ValidationFailed(f"message refused: {detail}", system=SYSTEM, status_code=400)
+    raise PermanentApiError(f"HTTP {status}: {detail}", system=SYSTEM, status_code=status)

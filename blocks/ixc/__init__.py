@@ -1,0 +1,1 @@
+"""IXCSoft (IXC Provedor): the ISP's ERP, our system of record for contracts. Read only."""

@@ -1,0 +1,233 @@
+"""Async client for the IXCSoft webservice (`POST /webservice/v1/{table}`, `ixcsoft: listar`).
+
+Contracts are read in bulk: by batches of ids with the `IN` grid filter, or by the full listing
+when that takes fewer requests - whichever is cheaper, decided from the table's size. A batch
+that fails is reported as failed ids, never as "not found".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Self
+
+import httpx
+
+from blocks.errors import (
+    ApiError,
+    AuthenticationError,
+    MalformedResponse,
+    NotFound,
+    PermanentApiError,
+    PermissionDenied,
+    excerpt,
+)
+from blocks.http import DEFAULT_RETRY, RetryPolicy, parse_json, response_text, send, with_retries
+from blocks.ixc.models import IxcContract
+
+SYSTEM = "ixc"
+CONTRACT_TABLE = "cliente_contrato"
+_ID = f"{CONTRACT_TABLE}.id"
+
+
+@dataclass
+class ContractListing:
+    """Contracts found, ids whose read failed (with why), and how they were read."""
+
+    contracts: dict[int, IxcContract] = field(default_factory=dict)
+    failed_ids: dict[int, str] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    strategy: str = "by-id"
+
+
+@dataclass
+class _Page:
+    total: int
+    records: list[dict[str, Any]]
+
+
+class IxcClient:
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        batch_size: int = 1000,
+        page_size: int = 1000,
+        max_concurrency: int = 4,
+        timeout: float = 30.0,
+        verify: bool = True,
+        read_retry: RetryPolicy = DEFAULT_RETRY,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        user, _, password = token.partition(":")
+        if not user or not password:
+            raise ValueError("the IXC token must look like 'id:hash'")
+        self.batch_size = batch_size
+        self.page_size = page_size
+        self._read_retry = read_retry
+        self._limit = asyncio.Semaphore(max_concurrency)
+        self._http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            auth=httpx.BasicAuth(user, password),
+            timeout=timeout,
+            verify=verify,
+            transport=transport,
+            headers={"ixcsoft": "listar", "Content-Type": "application/json"},
+            limits=httpx.Limits(max_connections=max(max_concurrency, 8)),
+        )
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def contracts(self, ids: Collection[int]) -> ContractListing:
+        """The contracts with these ids, read in as few requests as the table size allows."""
+        wanted = sorted(set(ids))
+        if not wanted:
+            return ContractListing()
+        batches = math.ceil(len(wanted) / self.batch_size)
+        try:
+            table_size = (await self._page(page=1, rows=1, grid=[])).total
+        except ApiError:
+            table_size = None  # size unknown: reading by id is always correct
+        if table_size is not None and math.ceil(table_size / self.page_size) < batches:
+            return await self._full_listing(wanted, table_size)
+        return await self._by_id(wanted)
+
+    async def _by_id(self, wanted: Sequence[int]) -> ContractListing:
+        chunks = [wanted[i : i + self.batch_size] for i in range(0, len(wanted), self.batch_size)]
+        results = await asyncio.gather(
+            *(self._read_batch(chunk) for chunk in chunks), return_exceptions=True
+        )
+        listing = ContractListing(strategy="by-id")
+        for chunk, result in zip(chunks, results, strict=True):
+            if isinstance(result, BaseException):
+                _fail(listing, chunk, result)
+            else:
+                _merge(listing, result, set(chunk))
+        return listing
+
+    async def _read_batch(self, chunk: Sequence[int]) -> list[dict[str, Any]]:
+        grid = [{"TB": _ID, "OP": "IN", "P": ",".join(map(str, chunk))}]
+        first = await self._page(page=1, rows=self.batch_size, grid=grid)
+        records = list(first.records)
+        page = 1
+        while len(records) < first.total and page * self.batch_size < first.total:
+            page += 1
+            records += (await self._page(page=page, rows=self.batch_size, grid=grid)).records
+        return records
+
+    async def _full_listing(self, wanted: Sequence[int], table_size: int) -> ContractListing:
+        pages = range(1, math.ceil(table_size / self.page_size) + 1)
+        results = await asyncio.gather(
+            *(self._page(page=p, rows=self.page_size, grid=[]) for p in pages),
+            return_exceptions=True,
+        )
+        listing = ContractListing(strategy="full-listing")
+        wanted_set = set(wanted)
+        failures = [r for r in results if isinstance(r, BaseException)]
+        for result in results:
+            if not isinstance(result, BaseException):
+                _merge(listing, result.records, wanted_set)
+        if failures:
+            unread = [i for i in wanted if i not in listing.contracts]
+            _fail(listing, unread, failures[0])
+        return listing
+
+    async def _page(self, *, page: int, rows: int, grid: list[dict[str, str]]) -> _Page:
+        body: dict[str, str] = {
+            "qtype": _ID,
+            "query": "0",
+            "oper": ">",
+            "page": str(page),
+            "rp": str(rows),
+            "sortname": _ID,
+            "sortorder": "asc",
+        }
+        if grid:
+            body["grid_param"] = json.dumps(grid)
+
+        async def attempt() -> _Page:
+            request = self._http.build_request(
+                "POST", f"/webservice/v1/{CONTRACT_TABLE}", content=json.dumps(body).encode()
+            )
+            response = await send(self._http, SYSTEM, request)
+            _raise_for_status(response)
+            return _parse_page(parse_json(response, SYSTEM))
+
+        async with self._limit:
+            return await with_retries(attempt, self._read_retry)
+
+
+def _raise_for_status(response: httpx.Response) -> None:
+    status = response.status_code
+    if status < 400:
+        return
+    detail = excerpt(response_text(response))
+    if status == 401:
+        raise AuthenticationError(
+            f"token refused (HTTP 401): {detail}", system=SYSTEM, status_code=401
+        )
+    if status == 403:
+        raise PermissionDenied(f"HTTP 403: {detail}", system=SYSTEM, status_code=403)
+    if status == 404:
+        raise NotFound(f"HTTP 404 (check the base URL): {detail}", system=SYSTEM, status_code=404)
+    raise PermanentApiError(f"HTTP {status}: {detail}", system=SYSTEM, status_code=status)
+
+
+def _parse_page(answer: Any) -> _Page:
+    if not isinstance(answer, dict):
+        raise MalformedResponse(
+            f"expected a JSON object, got {type(answer).__name__}", system=SYSTEM
+        )
+    kind = str(answer.get("type", answer.get("tipo", ""))).lower()
+    if kind in {"error", "erro"}:
+        message = answer.get("message", answer.get("mensagem", ""))
+        raise PermanentApiError(f"IXC answered an error: {excerpt(str(message))}", system=SYSTEM)
+    raw_total = str(answer.get("total", "")).strip()
+    if not raw_total.isdigit():
+        raise MalformedResponse(
+            f"'total' missing or not a number: {excerpt(raw_total, 40)!r}", system=SYSTEM
+        )
+    records = answer.get("registros", [])
+    if not isinstance(records, list):
+        raise MalformedResponse("'registros' is not a list", system=SYSTEM)
+    return _Page(total=int(raw_total), records=records)
+
+
+def _merge(listing: ContractListing, records: list[dict[str, Any]], wanted: set[int]) -> None:
+    """Add parsed records; a contract seen twice with different data is not trusted."""
+    for record in records:
+        try:
+            contract = IxcContract.from_record(record) if isinstance(record, dict) else None
+        except ValueError:
+            contract = None
+        if contract is None:
+            listing.problems.append("a contract record without a numeric id was ignored")
+            continue
+        if contract.id not in wanted or contract.id in listing.failed_ids:
+            continue
+        known = listing.contracts.setdefault(contract.id, contract)
+        if known != contract:
+            del listing.contracts[contract.id]
+            listing.failed_ids[contract.id] = "IXC returned two different records for this id"
+
+
+def _fail(listing: ContractListing, ids: Sequence[int], error: BaseException) -> None:
+    reason = (
+        f"IXC read failed: {error}"
+        if isinstance(error, ApiError)
+        else f"IXC read failed: {type(error).__name__}"
+    )
+    listing.problems.append(f"{reason} ({len(ids)} contracts)")
+    for contract_id in ids:
+        listing.failed_ids.setdefault(contract_id, reason)

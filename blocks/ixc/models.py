@@ -1,0 +1,51 @@
+"""Contracts as IXC sends them: every number is a string, fields may be missing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+def _code(value: Any) -> str:
+    return "" if value is None else str(value).strip().upper()
+
+
+class IxcContract(BaseModel):
+    """The contract fields the decision needs (`status`, `status_internet`), normalised."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    customer_id: int | None
+    status: str
+    status_internet: str
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> IxcContract:
+        """Parse one `registros[]` entry; raises ValueError when it has no numeric id."""
+        raw_id = str(record.get("id", "")).strip()
+        if not raw_id.isdigit() or int(raw_id) <= 0:
+            raise ValueError("record without a numeric id")
+        raw_customer = str(record.get("id_cliente", "")).strip()
+        return cls(
+            id=int(raw_id),
+            customer_id=int(raw_customer) if raw_customer.isdigit() else None,
+            status=_code(record.get("status")),
+            status_internet=_code(record.get("status_internet")),
+        )
+
+
+class IxcStatusMapping(BaseModel):
+    """What IXC's contract codes mean for phone service. Defaults follow DESIGN.md.
+
+    Checked in this order: an inactive contract `status` wins; then `status_internet`;
+    when `status_internet` is empty, the contract `status` alone decides. Any code not
+    listed is UNKNOWN, and an UNKNOWN contract is never acted on.
+    """
+
+    inactive_statuses: list[str] = ["I", "D"]
+    active_internet: list[str] = ["A"]
+    blocked_internet: list[str] = ["CM", "CA", "FA", "AA", "D"]
+    active_statuses_without_internet: list[str] = ["A"]
+    blocked_statuses_without_internet: list[str] = ["N"]

@@ -1,0 +1,1 @@
+"""MagnusBilling: the VoIP billing platform we write customer status to."""
