@@ -25,7 +25,7 @@ class Ixc(Block):
     batch_size: int = Field(default=1000, gt=0, description="Contract ids per IN-filter request.")
     page_size: int = Field(default=1000, gt=0, description="Rows per page of the full listing.")
     max_concurrency: int = Field(default=4, gt=0, description="Requests in flight at once.")
-    read_attempts: int = Field(default=4, gt=0, description="Tries per request before giving up.")
+    attempts: int = Field(default=4, gt=0, description="Tries per request before giving up.")
     retry_base_seconds: float = Field(default=1.0, ge=0, description="First retry delay.")
     status_mapping: IxcStatusMapping = Field(
         default_factory=IxcStatusMapping, description="How contract codes map to a status."
@@ -40,6 +40,6 @@ class Ixc(Block):
             max_concurrency=self.max_concurrency,
             timeout=self.timeout_seconds,
             verify=self.verify_tls,
-            read_retry=RetryPolicy(attempts=self.read_attempts, base_delay=self.retry_base_seconds),
+            read_retry=RetryPolicy(attempts=self.attempts, base_delay=self.retry_base_seconds),
             transport=transport,
         )

@@ -39,12 +39,15 @@ class IxcContract(BaseModel):
 class IxcStatusMapping(BaseModel):
     """What IXC's contract codes mean for phone service. Defaults follow DESIGN.md.
 
-    Checked in this order: an inactive contract `status` wins; then `status_internet`;
-    when `status_internet` is empty, the contract `status` alone decides. Any code not
-    listed is UNKNOWN, and an UNKNOWN contract is never acted on.
+    Checked in this order: an inactive contract `status` wins; then, for contracts whose
+    `status` is one of `statuses_checked_by_internet`, `status_internet` decides; when
+    `status_internet` is empty, the contract `status` alone decides. Any code not listed
+    (an unknown contract status included) is UNKNOWN, and an UNKNOWN contract is never
+    acted on.
     """
 
     inactive_statuses: list[str] = ["I", "D"]
+    statuses_checked_by_internet: list[str] = ["A", "P", "N"]
     active_internet: list[str] = ["A"]
     blocked_internet: list[str] = ["CM", "CA", "FA", "AA", "D"]
     active_statuses_without_internet: list[str] = ["A"]

@@ -26,7 +26,9 @@ class MagnusBilling(Block):
     timeout_seconds: float = Field(default=30.0, gt=0, description="Per-request timeout.")
     page_size: int = Field(default=5000, gt=0, description="Users per read request.")
     max_concurrency: int = Field(default=4, gt=0, description="Read requests in flight at once.")
-    read_attempts: int = Field(default=4, gt=0, description="Tries per read before giving up.")
+    attempts: int = Field(
+        default=4, gt=0, description="Tries per read request, and per change written."
+    )
     retry_base_seconds: float = Field(default=1.0, ge=0, description="First retry delay.")
     contract_field: str = Field(
         default="dist", description="User field where operators keep the IXC contract id."
@@ -36,7 +38,7 @@ class MagnusBilling(Block):
     )
 
     def retry_policy(self) -> RetryPolicy:
-        return RetryPolicy(attempts=self.read_attempts, base_delay=self.retry_base_seconds)
+        return RetryPolicy(attempts=self.attempts, base_delay=self.retry_base_seconds)
 
     def client(self, transport: httpx.AsyncBaseTransport | None = None) -> MagnusBillingClient:
         return MagnusBillingClient(

@@ -1,0 +1,246 @@
+"""Reads and writes of the ERP tables, in SQLAlchemy Core, for the subscription events.
+
+The methods are async and run their (blocking) database work in a worker thread, so the
+gateway calls of other subscriptions keep going meanwhile. Every event ends in ONE transaction:
+its row changes, its status and its `rec_log_sync` row are committed together or not at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable, Collection, Coroutine, Iterable, Sequence
+from datetime import datetime
+from typing import Any, ParamSpec, TypeVar
+
+from sqlalchemy import Connection, Row, Table, and_, func, insert, select, update
+from sqlalchemy.engine import Engine
+
+from blocks.gym_erp.rows import (
+    CardRow,
+    Change,
+    CustomerRow,
+    EventRow,
+    EventStatus,
+    InvoiceRow,
+    InvoiceUpsert,
+    ItemRow,
+    LogEntry,
+    RowUpdate,
+    SubscriptionRow,
+)
+from blocks.gym_erp.schema import (
+    cards,
+    customers,
+    events,
+    invoices,
+    metadata,
+    subscription_items,
+    subscriptions,
+    sync_log,
+)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# Stay far below SQL Server's 2,100 parameters per statement.
+IN_LIST_CHUNK = 1000
+LOG_TEXT_LIMIT = 255
+
+
+def _off_the_event_loop(function: Callable[P, R]) -> Callable[P, Coroutine[Any, Any, R]]:
+    @functools.wraps(function)
+    async def in_worker_thread(*args: P.args, **kwargs: P.kwargs) -> R:
+        return await asyncio.to_thread(function, *args, **kwargs)
+
+    return in_worker_thread
+
+
+class ErpDatabase:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    @_off_the_event_loop
+    def pending_events(self, limit: int) -> list[EventRow]:
+        """Unprocessed events, oldest first (`dt_evento`, then `id_guid` to break ties)."""
+        query = (
+            select(*_columns(events, EventRow))
+            .where(events.c.processado == "N")
+            .order_by(events.c.dt_evento, events.c.id_guid)
+            .limit(limit)
+        )
+        return self._rows(query, EventRow)
+
+    @_off_the_event_loop
+    def failed_events(self) -> list[EventRow]:
+        """Events marked `E`: they hold back the later events of their subscription."""
+        query = (
+            select(*_columns(events, EventRow))
+            .where(events.c.processado == "E")
+            .order_by(events.c.dt_evento, events.c.id_guid)
+        )
+        return self._rows(query, EventRow)
+
+    @_off_the_event_loop
+    def subscription_owners(self, subscription_ids: Collection[int]) -> dict[int, int]:
+        """Customer (`id_cliente`) of each subscription that exists."""
+        return dict(self._lookup(subscriptions.c.id, subscriptions.c.id_cliente, subscription_ids))
+
+    @_off_the_event_loop
+    def item_subscriptions(self, item_ids: Collection[int]) -> dict[int, int]:
+        """Subscription (`id_assinatura`) of each item that exists."""
+        return dict(
+            self._lookup(subscription_items.c.id, subscription_items.c.id_assinatura, item_ids)
+        )
+
+    @_off_the_event_loop
+    def customer(self, cod_cli: int) -> CustomerRow | None:
+        return self._one(customers, customers.c.cod_cli == cod_cli, CustomerRow)
+
+    @_off_the_event_loop
+    def card(self, card_id: int) -> CardRow | None:
+        return self._one(cards, cards.c.id == card_id, CardRow)
+
+    @_off_the_event_loop
+    def subscription(self, subscription_id: int) -> SubscriptionRow | None:
+        return self._one(subscriptions, subscriptions.c.id == subscription_id, SubscriptionRow)
+
+    @_off_the_event_loop
+    def item(self, item_id: int) -> ItemRow | None:
+        return self._one(subscription_items, subscription_items.c.id == item_id, ItemRow)
+
+    @_off_the_event_loop
+    def active_items(self, subscription_id: int) -> list[ItemRow]:
+        query = (
+            select(*_columns(subscription_items, ItemRow))
+            .where(
+                and_(
+                    subscription_items.c.id_assinatura == subscription_id,
+                    subscription_items.c.status == "A",
+                )
+            )
+            .order_by(subscription_items.c.id)
+        )
+        return self._rows(query, ItemRow)
+
+    @_off_the_event_loop
+    def invoice(self, invoice_id: int) -> InvoiceRow | None:
+        return self._one(invoices, invoices.c.id == invoice_id, InvoiceRow)
+
+    @_off_the_event_loop
+    def pending_invoices(self, subscription_id: int) -> list[InvoiceRow]:
+        query = (
+            select(*_columns(invoices, InvoiceRow))
+            .where(
+                and_(invoices.c.id_assinatura == subscription_id, invoices.c.status == "pending")
+            )
+            .order_by(invoices.c.id)
+        )
+        return self._rows(query, InvoiceRow)
+
+    @_off_the_event_loop
+    def record_card_registration(
+        self, card_id: int, *, id_api: str, brand: str | None, last_four_digits: str | None
+    ) -> None:
+        """The gateway holds the card now: keep its id, brand and last four; wipe the rest."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(cards)
+                .where(cards.c.id == card_id)
+                .values(
+                    id_api=id_api,
+                    bandeira=brand,
+                    ultimos_digitos=last_four_digits,
+                    numero_cartao=None,
+                    nome_cartao=None,
+                    cpf=None,
+                    cvc=None,
+                )
+            )
+
+    @_off_the_event_loop
+    def finish_event(
+        self, event: EventRow, status: EventStatus, log: LogEntry, changes: Sequence[Change] = ()
+    ) -> None:
+        """Apply the event's changes, set its status and log it - all in one transaction.
+
+        Status `N` leaves the event pending and only logs why (held behind a failed one).
+        """
+        with self.engine.begin() as connection:
+            if status != "N":
+                # Status first: a write as the first statement takes the write lock at once.
+                connection.execute(
+                    update(events)
+                    .where(events.c.id_guid == event.id_guid)
+                    .values(processado=status, dt_processado=datetime.now())
+                )
+            for change in changes:
+                _apply(connection, change)
+            connection.execute(
+                insert(sync_log).values(
+                    dt_evento=datetime.now(),
+                    tipo=log.kind,
+                    descricao=_fit(log.description, LOG_TEXT_LIMIT),
+                    cliente=_fit(log.customer, LOG_TEXT_LIMIT),
+                    id_api=log.id_api,
+                    valor=log.value,
+                    id_evento=event.id_guid,
+                    sigla=event.sigla[:8],
+                )
+            )
+
+    def _rows(self, query: Any, row_type: type[R]) -> list[R]:
+        with self.engine.connect() as connection:
+            return [row_type(**row._mapping) for row in connection.execute(query)]
+
+    def _one(self, table: Table, where: Any, row_type: type[R]) -> R | None:
+        rows = self._rows(select(*_columns(table, row_type)).where(where), row_type)
+        return rows[0] if rows else None
+
+    def _lookup(self, key: Any, value: Any, keys: Collection[int]) -> Iterable[Row[Any]]:
+        wanted = sorted(set(keys))
+        found: list[Row[Any]] = []
+        with self.engine.connect() as connection:
+            for start in range(0, len(wanted), IN_LIST_CHUNK):
+                chunk = wanted[start : start + IN_LIST_CHUNK]
+                found += connection.execute(select(key, value).where(key.in_(chunk))).all()
+        return found
+
+
+def count_rows(engine: Engine, table_name: str, **equal_to: Any) -> int:
+    """How many rows of a table match; for the demo, tests and benchmark summaries."""
+    table = metadata.tables[table_name]
+    query = select(func.count()).select_from(table)
+    for column, value in equal_to.items():
+        query = query.where(table.c[column] == value)
+    with engine.connect() as connection:
+        return int(connection.execute(query).scalar_one())
+
+
+def _columns(table: Table, row_type: type[Any]) -> list[Any]:
+    return [table.c[name] for name in row_type.__dataclass_fields__]
+
+
+def _apply(connection: Connection, change: Change) -> None:
+    match change:
+        case RowUpdate(table=name, row_id=row_id, values=values):
+            table = metadata.tables[name]
+            (key,) = table.primary_key.columns
+            connection.execute(update(table).where(key == row_id).values(**values))
+        case InvoiceUpsert(values=values):
+            existing = connection.execute(
+                select(invoices.c.id).where(invoices.c.id_api == values["id_api"])
+            ).scalar_one_or_none()
+            if existing is None:
+                connection.execute(insert(invoices).values(**values))
+            else:
+                connection.execute(
+                    update(invoices).where(invoices.c.id == existing).values(**values)
+                )
+
+
+def _fit(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

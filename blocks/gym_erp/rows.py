@@ -1,0 +1,121 @@
+"""Plain, typed views of the ERP rows the flow reads, and the changes it writes back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+EventStatus = Literal["N", "P", "E"]
+# rec_log_sync.tipo: P processed, E failed, N left pending behind a failed predecessor.
+LogKind = Literal["P", "E", "N"]
+
+
+@dataclass(frozen=True)
+class EventRow:
+    id_guid: str
+    dt_evento: datetime
+    processado: str
+    sigla: str
+    id_tabela: str
+    codaux_1: str | None
+    codaux_2: str | None
+
+
+@dataclass(frozen=True)
+class CustomerRow:
+    cod_cli: int
+    nome: str
+    cpf_cnpj: str | None
+    email: str | None
+    celular: str | None
+    id_api: str | None
+
+
+@dataclass(frozen=True)
+class CardRow:
+    id: int
+    cod_cli: int
+    numero_cartao: str | None
+    nome_cartao: str | None
+    cpf: str | None
+    cvc: str | None
+    bandeira: str | None
+    ultimos_digitos: str | None
+    val_mes: int | None
+    val_ano: int | None
+    status: str
+    id_api: str | None
+
+    def __repr__(self) -> str:
+        # The encrypted columns stay out of reprs (tracebacks, logs) all the same.
+        return f"CardRow(id={self.id}, cod_cli={self.cod_cli}, id_api={self.id_api!r})"
+
+
+@dataclass(frozen=True)
+class SubscriptionRow:
+    id: int
+    dt_inicio: date
+    intervalo: str
+    intervalo_quantidade: int
+    dia_cobranca: int
+    quant_parcelas: int
+    ciclo: int
+    texto_fatura: str | None
+    valor_minimo: Decimal
+    status: str
+    id_api: str | None
+    id_cliente: int
+    id_cartao: int | None
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    id: int
+    dt_inicio: date
+    descricao: str
+    quant: int
+    ciclos: int | None
+    status: str
+    valor: Decimal
+    id_api: str | None
+    id_assinatura: int
+
+
+@dataclass(frozen=True)
+class InvoiceRow:
+    id: int
+    id_api: str
+    valor: Decimal
+    status: str | None
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One `rec_log_sync` row: what happened, to whom, with which gateway id and amount."""
+
+    kind: LogKind
+    description: str
+    customer: str
+    id_api: str | None = None
+    value: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True)
+class RowUpdate:
+    """Set `values` on the row of `table` whose primary key is `row_id`."""
+
+    table: str
+    row_id: int
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class InvoiceUpsert:
+    """Insert or update one `rec_fatura` row, matched by the gateway's invoice id."""
+
+    values: dict[str, Any]
+
+
+Change = RowUpdate | InvoiceUpsert

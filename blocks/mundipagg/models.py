@@ -1,0 +1,151 @@
+"""What crosses the Mundipagg boundary, as pydantic models.
+
+Requests are built from these models and answers are validated into them, so a renamed or missing
+field is a clear `MalformedResponse`, not a `KeyError` three calls later. Money is integer cents,
+as the gateway speaks it; conversion to `Decimal` happens in `subscription_events.money`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_serializer
+
+Interval = Literal["day", "week", "month", "year"]
+InvoiceStatus = Literal["pending", "paid", "canceled", "scheduled", "failed"]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Answer(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class PhoneNumber(_Request):
+    country_code: str = "55"
+    area_code: str
+    number: str
+
+
+class Phones(_Request):
+    mobile_phone: PhoneNumber | None = None
+
+
+class CustomerData(_Request):
+    name: str
+    email: str | None = None
+    document: str
+    type: Literal["individual", "company"]
+    code: str | None = None
+    phones: Phones | None = None
+
+
+class NewCard(_Request):
+    """Card data on its single way to the gateway.
+
+    Number and CVV are `SecretStr`: they print as `**********` in reprs, logs and tracebacks,
+    and only the JSON sent to the gateway reveals them.
+    """
+
+    number: SecretStr
+    holder_name: str
+    holder_document: str | None = None
+    exp_month: int = Field(ge=1, le=12)
+    exp_year: int
+    cvv: SecretStr
+
+    @field_serializer("number", "cvv", when_used="json")
+    def _reveal_for_the_gateway(self, value: SecretStr) -> str:
+        return value.get_secret_value()
+
+
+class PricingScheme(_Request):
+    price: int = Field(ge=0, description="Cents.")
+
+
+class ItemData(_Request):
+    description: str
+    quantity: int = Field(gt=0)
+    cycles: int | None = Field(default=None, gt=0)
+    pricing_scheme: PricingScheme
+
+
+class NewSubscription(_Request):
+    customer_id: str | None = None
+    customer: CustomerData | None = None
+    card_id: str | None = None
+    card: NewCard | None = None
+    payment_method: Literal["credit_card"] = "credit_card"
+    interval: Interval
+    interval_count: int = Field(gt=0)
+    billing_type: Literal["prepaid", "postpaid", "exact_day"] = "exact_day"
+    billing_day: int | None = Field(default=None, ge=1, le=31)
+    installments: int = Field(default=1, gt=0)
+    minimum_price: int | None = Field(default=None, ge=0, description="Cents.")
+    statement_descriptor: str | None = None
+    start_at: date | None = None
+    items: list[ItemData]
+    metadata: dict[str, str] = Field(default_factory=dict)
+    code: str | None = None
+
+
+class GatewayCustomer(_Answer):
+    id: str
+    name: str | None = None
+
+
+class GatewayCard(_Answer):
+    id: str
+    brand: str | None = None
+    last_four_digits: str | None = None
+
+
+class GatewayItem(_Answer):
+    id: str
+    description: str
+    quantity: int | None = None
+    status: str | None = None
+
+
+class GatewaySubscription(_Answer):
+    id: str
+    status: str
+    customer: GatewayCustomer
+    card: GatewayCard | None = None
+    items: list[GatewayItem] = Field(default_factory=list)
+    next_billing_at: datetime | None = None
+
+
+class GatewayInvoice(_Answer):
+    id: str
+    code: str | None = None
+    url: str | None = None
+    amount: int
+    status: InvoiceStatus
+    payment_method: str | None = None
+    installments: int | None = None
+    due_at: datetime | None = None
+    billing_at: datetime | None = None
+    created_at: datetime | None = None
+    canceled_at: datetime | None = None
+    total_discount: int = 0
+    total_increment: int = 0
+
+
+class Paging(_Answer):
+    total: int | None = None
+    previous: str | None = None
+    next: str | None = None
+
+
+class InvoicePage(_Answer):
+    data: list[GatewayInvoice]
+    paging: Paging = Field(default_factory=Paging)
+
+
+class GatewayErrorBody(_Answer):
+    message: str = ""
+    errors: dict[str, list[str]] | None = None

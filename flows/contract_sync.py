@@ -1,0 +1,219 @@
+"""contract-sync: keep MagnusBilling phone lines in step with IXC contracts.
+
+A customer IXC blocked for not paying must not keep calling; a customer who paid must get the
+line back, and nobody should have to do it by hand. Every hour this flow reads every Magnus
+customer that carries an IXC contract id, reads those contracts from IXC, decides per customer
+(NoChange / Block / Unblock / Disable / Enable), writes the changes to Magnus, tells the team on
+Discord, and leaves the whole decision table as the run's audit trail.
+
+Safety first: a customer whose data is missing or unknown is skipped, each write is re-checked
+against Magnus right before it happens, and a run that would block or disable too many
+customers stops and asks a human.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow, get_run_logger, pause_flow_run
+from prefect.client.schemas.objects import Flow, FlowRun, State
+from prefect.exceptions import FlowPauseTimeout
+from prefect.input import RunInput
+from prefect.states import Completed, Failed
+from pydantic import Field
+
+from blocks.discord.block import Discord
+from blocks.discord.models import DiscordMessage
+from blocks.ixc.block import Ixc
+from blocks.magnusbilling.block import MagnusBilling
+from reconcile.guard import GuardLimits, GuardVerdict, assess
+from reconcile.messages import announcements, summary_message
+from reconcile.outcome import ChangeOutcome, Result
+from reconcile.plan import PlannedChange, contract_ids, planned_changes
+from reconcile.report import RunReport
+from tasks.contract_sync import (
+    apply_changes,
+    fetch_ixc_contracts,
+    fetch_magnus_users,
+    join_and_classify,
+    post_to_discord,
+    publish_report,
+)
+
+
+class ChangeApproval(RunInput):
+    """The form an operator fills in the Prefect UI to let a large change set through."""
+
+    approve: bool = Field(default=False, description="Apply the changes described above.")
+    note: str = Field(default="", description="Why (kept in the run's logs).")
+
+
+async def alert_on_failure(flow: Flow, flow_run: FlowRun, state: State[Any]) -> None:
+    """Tell the errors webhook when a run fails or crashes, so nobody has to watch the UI."""
+    params = flow_run.parameters
+    if params.get("dry_run") or not params.get("notify", True):
+        return
+    try:
+        discord = await Discord.aload(params.get("discord_block", "default"))
+        async with discord.errors_webhook() as webhook:
+            await webhook.post(
+                summary_message(
+                    f"contract-sync: {flow_run.name} {state.name}",
+                    [state.message or "no message"],
+                    {},
+                )
+            )
+    except Exception as error:  # an alert must never mask the failure it reports
+        get_run_logger().error("Could not send the failure alert: %s", type(error).__name__)
+
+
+@flow(name="contract-sync", on_failure=[alert_on_failure], on_crashed=[alert_on_failure])
+async def contract_sync(
+    dry_run: bool = False,
+    usernames: list[str] | None = None,
+    notify: bool = True,
+    max_harmful_share: float = 0.10,
+    max_harmful_count: int = 50,
+    unattended: bool = False,
+    approval_timeout_seconds: int = 3300,
+    write_concurrency: int = 8,
+    magnus_block: str = "default",
+    ixc_block: str = "default",
+    discord_block: str = "default",
+) -> State[Any]:
+    """Reconcile Magnus customers with their IXC contracts.
+
+    Args:
+        dry_run: decide and report, but write nothing and send nothing.
+        usernames: only these Magnus customers (an ad-hoc run); all when empty.
+        notify: announce changes (and failures) on Discord.
+        max_harmful_share / max_harmful_count: more blocks + disables than the smaller of
+            these (share of managed customers, absolute count) need approval.
+        unattended: past the limit, abort with an alert instead of pausing for approval.
+        approval_timeout_seconds: how long a paused run waits before giving up.
+        write_concurrency: changes written at once.
+        magnus_block / ixc_block / discord_block: names of the saved blocks to use.
+    """
+    logger = get_run_logger()
+    magnus_config = await MagnusBilling.aload(magnus_block)
+    ixc_config = await Ixc.aload(ixc_block)
+    discord_config = await Discord.aload(discord_block)
+
+    async with magnus_config.client() as magnus, ixc_config.client() as ixc:
+        users = await fetch_magnus_users(magnus, usernames)
+        contracts = await fetch_ixc_contracts(ixc, contract_ids(users.users))
+        plan = join_and_classify(
+            users, contracts, ixc_config.status_mapping, magnus_config.block_status
+        )
+        changes = planned_changes(plan)
+        report = RunReport(
+            plan=plan, outcomes={}, dry_run=dry_run, problems=users.problems + contracts.problems
+        )
+
+        if dry_run:
+            report.outcomes = _unwritten(changes, Result.PLANNED, "dry run")
+        elif changes:
+            limits = GuardLimits(max_share=max_harmful_share, max_count=max_harmful_count)
+            refusal = await _approval_refused(
+                assess(plan, limits), changes, unattended, approval_timeout_seconds, discord_config
+            )
+            if refusal:
+                report.stopped_because = refusal
+                report.outcomes = _unwritten(changes, Result.NOT_ATTEMPTED, refusal)
+            else:
+                report.outcomes = await apply_changes(
+                    magnus,
+                    changes,
+                    magnus_config.block_status,
+                    concurrency=write_concurrency,
+                    retries=magnus_config.attempts - 1,
+                    retry_delays=[magnus_config.retry_base_seconds * 4**n for n in range(3)],
+                )
+
+    applied = [c for c in changes if report.outcomes[c.magnus_id].result == Result.APPLIED]
+    if notify and not dry_run and (applied or not report.complete):
+        async with discord_config.webhook() as webhook:
+            report.unsent_notifications = await post_to_discord(
+                webhook, _messages(applied, report, discord_config)
+            )
+    await publish_report(report)
+
+    if report.complete:
+        return Completed(message=report.headline())
+    logger.error(report.headline())
+    return Failed(message=_failure_message(report))
+
+
+async def _approval_refused(
+    verdict: GuardVerdict,
+    changes: list[PlannedChange],
+    unattended: bool,
+    timeout_seconds: int,
+    discord: Discord,
+) -> str | None:
+    """None when the changes may go ahead; otherwise why they must not."""
+    if not verdict.needs_approval:
+        return None
+    logger = get_run_logger()
+    description = _approval_request(verdict, changes)
+    async with discord.errors_webhook() as webhook:
+        title = "contract-sync: " + (
+            "mass change aborted" if unattended else "approval needed in the Prefect UI"
+        )
+        try:
+            await webhook.post(summary_message(title, [verdict.describe()], {}))
+        except Exception as error:
+            logger.error("Could not send the approval alert: %s", type(error).__name__)
+    if unattended:
+        return f"{verdict.describe()}; unattended run, aborted"
+    logger.warning("Pausing for approval: %s", verdict.describe())
+    try:
+        approval = await pause_flow_run(
+            wait_for_input=ChangeApproval.with_initial_data(description=description),
+            timeout=timeout_seconds,
+        )
+    except FlowPauseTimeout:
+        return f"{verdict.describe()}; no approval within {timeout_seconds} s"
+    if not approval.approve:
+        return f"{verdict.describe()}; rejected by operator ({approval.note or 'no note'})"
+    logger.warning("Approved by operator: %s", approval.note or "no note")
+    return None
+
+
+def _approval_request(verdict: GuardVerdict, changes: list[PlannedChange]) -> str:
+    sample = "\n".join(
+        f"| {c.action} | {c.customer} | {c.username} | {c.contract_id} | {c.reason} |"
+        for c in changes[:20]
+    )
+    return (
+        f"### Large change set: {verdict.describe()}\n\n"
+        f"{len(changes)} changes in all. First {min(20, len(changes))}:\n\n"
+        "| action | customer | username | contract | reason |\n|---|---|---|---|---|\n"
+        f"{sample}\n\nApprove to apply them all; reject (or let it time out) to write nothing."
+    )
+
+
+def _unwritten(changes: list[PlannedChange], result: Result, why: str) -> dict[int, ChangeOutcome]:
+    return {
+        c.magnus_id: ChangeOutcome(magnus_id=c.magnus_id, result=result, detail=why)
+        for c in changes
+    }
+
+
+def _messages(
+    applied: list[PlannedChange], report: RunReport, discord: Discord
+) -> list[DiscordMessage]:
+    messages = announcements(applied, discord.language, discord.max_embeds)
+    lines = report.problems[:5] + [f"{o.magnus_id}: {o.detail}" for o in report.failed_changes[:5]]
+    messages.append(summary_message("contract-sync", [report.headline(), *lines], {}))
+    return messages
+
+
+def _failure_message(report: RunReport) -> str:
+    reasons = [report.stopped_because] if report.stopped_because else []
+    reasons += report.problems[:3]
+    if report.failed_changes:
+        reasons.append(f"{len(report.failed_changes)} changes failed")
+    if report.unsent_notifications:
+        reasons.append(f"{len(report.unsent_notifications)} Discord messages not sent")
+    return f"{report.headline()} | " + "; ".join(reasons)

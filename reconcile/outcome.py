@@ -1,0 +1,23 @@
+"""What happened to each planned change."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel
+
+
+class Result(StrEnum):
+    APPLIED = "applied"
+    ALREADY_DONE = "already_done"  # Magnus already had the target status at write time
+    STALE = "stale"  # the customer changed since planning; not written
+    FAILED = "failed"
+    PLANNED = "planned"  # dry run
+    NOT_ATTEMPTED = "not_attempted"  # the run stopped before writing (guard, failed fetch)
+
+
+class ChangeOutcome(BaseModel):
+    magnus_id: int
+    result: Result
+    detail: str = ""
+    magnus_after: int | None = None

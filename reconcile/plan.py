@@ -1,0 +1,189 @@
+"""Join Magnus customers with their IXC contracts and decide, for everyone at once (pandas).
+
+One row per Magnus customer. A customer is only ever given a change when both sides were
+read completely and mean something we know; every other case gets a Skip with the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel
+
+from blocks.ixc.models import IxcContract, IxcStatusMapping
+from blocks.magnusbilling.models import MagnusUser
+from reconcile.decide import CHANGES, DECISIONS, Action, target_active
+from reconcile.status import Standing, ixc_standing, magnus_standing
+
+PLAN_COLUMNS = [
+    "magnus_id",
+    "username",
+    "customer",
+    "document",
+    "contract_ref",
+    "contract_id",
+    "magnus_active",
+    "magnus_standing",
+    "ixc_status",
+    "ixc_status_internet",
+    "ixc_standing",
+    "action",
+    "target_active",
+    "duplicate_contract",
+    "reason",
+]
+_CONTRACT_ID = r"\d{1,18}"
+
+
+class PlannedChange(BaseModel):
+    """One write the plan wants, with what it was decided from (for the recheck and the report)."""
+
+    magnus_id: int
+    username: str
+    customer: str
+    document: str
+    contract_ref: str
+    contract_id: int
+    action: Action
+    magnus_active: int
+    target_active: int
+    ixc_status: str
+    ixc_status_internet: str
+    ixc_standing: Standing
+    duplicate_contract: bool
+    reason: str
+
+
+def customers_frame(users: Sequence[MagnusUser]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "magnus_id": [u.id for u in users],
+            "username": [u.username for u in users],
+            "customer": [u.name for u in users],
+            "document": [u.document for u in users],
+            "contract_ref": [u.contract_ref for u in users],
+            "magnus_active": pd.array([u.active for u in users], dtype="Int64"),
+        }
+    )
+
+
+def contract_ids(users: Sequence[MagnusUser]) -> list[int]:
+    """The well-formed contract ids customers point at (what must be read from IXC)."""
+    refs = customers_frame(users)["contract_ref"].fillna("").str.strip()
+    valid = refs[refs.str.fullmatch(_CONTRACT_ID)].astype("int64")
+    return sorted(set(valid[valid > 0].tolist()))
+
+
+def build_plan(
+    users: Sequence[MagnusUser],
+    contracts: Mapping[int, IxcContract],
+    failed_reads: Mapping[int, str],
+    mapping: IxcStatusMapping,
+    block_status: int,
+) -> pd.DataFrame:
+    """Decide every customer. `failed_reads` are contract ids IXC could not be asked about."""
+    plan = customers_frame(users)
+    ref = plan["contract_ref"].fillna("").str.strip()
+    managed = ref.ne("")
+    well_formed = ref.str.fullmatch(_CONTRACT_ID) & managed
+    contract_id = pd.to_numeric(ref.where(well_formed), errors="coerce").astype("Int64")
+    well_formed &= contract_id.gt(0).fillna(False)
+    plan["contract_id"] = contract_id.where(well_formed)
+
+    ixc = pd.DataFrame(
+        {
+            "contract_id": pd.array(list(contracts.keys()), dtype="Int64"),
+            "ixc_status": [c.status for c in contracts.values()],
+            "ixc_status_internet": [c.status_internet for c in contracts.values()],
+        }
+    )
+    plan = plan.merge(ixc, on="contract_id", how="left")
+    found = plan["ixc_status"].notna()
+    read_error = plan["contract_id"].map(dict(failed_reads)).astype("object")
+    read_failed = read_error.notna()
+
+    plan["magnus_standing"] = magnus_standing(plan["magnus_active"])
+    plan["ixc_standing"] = ixc_standing(plan["ixc_status"], plan["ixc_status_internet"], mapping)
+    plan.loc[~found | read_failed, "ixc_standing"] = Standing.UNKNOWN
+
+    decided = pd.Series(
+        [
+            DECISIONS.get(pair, Action.SKIP)
+            for pair in zip(plan["magnus_standing"], plan["ixc_standing"], strict=True)
+        ],
+        index=plan.index,
+        dtype="object",
+    )
+    counted = plan["contract_id"].where(well_formed)
+    plan["duplicate_contract"] = counted.notna() & counted.duplicated(keep=False)
+
+    magnus_unknown = plan["magnus_standing"].eq(Standing.UNKNOWN)
+    ixc_unknown = plan["ixc_standing"].eq(Standing.UNKNOWN)
+    anomaly = plan["magnus_standing"].eq(Standing.INACTIVE) & plan["ixc_standing"].eq(
+        Standing.BLOCKED
+    )
+    codes = _codes(plan)
+    cases = [
+        (~managed, Action.NOT_MANAGED, pd.Series("no contract id in Magnus", index=plan.index)),
+        (~well_formed, Action.SKIP, "contract id " + ref.map(repr) + " is not a valid contract id"),
+        (read_failed, Action.SKIP, read_error.fillna("")),
+        (~found, Action.SKIP, "contract " + ref + " not found in IXC"),
+        (
+            magnus_unknown,
+            Action.SKIP,
+            "Magnus status " + _text(plan["magnus_active"]) + " is not 0-4",
+        ),
+        (ixc_unknown, Action.SKIP, "IXC codes " + codes + " are not mapped to a status"),
+        (anomaly, Action.NO_CHANGE, "anomaly: inactive in Magnus but blocked in IXC " + codes),
+    ]
+    conditions = [condition.to_numpy(dtype=bool) for condition, _, _ in cases]
+    plan["action"] = np.select(conditions, [action for _, action, _ in cases], default=decided)
+    plan["reason"] = np.select(
+        conditions,
+        [reason.to_numpy(dtype=object) for _, _, reason in cases],
+        default=("IXC " + plan["ixc_standing"].astype(str) + " " + codes).to_numpy(dtype=object),
+    )
+    shared = plan["duplicate_contract"]
+    plan.loc[shared, "reason"] = (
+        plan.loc[shared, "reason"] + "; contract id shared with another customer"
+    )
+    plan["target_active"] = pd.array(
+        [target_active(Action(a), block_status) for a in plan["action"]], dtype="Int64"
+    )
+    return plan[PLAN_COLUMNS]
+
+
+def planned_changes(plan: pd.DataFrame) -> list[PlannedChange]:
+    rows = plan[plan["action"].isin(list(CHANGES))]
+    return [
+        PlannedChange(
+            magnus_id=int(row.magnus_id),
+            username=row.username,
+            customer=row.customer,
+            document=row.document,
+            contract_ref=str(row.contract_ref).strip(),
+            contract_id=int(row.contract_id),
+            action=Action(row.action),
+            magnus_active=int(row.magnus_active),
+            target_active=int(row.target_active),
+            ixc_status=row.ixc_status,
+            ixc_status_internet=row.ixc_status_internet,
+            ixc_standing=Standing(row.ixc_standing),
+            duplicate_contract=bool(row.duplicate_contract),
+            reason=row.reason,
+        )
+        for row in rows.itertuples(index=False)
+    ]
+
+
+def _text(values: pd.Series) -> pd.Series:
+    return values.astype("object").where(values.notna(), "missing").astype(str)
+
+
+def _codes(plan: pd.DataFrame) -> pd.Series:
+    """`(status A, internet CA)` for the report."""
+    status = plan["ixc_status"].fillna("").replace("", "-")
+    internet = plan["ixc_status_internet"].fillna("").replace("", "-")
+    return "(status " + status + ", internet " + internet + ")"

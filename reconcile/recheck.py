@@ -1,0 +1,47 @@
+"""Compare-and-set: right before a write, decide again from the customer as Magnus has it now.
+
+An operator may have changed the customer since the plan was made. We only write when the
+fresh decision is the same change the plan (and the guard, and maybe a human) approved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import pandas as pd
+
+from blocks.magnusbilling.models import MagnusUser
+from reconcile.decide import decide, target_active
+from reconcile.plan import PlannedChange
+from reconcile.status import magnus_standing
+
+
+class Verdict(StrEnum):
+    WRITE = "write"
+    ALREADY_DONE = "already_done"
+    STALE = "stale"
+
+
+@dataclass(frozen=True)
+class Recheck:
+    verdict: Verdict
+    reason: str
+
+
+def recheck(change: PlannedChange, current: MagnusUser, block_status: int) -> Recheck:
+    if (current.contract_ref or "").strip() != change.contract_ref:
+        return Recheck(
+            Verdict.STALE, "contract id changed in Magnus since planning; next run decides"
+        )
+    if current.active == change.target_active:
+        return Recheck(Verdict.ALREADY_DONE, f"already {change.target_active} in Magnus")
+    standing = magnus_standing(pd.Series([current.active], dtype="Int64")).iloc[0]
+    action = decide(standing, change.ixc_standing)
+    if action != change.action or target_active(action, block_status) != change.target_active:
+        return Recheck(
+            Verdict.STALE,
+            f"Magnus status changed from {change.magnus_active} to {current.active} "
+            "since planning; next run decides",
+        )
+    return Recheck(Verdict.WRITE, change.reason)

@@ -1,0 +1,169 @@
+"""contract-sync's Prefect tasks: thin wrappers that give each step a name, a state and retries.
+
+The rules live in `reconcile`; the HTTP in `blocks`. Clients are passed in (not hashed, not
+cached: `NO_CACHE`) so one connection pool serves the whole run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+from prefect import task
+from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import State, TaskRun
+from prefect.logging import get_run_logger
+from prefect.tasks import Task
+
+from blocks.discord.client import DiscordWebhook
+from blocks.discord.models import DiscordMessage
+from blocks.errors import ApiError, is_transient
+from blocks.ixc.client import ContractListing, IxcClient
+from blocks.ixc.models import IxcStatusMapping
+from blocks.magnusbilling.client import MagnusBillingClient, UserListing
+from reconcile.outcome import ChangeOutcome, Result
+from reconcile.plan import PlannedChange, build_plan
+from reconcile.recheck import Verdict, recheck
+from reconcile.report import RunReport
+
+
+def retry_only_transient(task: Task[Any, Any], task_run: TaskRun, state: State[Any]) -> bool:
+    """Retry timeouts, 429 and 5xx; never a refused signature, a 4xx or a validation error."""
+    return isinstance(state.data, BaseException) and is_transient(state.data)
+
+
+@task(name="fetch-magnus-users", cache_policy=NO_CACHE)
+async def fetch_magnus_users(
+    magnus: MagnusBillingClient, usernames: Sequence[str] | None
+) -> UserListing:
+    listing = await (magnus.read_users_named(usernames) if usernames else magnus.read_users())
+    get_run_logger().info(
+        "Read %d MagnusBilling users (server reported %d)",
+        len(listing.users),
+        listing.reported_total,
+    )
+    return listing
+
+
+@task(name="fetch-ixc-contracts", cache_policy=NO_CACHE)
+async def fetch_ixc_contracts(ixc: IxcClient, contract_ids: Sequence[int]) -> ContractListing:
+    listing = await ixc.contracts(contract_ids)
+    get_run_logger().info(
+        "Read %d of %d IXC contracts (%s), %d could not be read",
+        len(listing.contracts),
+        len(contract_ids),
+        listing.strategy,
+        len(listing.failed_ids),
+    )
+    return listing
+
+
+@task(name="join-and-classify", cache_policy=NO_CACHE)
+def join_and_classify(
+    users: UserListing, contracts: ContractListing, mapping: IxcStatusMapping, block_status: int
+) -> pd.DataFrame:
+    return build_plan(users.users, contracts.contracts, contracts.failed_ids, mapping, block_status)
+
+
+@task(
+    name="apply-change",
+    task_run_name="{change.action}-{change.username}",
+    cache_policy=NO_CACHE,
+    retries=3,
+    retry_delay_seconds=[1, 4, 10],
+    retry_jitter_factor=0.5,
+    retry_condition_fn=retry_only_transient,
+)
+async def apply_change(
+    magnus: MagnusBillingClient, change: PlannedChange, block_status: int
+) -> ChangeOutcome:
+    """Re-read the customer, re-decide, and write only if the same change still stands."""
+    current = await magnus.read_user(change.magnus_id)
+    check = recheck(change, current, block_status)
+    if check.verdict is Verdict.ALREADY_DONE:
+        return ChangeOutcome(
+            magnus_id=change.magnus_id,
+            result=Result.ALREADY_DONE,
+            detail=check.reason,
+            magnus_after=current.active,
+        )
+    if check.verdict is Verdict.STALE:
+        get_run_logger().warning("Not writing %s: %s", change.username, check.reason)
+        return ChangeOutcome(
+            magnus_id=change.magnus_id,
+            result=Result.STALE,
+            detail=check.reason,
+            magnus_after=current.active,
+        )
+    saved = await magnus.set_active(change.magnus_id, change.target_active)
+    get_run_logger().info(
+        "%s %s: active %s -> %s", change.action, change.username, change.magnus_active, saved.active
+    )
+    return ChangeOutcome(
+        magnus_id=change.magnus_id, result=Result.APPLIED, magnus_after=saved.active
+    )
+
+
+async def apply_changes(
+    magnus: MagnusBillingClient,
+    changes: Sequence[PlannedChange],
+    block_status: int,
+    *,
+    concurrency: int,
+    retries: int,
+    retry_delays: list[float],
+) -> dict[int, ChangeOutcome]:
+    """One task run per change, at most `concurrency` at once; a failure stays in its outcome."""
+    apply = apply_change.with_options(retries=retries, retry_delay_seconds=retry_delays)
+    limit = asyncio.Semaphore(concurrency)
+
+    async def one(change: PlannedChange) -> ChangeOutcome:
+        async with limit:
+            state = await apply(magnus, change, block_status, return_state=True)
+        result = await state.aresult(raise_on_failure=False)
+        if isinstance(result, ChangeOutcome):
+            return result
+        detail = (
+            str(result) if isinstance(result, ApiError) else f"{type(result).__name__}: {result}"
+        )
+        return ChangeOutcome(magnus_id=change.magnus_id, result=Result.FAILED, detail=detail)
+
+    outcomes = await asyncio.gather(*(one(change) for change in changes))
+    return {outcome.magnus_id: outcome for outcome in outcomes}
+
+
+@task(name="notify", cache_policy=NO_CACHE)
+async def post_to_discord(webhook: DiscordWebhook, messages: Sequence[DiscordMessage]) -> list[str]:
+    """Post in order; after the first failure the rest is not tried. Returns what was not sent."""
+    for position, message in enumerate(messages):
+        try:
+            await webhook.post(message)
+        except ApiError as error:
+            get_run_logger().error("Discord message %d not sent: %s", position + 1, error)
+            return [
+                f"message {n + 1} of {len(messages)} ({_subject(m)}) not sent: {error}"
+                for n, m in enumerate(messages[position:], start=position)
+            ]
+    return []
+
+
+@task(name="report", cache_policy=NO_CACHE)
+async def publish_report(report: RunReport) -> None:
+    """The audit trail: a table of every decision and a markdown summary with counts."""
+    await acreate_table_artifact(
+        key="contract-sync-decisions",
+        table=report.table_rows(),
+        description=report.headline(),
+    )
+    await acreate_markdown_artifact(
+        key="contract-sync-summary", markdown=report.markdown(), description=report.headline()
+    )
+    get_run_logger().info(report.headline())
+
+
+def _subject(message: DiscordMessage) -> str:
+    titles = [embed.title for embed in message.embeds]
+    return "; ".join(titles[:3]) + (f" and {len(titles) - 3} more" if len(titles) > 3 else "")
