@@ -7,9 +7,12 @@ Flow tests share ONE session-scoped `prefect_test_harness` (starting it costs ~2
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 _TEST_HOME = tempfile.mkdtemp(prefix="billing-sync-prefect-")
 os.environ.setdefault("PREFECT_HOME", _TEST_HOME)
@@ -27,3 +30,16 @@ def prefect_harness() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=90):
         yield
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture
+def magnus_exchange() -> Callable[[str], dict[str, Any]]:
+    """Load one recorded MagnusBilling exchange (tests/fixtures/magnusbilling/<name>.json)."""
+
+    def load(name: str) -> dict[str, Any]:
+        return json.loads((FIXTURES / "magnusbilling" / f"{name}.json").read_text())
+
+    return load
