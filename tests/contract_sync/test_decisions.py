@@ -1,0 +1,190 @@
+"""The decision table of DESIGN.md, exhaustively, through the same code the flow runs."""
+
+from __future__ import annotations
+
+import itertools
+
+import pandas as pd
+import pytest
+
+from blocks.ixc.models import IxcContract, IxcStatusMapping
+from blocks.magnusbilling.models import MagnusUser
+from reconcile.decide import Action
+from reconcile.plan import build_plan, contract_ids, planned_changes
+
+CONTRACT_STATUSES = ["A", "I", "P", "N", "D", "", "X"]
+INTERNET_STATUSES = ["A", "D", "CM", "CA", "FA", "AA", "", "ZZ"]
+MAGNUS_ACTIVE = [0, 1, 2, 3, 4]
+
+
+def spec_ixc(status: str, internet: str) -> str:
+    """DESIGN.md in words: I/D inactive; else internet A active, CM/CA/FA/AA/D blocked;
+    no internet: A active, N blocked; anything else unknown. Unknown contract codes
+    (here "X" and "") are never trusted, whatever the internet status says."""
+    if status in ("I", "D"):
+        return "inactive"
+    if status in ("A", "P", "N") and internet == "A":
+        return "active"
+    if status in ("A", "P", "N") and internet in ("CM", "CA", "FA", "AA", "D"):
+        return "blocked"
+    if internet == "":
+        return {"A": "active", "N": "blocked"}.get(status, "unknown")
+    return "unknown"
+
+
+def spec_magnus(active: int) -> str:
+    return {0: "inactive", 1: "active", 2: "blocked", 3: "blocked", 4: "blocked"}[active]
+
+
+SPEC_TABLE = {
+    ("active", "active"): ("NoChange", None),
+    ("active", "blocked"): ("Block", 4),
+    ("active", "inactive"): ("Disable", 0),
+    ("blocked", "active"): ("Unblock", 1),
+    ("blocked", "blocked"): ("NoChange", None),
+    ("blocked", "inactive"): ("Disable", 0),
+    ("inactive", "active"): ("Enable", 1),
+    ("inactive", "blocked"): ("NoChange", None),
+    ("inactive", "inactive"): ("NoChange", None),
+}
+
+COMBINATIONS = list(itertools.product(MAGNUS_ACTIVE, CONTRACT_STATUSES, INTERNET_STATUSES))
+
+
+def user(user_id: int, active: int | None, contract_ref: str | None) -> MagnusUser:
+    return MagnusUser(
+        id=user_id,
+        username=f"user{user_id}",
+        active=active,
+        contract_ref=contract_ref,
+        name=f"Cliente {user_id}",
+        document="12345678909",
+    )
+
+
+def contract(contract_id: int, status: str, internet: str) -> IxcContract:
+    return IxcContract(id=contract_id, customer_id=1, status=status, status_internet=internet)
+
+
+def plan_for(users, contracts, failed=None, block_status=4) -> pd.DataFrame:
+    return build_plan(
+        users,
+        {c.id: c for c in contracts},
+        failed or {},
+        IxcStatusMapping(),
+        block_status,
+    ).set_index("magnus_id")
+
+
+@pytest.fixture(scope="module")
+def every_combination() -> pd.DataFrame:
+    users = [user(n, active, str(1000 + n)) for n, (active, _, _) in enumerate(COMBINATIONS, 1)]
+    contracts = [
+        contract(1000 + n, status, internet)
+        for n, (_, status, internet) in enumerate(COMBINATIONS, 1)
+    ]
+    return plan_for(users, contracts)
+
+
+@pytest.mark.parametrize(("number", "combination"), list(enumerate(COMBINATIONS, 1)))
+def test_every_magnus_and_ixc_combination_follows_the_table(
+    every_combination: pd.DataFrame, number: int, combination: tuple[int, str, str]
+):
+    active, status, internet = combination
+    row = every_combination.loc[number]
+    ixc = spec_ixc(status, internet)
+    if ixc == "unknown":
+        assert row["action"] == Action.SKIP
+        assert "not mapped" in row["reason"]
+        assert pd.isna(row["target_active"])
+        return
+    action, target = SPEC_TABLE[(spec_magnus(active), ixc)]
+    assert row["action"] == action
+    assert (None if pd.isna(row["target_active"]) else int(row["target_active"])) == target
+
+
+def test_inactive_in_magnus_but_blocked_in_ixc_is_reported_as_an_anomaly():
+    plan = plan_for([user(1, 0, "10")], [contract(10, "A", "CA")])
+    assert plan.loc[1, "action"] == Action.NO_CHANGE
+    assert plan.loc[1, "reason"].startswith("anomaly")
+
+
+def test_block_uses_the_configured_status():
+    plan = plan_for([user(1, 1, "10")], [contract(10, "A", "FA")], block_status=3)
+    assert plan.loc[1, "target_active"] == 3
+
+
+def test_already_blocked_with_another_code_is_left_alone():
+    """Magnus 3 (blocked in) while the block status is 4: still blocked, no change."""
+    plan = plan_for([user(1, 3, "10")], [contract(10, "A", "CA")], block_status=4)
+    assert plan.loc[1, "action"] == Action.NO_CHANGE
+
+
+@pytest.mark.parametrize("active", [None, -1, 5, 9])
+def test_magnus_status_outside_0_to_4_is_skipped(active: int | None):
+    plan = plan_for([user(1, active, "10")], [contract(10, "A", "CA")])
+    assert plan.loc[1, "action"] == Action.SKIP
+    assert "is not 0-4" in plan.loc[1, "reason"]
+
+
+@pytest.mark.parametrize("ref", [None, "", "   "])
+def test_customers_without_contract_id_are_not_managed(ref: str | None):
+    plan = plan_for([user(1, 1, ref)], [])
+    assert plan.loc[1, "action"] == Action.NOT_MANAGED
+
+
+@pytest.mark.parametrize("ref", ["abc", "12.5", "-3", "0", "1e3", "12 13", "99999999999999999999"])
+def test_malformed_contract_ids_are_skipped_with_the_value(ref: str):
+    plan = plan_for([user(1, 1, ref)], [contract(12, "A", "CA")])
+    assert plan.loc[1, "action"] == Action.SKIP
+    assert repr(ref) in plan.loc[1, "reason"]
+
+
+def test_padded_contract_id_is_trimmed():
+    plan = plan_for([user(1, 1, " 10 ")], [contract(10, "A", "CA")])
+    assert plan.loc[1, "action"] == Action.BLOCK
+    assert contract_ids([user(1, 1, " 10 ")]) == [10]
+
+
+def test_contract_unknown_to_ixc_is_skipped_as_not_found():
+    plan = plan_for([user(1, 1, "10")], [])
+    assert plan.loc[1, "action"] == Action.SKIP
+    assert plan.loc[1, "reason"] == "contract 10 not found in IXC"
+
+
+def test_contract_whose_read_failed_is_skipped_as_failed_never_as_not_found():
+    plan = plan_for([user(1, 1, "10")], [], failed={10: "IXC read failed: ixc: HTTP 503"})
+    assert plan.loc[1, "action"] == Action.SKIP
+    assert plan.loc[1, "reason"] == "IXC read failed: ixc: HTTP 503"
+
+
+def test_contract_shared_by_two_customers_acts_on_each_and_says_so():
+    plan = plan_for(
+        [user(1, 1, "10"), user(2, 3, "10"), user(3, 1, "11")],
+        [contract(10, "I", ""), contract(11, "A", "A")],
+    )
+    assert list(plan["action"]) == [Action.DISABLE, Action.DISABLE, Action.NO_CHANGE]
+    assert list(plan["duplicate_contract"]) == [True, True, False]
+    assert "shared with another customer" in plan.loc[2, "reason"]
+
+
+def test_planned_changes_carry_what_the_recheck_and_messages_need():
+    plan = build_plan(
+        [user(1, 1, "10"), user(2, 1, "11")],
+        {10: contract(10, "A", "CA"), 11: contract(11, "A", "A")},
+        {},
+        IxcStatusMapping(),
+        4,
+    )
+    [change] = planned_changes(plan)
+    assert change.magnus_id == 1
+    assert change.action == Action.BLOCK
+    assert (change.magnus_active, change.target_active) == (1, 4)
+    assert (change.ixc_status, change.ixc_status_internet) == ("A", "CA")
+    assert change.contract_ref == "10"
+
+
+def test_custom_mapping_changes_the_meaning_of_codes():
+    mapping = IxcStatusMapping(blocked_internet=["CM", "CA", "FA", "D"])  # AA no longer blocks
+    plan = build_plan([user(1, 1, "10")], {10: contract(10, "A", "AA")}, {}, mapping, 4)
+    assert plan.iloc[0]["action"] == Action.SKIP
