@@ -1,0 +1,129 @@
+"""What every sandbox shares: a lock for its state, counters, latency and fault injection.
+
+Tests mutate a sandbox's state from their own thread while uvicorn serves it from another, so all
+state changes go through `lock`. Latency and faults live in one ASGI wrapper around the emulated
+application so that every request (even a rejected or faulty one) pays and counts the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute
+
+from sandbox.faults import ASGIApp, FaultPlan, FaultProfile, Message, Receive, Scope, Send, inject
+
+Record = MutableMapping[str, Any]
+
+
+def flatten(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A plain dict copy of a (possibly template-backed ChainMap) record, in template order."""
+    maps = getattr(record, "maps", None)
+    if maps is None:
+        return dict(record)
+    merged: dict[str, Any] = {}
+    for layer in reversed(maps):
+        merged.update(layer)
+    return merged
+
+
+class SandboxBase:
+    """Base of the emulators: `app` (ASGI), `lock`, `latency`, `faults`, request counters.
+
+    `requests` counts every HTTP request received; `counts` counts them per operation name chosen
+    by the subclass (e.g. "user/read"). `latency` (seconds) is slept before every answer and may be
+    changed at any time.
+    """
+
+    profile: FaultProfile = FaultProfile()
+
+    def __init__(self, *, latency: float = 0.0, faults: FaultPlan | None = None) -> None:
+        self.lock = threading.Lock()
+        self.latency = latency
+        self.faults = faults if faults is not None else FaultPlan()
+        self.requests = 0
+        self.counts: Counter[str] = Counter()
+        self._app: ASGIApp | None = None
+
+    @property
+    def app(self) -> ASGIApp:
+        """The ASGI application (built once; state stays on this object)."""
+        if self._app is None:
+            self._app = _Wrapper(self, Starlette(routes=list(self.routes())))
+        return self._app
+
+    def routes(self) -> Iterable[BaseRoute]:
+        """The emulated system's routes; subclasses define them."""
+        raise NotImplementedError
+
+    def count(self, operation: str) -> None:
+        """Record one request for `operation`."""
+        with self.lock:
+            self.counts[operation] += 1
+
+    def reset_counters(self) -> None:
+        """Zero the request counters (state and fault plan are kept)."""
+        with self.lock:
+            self.requests = 0
+            self.counts.clear()
+
+
+class _Wrapper:
+    """ASGI wrapper: count, sleep the latency, and maybe replace the answer by a fault."""
+
+    def __init__(self, sandbox: SandboxBase, inner: ASGIApp) -> None:
+        self.sandbox = sandbox
+        self.inner = inner
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.inner(scope, receive, send)
+            return
+        with self.sandbox.lock:
+            self.sandbox.requests += 1
+        body = await _read_body(receive)
+        replay = _replaying(body, receive)
+        if self.sandbox.latency > 0:
+            await asyncio.sleep(self.sandbox.latency)
+        rule = self.sandbox.faults.decide(_request_text(scope, body))
+        if rule is None:
+            await self.inner(scope, replay, send)
+        else:
+            await inject(rule, self.sandbox.profile, self.inner, scope, replay, send)
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replaying(body: bytes, receive: Receive) -> Callable[[], Any]:
+    """A `receive` that hands the already-read body to the app once, then waits as usual."""
+    delivered = False
+
+    async def replay() -> Message:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+def _request_text(scope: Scope, body: bytes) -> str:
+    query = scope.get("query_string", b"").decode("latin-1")
+    path = scope["path"] + (f"?{query}" if query else "")
+    return f"{scope['method']} {path}\n{body.decode('utf-8', 'replace')}"

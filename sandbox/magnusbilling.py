@@ -1,0 +1,663 @@
+"""MagnusBilling 7 emulator: the `user` module of its signed API, quirks included.
+
+Ground truth: the exchanges recorded from a real MagnusBilling 7.8.5.3 (PHP 8.2, MariaDB 10.11)
+in fixtures/magnusbilling. Everything a client can observe is copied: HTTP 200 plaintext auth
+errors, `text/html` on every answer, PHP `json_encode` escaping, the request sanitizer (runs
+before authentication, rejects words such as "eval" and crashes with HTTP 500 when a filter list
+starts with a string filter), the HMAC over PHP's re-encoding of the POST fields, `start`-only
+paging, the unstable default order (credit DESC, ties in a new random order on every request),
+MariaDB's case/accent-insensitive string comparisons and numeric coercion of strings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import random
+import re
+import string
+import unicodedata
+from collections import ChainMap
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from sandbox._base import Record, SandboxBase, flatten
+from sandbox._php import (
+    http_build_query,
+    mysql_number,
+    parse_php_form,
+    php_intval,
+    php_is_numeric,
+    php_json,
+)
+from sandbox.faults import FaultPlan, FaultProfile
+
+HTML = "text/html; charset=UTF-8"
+BASE_PATH = "/mbilling/index.php"
+
+# A customer row exactly as `user/read` returns it (key order and types from fixture c).
+CUSTOMER_TEMPLATE: dict[str, Any] = {
+    "id": 0, "id_user": 1, "id_group": 3, "id_group_agent": None, "id_plan": None,
+    "id_offer": None, "username": "", "password": "", "credit": "0.0000", "active": 1,
+    "creationdate": "2026-11-22 06:58:31", "firstusedate": "0000-00-00 00:00:00",
+    "expirationdate": "0000-00-00 00:00:00", "enableexpire": 0, "expiredays": 0,
+    "lastname": "", "firstname": "", "address": "", "city": "", "neighborhood": None,
+    "state": "", "country": "", "zipcode": "", "phone": "", "mobile": "", "email": "",
+    "email2": "", "vat": None, "company_name": None, "commercial_name": None,
+    "company_website": None, "state_number": None, "dist": None, "contract_value": 0,
+    "lastuse": "0000-00-00 00:00:00", "typepaid": 0, "creditlimit": 0, "language": "pt_BR",
+    "redial": None, "loginkey": None, "last_notification": None, "credit_notification": 10,
+    "credit_notification_daily": 0, "restriction": 0, "callingcard_pin": 0,
+    "prefix_local": "", "callshop": "", "plan_day": None, "record_call": 0,
+    "active_paypal": 0, "boleto": 0, "boleto_day": None, "description": None,
+    "last_login": "0000-00-00 00:00:00", "googleAuthenticator_enable": 0,
+    "google_authenticator_key": "", "doc": None, "id_sacado_sac": None, "disk_space": -1,
+    "sipaccountlimit": -1, "calllimit": -1, "cpslimit": -1, "calllimit_error": "503",
+    "mix_monitor_format": "gsm", "transfer_show_selling_price": 0,
+    "transfer_bdservice_rate": 0, "transfer_dbbl_rocket_profit": 0,
+    "transfer_bkash_profit": 0, "transfer_flexiload_profit": 0,
+    "transfer_international_profit": 0, "transfer_dbbl_rocket": 0, "transfer_bkash": 0,
+    "transfer_flexiload": 0, "transfer_international": 0, "restriction_use": 1,
+    "email_services": 1, "email_did": 1, "inbound_call_limit": -1, "idGroupname": "Client",
+    "idGroupid_user_type": 3, "idPlanname": None, "idUserusername": "root", "sip_count": 1,
+    "offer": 0,
+}  # fmt: skip
+
+# The built-in admin differs from a customer in these columns (fixture c, row id 1).
+ROOT_OVERRIDES: dict[str, Any] = {
+    "id": 1, "id_group": 1, "username": "root", "creationdate": "0000-00-00 00:00:00",
+    "vat": "0", "company_name": "", "company_website": "", "language": "en", "redial": "",
+    "loginkey": "", "prefix_local": "21", "callshop": "0", "plan_day": 1, "boleto_day": 0,
+    "description": "", "idGroupname": "Administrator", "idGroupid_user_type": 1,
+    "sip_count": 0, "callingcard_pin": 534565,
+}  # fmt: skip
+
+# Columns that come from joins, not from pkg_user: they cannot be filtered, sorted or saved.
+JOINED_COLUMNS = frozenset(
+    {"idGroupname", "idGroupid_user_type", "idPlanname", "idUserusername", "sip_count", "offer"}
+)
+# Nullable integer/decimal columns (their template value is None, so types cannot tell).
+_NUMERIC_NULLABLE = frozenset(
+    {"id_group_agent", "id_plan", "id_offer", "plan_day", "boleto_day", "id_sacado_sac", "credit"}
+)
+NUMERIC_COLUMNS = (
+    frozenset(key for key, value in CUSTOMER_TEMPLATE.items() if isinstance(value, int))
+    | _NUMERIC_NULLABLE
+)
+
+# `createUser` echoes the model's attributes: columns with a non-NULL default first, in column
+# order (setup fixture), then the other posted attributes in posted order, then generated ones.
+_CREATE_DEFAULTS: dict[str, Any] = {
+    "firstusedate": "0000-00-00 00:00:00", "expirationdate": "0000-00-00 00:00:00",
+    "enableexpire": 0, "expiredays": 0, "lastname": "", "firstname": "", "city": "",
+    "state": "", "zipcode": "", "phone": "", "mobile": "", "email": "", "contract_value": "0",
+    "lastuse": "0000-00-00 00:00:00", "typepaid": 0, "creditlimit": 0, "language": "en",
+    "credit_notification": 10, "credit_notification_daily": 0, "restriction": 0,
+    "record_call": 0, "active_paypal": 0, "boleto": 0, "last_login": "0000-00-00 00:00:00",
+    "googleAuthenticator_enable": 0, "disk_space": -1, "sipaccountlimit": -1, "calllimit": -1,
+    "cpslimit": -1, "calllimit_error": "503", "mix_monitor_format": "gsm",
+    "transfer_show_selling_price": 0, "transfer_bdservice_rate": 0,
+    "transfer_dbbl_rocket_profit": 0, "transfer_bkash_profit": 0,
+    "transfer_flexiload_profit": 0, "transfer_international_profit": 0,
+    "transfer_dbbl_rocket": 0, "transfer_bkash": 0, "transfer_flexiload": 0,
+    "transfer_international": 0, "restriction_use": 1, "email_services": 1, "email_did": 1,
+    "inbound_call_limit": -1,
+}  # fmt: skip
+
+# The request sanitizer's word list, in its order (the first match is the one reported).
+SQL_INJECT_CODES: tuple[str, ...] = (
+    "update ", "select ", " set ", " table ", "delete from", " database ", "drop table",
+    "drop database", "schema", "concat", "foreign_key", "truncate ", "create ", "print",
+    "echo", "while", "shell_exec", "popen", "proc_open", "passthru", "eval", "assert",
+    "fopen", "file_get_contents", "file_put_contents", "unlink", "mkdir", "rmdir", "copy",
+    "rename", "curl_exec", "curl_init", "fsockopen", "socket_connect", "mysql_query",
+    "mysqli_query", "pg_query", "sqlite_query", "prepare", "alert", "src=", "<img",
+    "console", "extractvalue",
+)  # fmt: skip
+
+_SYSTEM_FIELDS = frozenset({"module", "action", "nonce", "id", "createUser"})
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+_PASSWORD_ALPHABET = string.ascii_letters + string.digits
+_HTML_ENTITIES = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#039;"}
+)
+_PHP_TYPE_ERROR = "{}: Argument #{} must be of type string, stdClass given"
+
+
+def make_user(user_id: int, password: str, **fields: Any) -> Record:
+    """A customer record in the exact read shape, backed by the shared template.
+
+    Only the given fields are stored per user (a ChainMap over CUSTOMER_TEMPLATE), which keeps
+    100k users in memory cheap; writes land in the per-user layer.
+    """
+    return ChainMap({"id": user_id, "password": password, **fields}, CUSTOMER_TEMPLATE)
+
+
+def root_user(password_hash: str = "0" * 40) -> Record:
+    """The built-in `root` admin (id 1, no `dist`), present on every real server."""
+    return ChainMap({**ROOT_OVERRIDES, "password": password_hash}, CUSTOMER_TEMPLATE)
+
+
+@dataclass
+class ApiKey:
+    """A `pkg_api` row: key, secret, permission letters (subset of "crud"), IP allow-list."""
+
+    key: str
+    secret: str
+    actions: str = "crud"
+    allowed_ips: str = ""
+    user_id: int = 1
+    active: bool = True
+
+
+def sign(secret: str, body: str) -> str:
+    """The `Sign` header for `body`, as the server computes it."""
+    return hmac.new(secret.encode(), body.encode(), hashlib.sha512).hexdigest()
+
+
+class MagnusBillingSandbox(SandboxBase):
+    """In-memory MagnusBilling answering `POST /mbilling/index.php/user/{read,save}`.
+
+    `users` maps id -> record (read shape, plaintext `password` included); `api_keys` maps key ->
+    ApiKey. Counters: `requests` (all), `reads`, `saves`. `seed` fixes the random tie order and
+    the generated usernames/passwords.
+    """
+
+    profile = FaultProfile(
+        text_200=(
+            "<br />\n<b>Warning</b>:  mysqli::real_connect(): (HY000/2002): Connection refused in "
+            "<b>/var/www/html/mbilling/protected/components/LoadConfig.php</b> on line <b>29</b>"
+            "<br />\n"
+        ),
+        html_200=(
+            "<!DOCTYPE html>\n<html><head><title>MagnusBilling</title></head><body>"
+            "<div id='loading'>Loading...</div></body></html>"
+        ),
+    )
+
+    def __init__(
+        self,
+        users: Iterable[Record] | None = None,
+        api_keys: Iterable[ApiKey] = (ApiKey("sandbox-key", "sandbox-secret"),),
+        *,
+        seed: int | None = None,
+        latency: float = 0.0,
+        faults: FaultPlan | None = None,
+    ) -> None:
+        super().__init__(latency=latency, faults=faults)
+        records = list(users) if users is not None else [root_user()]
+        self.users: dict[int, Record] = {int(record["id"]): record for record in records}
+        self.api_keys: dict[str, ApiKey] = {api.key: api for api in api_keys}
+        self._rng = random.Random(seed)
+
+    @property
+    def reads(self) -> int:
+        """Requests made to `user/read`."""
+        return self.counts["user/read"]
+
+    @property
+    def saves(self) -> int:
+        """Requests made to `user/save` (updates and creations)."""
+        return self.counts["user/save"]
+
+    def routes(self) -> list[BaseRoute]:
+        return [Route(BASE_PATH + "/{module}/{action}", self._endpoint, methods=["GET", "POST"])]
+
+    async def _endpoint(self, request: Request) -> Response:
+        module = request.path_params["module"]
+        action = request.path_params["action"]
+        self.count(f"{module}/{action}")
+        if module != "user":
+            return _yii_error(404, "CHttpException", f'Unable to resolve the request "{module}".')
+        fields = parse_php_form(await request.body())
+        post = {key: _text(value) for key, value in fields.items()}
+        rejected = _sanitize(list(request.query_params.items()) + list(post.items()), module)
+        if rejected is not None:
+            return rejected
+        denied = self._authenticate(request, fields)
+        if denied is not None:
+            return denied
+        return self._dispatch(action, post, dict(request.query_params))
+
+    def _authenticate(
+        self, request: Request, fields: dict[str, bytes | list[bytes]]
+    ) -> Response | None:
+        """ApiAccess: key, HMAC over PHP's re-encoding, IP list, user, permission letter."""
+        key, signature = request.headers.get("key"), request.headers.get("sign")
+        if key is None or signature is None:
+            return _plain("Access denied to All action in All modules")
+        with self.lock:
+            api = self.api_keys.get(key)
+            owner_exists = api is not None and api.user_id in self.users
+        if api is None or not api.active:
+            return _plain("invalid API access")
+        if not hmac.compare_digest(signature, sign(api.secret, http_build_query(fields))):
+            return _plain("invalid API access")
+        client = request.client.host if request.client else ""
+        allowed = [ip for ip in api.allowed_ips.strip().split(",") if ip]
+        if allowed and client not in allowed:
+            return _plain("invalid IP")
+        if not owner_exists:
+            return _plain("invalid user")
+        letter = _permission_letter(fields)
+        if letter is not None and letter not in api.actions:
+            return _plain("invalid API action")
+        one_record = "createUser" in fields or _posted_action(fields) != "save"
+        if not one_record and (isinstance(fields.get("id"), list) or _text(fields.get("filter"))):
+            return _plain("You only can edit one data per time")
+        return None
+
+    def _dispatch(self, action: str, post: dict[str, str], query: dict[str, str]) -> Response:
+        if "createUser" in post:
+            return self._create(post)
+        if action == "read":
+            return self._read(post, query)
+        if action == "save":
+            return self._save(post)
+        message = f'The system is unable to find the requested action "{action}".'
+        return _yii_error(404, "CHttpException", message)
+
+    # ---- read ---------------------------------------------------------------------------------
+
+    def _read(self, post: dict[str, str], query: dict[str, str]) -> Response:
+        try:
+            matches = _compile_filter(post.get("filter", ""))
+            order = _compile_order(query.get("sort"), query.get("dir"))
+        except _SqlError as error:
+            return _yii_error(500, "CDbException", str(error))
+        with self.lock:
+            rows = [record for record in self.users.values() if matches(record)]
+            if order.shuffle_ties:
+                self._rng.shuffle(rows)
+            rows.sort(key=order.key, reverse=order.descending)
+            page = [flatten(record) for record in _page(rows, post)]
+        return _json({"rows": page, "count": len(rows), "sum": []})
+
+    # ---- save ---------------------------------------------------------------------------------
+
+    def _save(self, post: dict[str, str]) -> Response:
+        changes = {k: v for k, v in post.items() if k not in _SYSTEM_FIELDS}
+        errors = _validate(changes)
+        with self.lock:
+            record = self.users.get(_primary_key(post.get("id")))
+            if record is None:
+                return _json({"success": False, "rows": [], "Record not found.": None})
+            if errors:
+                return _json({"success": False, "rows": [], "errors": errors})
+            for column, value in changes.items():
+                if column in CUSTOMER_TEMPLATE and column not in JOINED_COLUMNS:
+                    record[column] = _stored_value(column, value)
+            saved = flatten(record)
+        return _json({"success": True, "rows": [saved], "msg": "Operation was successful."})
+
+    def _create(self, post: dict[str, str]) -> Response:
+        """`createUser=1`: add a customer; answer the non-empty attributes, posted ones as text."""
+        values = {k: v for k, v in post.items() if k not in _SYSTEM_FIELDS}
+        with self.lock:
+            taken = {(r["email"], r["username"]) for r in self.users.values()}
+            if values.get("email") in {email for email, _ in taken}:
+                return _json({"success": False, "errors": "This email already in use"})
+            if values.get("username") in {name for _, name in taken}:
+                return _json({"success": False, "errors": "This username already in use"})
+            generated = self._generated_credentials(values, {name for _, name in taken})
+            user_id = max(self.users, default=0) + 1
+            created = datetime.now().strftime("%Y-%m-%d %H:%M:%S")
+            record = make_user(user_id, generated["password"], creationdate=created)
+            for column, value in {**values, **generated}.items():
+                if column in CUSTOMER_TEMPLATE and column not in JOINED_COLUMNS:
+                    record[column] = _stored_value(column, value)
+            self.users[user_id] = record
+        posted = {k: v for k, v in values.items() if k in CUSTOMER_TEMPLATE}
+        echo = {**_CREATE_DEFAULTS, **posted, **generated, "id_user": 1, "id_group": 3}
+        echo |= {"creationdate": created, "id": str(user_id)}
+        data = {k: v for k, v in echo.items() if v is not None and str(v) != ""}
+        return _json({"success": True, "data": data})
+
+    def _generated_credentials(self, values: dict[str, str], usernames: set[str]) -> dict[str, Any]:
+        username = values.get("username")
+        while username is None or username in usernames:
+            username = str(self._rng.randint(10000, 99999))
+        password = values.get("password") or "".join(
+            self._rng.choice(_PASSWORD_ALPHABET) for _ in range(10)
+        )
+        pin = int(values.get("callingcard_pin") or self._rng.randint(100000, 999999))
+        return {"username": username, "password": password, "callingcard_pin": pin}
+
+
+# ---- helpers: transport shapes -------------------------------------------------------------
+
+
+def _plain(text: str, status: int = 200) -> Response:
+    return Response(text.encode(), status_code=status, headers={"content-type": HTML})
+
+
+def _json(payload: Any) -> Response:
+    return _plain(php_json(payload))
+
+
+def _html_escape(text: str) -> str:
+    """Yii's CHtml::encode (htmlspecialchars with ENT_QUOTES)."""
+    return text.translate(_HTML_ENTITIES)
+
+
+def _yii_error(status: int, title: str, message: str) -> Response:
+    """The Yii 1.1 debug error page (YII_DEBUG is on in the recorded server)."""
+    page = (
+        '<!DOCTYPE html PUBLIC\n\t"-//W3C//DTD XHTML 1.0 Transitional//EN"\n'
+        '\t"http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">\n'
+        '<html xmlns="http://www.w3.org/1999/xhtml" xml:lang="en" lang="en">\n<head>\n'
+        '<meta http-equiv="Content-Type" content="text/html; charset=utf-8"/>\n'
+        f"<title>{_html_escape(title)}</title>\n</head>\n<body>\n"
+        f'<div class="container">\n<h1>{_html_escape(title)}</h1>\n\n'
+        f'<p class="message">\n{_html_escape(message)}</p>\n\n'
+        '<div class="version">\n'
+        "PHP 8.2.36 Development Server, Yii Framework/1.1.32-dev</div>\n</div>\n</body>\n</html>\n"
+    )
+    return _plain(page, status)
+
+
+def _text(value: bytes | list[bytes] | None) -> str:
+    if isinstance(value, list):
+        return ",".join(item.decode("utf-8", "replace") for item in value)
+    return (value or b"").decode("utf-8", "replace")
+
+
+# ---- helpers: the request sanitizer (SqlInject) --------------------------------------------
+
+
+def _sanitize(fields: list[tuple[str, str]], controller: str) -> Response | None:
+    """Every request field, GET then POST, before authentication; first hit wins.
+
+    A JSON list is inspected item by item: the first object item ends the whole check when it is
+    a numeric filter and crashes PHP 8 (HTTP 500) otherwise; that is the string-filter-first bug.
+    """
+    for _name, raw in fields:
+        decoded = _json_or_none(raw)
+        if isinstance(decoded, list):
+            outcome = _sanitize_list(decoded, controller)
+            if outcome is not False:
+                return None if outcome is True else outcome
+        elif isinstance(decoded, dict):
+            message = _PHP_TYPE_ERROR.format("strlen()", "1 ($string)")
+            return _yii_error(500, "TypeError", message)
+        else:
+            text = decoded if isinstance(decoded, str) else raw
+            rejected = _sanitize_scalar(text, controller)
+            if rejected is not None:
+                return rejected
+    return None
+
+
+def _sanitize_list(items: list[Any], controller: str) -> Response | bool:
+    """A rejection, True when a numeric first filter ends all checks, False to go on."""
+    for code in SQL_INJECT_CODES:
+        for item in items:
+            if isinstance(item, dict):
+                data = item.get("data")
+                is_list = isinstance(data, dict) and data.get("type") == "list"
+                if is_list or item.get("type") == "numeric":
+                    return True
+                message = _PHP_TYPE_ERROR.format("preg_match()", "2 ($subject)")
+                return _yii_error(500, "TypeError", message)
+            text = "" if item is None else str(item)
+            if len(text.encode()) > 250:
+                return _inject_rejection(f"Variable to long: {text}", controller)
+            if code in text:
+                return _inject_rejection(f"Trying SQL inject, code: {text}", controller, code)
+    return False
+
+
+def _sanitize_scalar(text: str, controller: str) -> Response | None:
+    if len(text.encode()) > 1000:
+        return _inject_rejection(f"Variable to long2: {text}", controller)
+    lowered = text.translate(_ASCII_LOWER)
+    for code in SQL_INJECT_CODES:
+        if code in lowered:
+            return _inject_rejection(f"Trying SQL inject, code: {lowered}", controller, code)
+    return None
+
+
+def _inject_rejection(info: str, controller: str, code: str | None = None) -> Response:
+    message = f"{info}. Controller => {controller}" + (f". Code {code}" if code else "")
+    return _json({"rows": [], "count": 0, "sum": [], "msg": _html_escape(message)})
+
+
+def _json_or_none(raw: str) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+# ---- helpers: authentication ----------------------------------------------------------------
+
+
+def _posted_action(fields: Mapping[str, bytes | list[bytes]]) -> str | None:
+    if "createUser" in fields:
+        return "save"
+    action = fields.get("action")
+    return _text(action) if action is not None else None
+
+
+def _permission_letter(fields: Mapping[str, bytes | list[bytes]]) -> str | None:
+    """The letter ApiAccess requires; None where PHP's comparisons match no branch."""
+    action = _posted_action(fields)
+    raw_id = fields.get("id")
+    if action == "read":
+        return "r"
+    if action == "destroy":
+        return "d"
+    if action != "save":
+        return None
+    if raw_id is None:
+        return "c"
+    if isinstance(raw_id, list):
+        return "u"
+    text = _text(raw_id)
+    if php_is_numeric(text):
+        return "c" if float(text) == 0 else ("u" if float(text) > 0 else None)
+    return "u" if text > "0" else None
+
+
+# ---- helpers: read (filters, order, paging) ------------------------------------------------
+
+
+class _SqlError(Exception):
+    """A query MariaDB would refuse; Yii shows it as a CDbException page."""
+
+
+def _column(field: Any, clause: str) -> str:
+    name = str(field)
+    name = name.removeprefix("#").removeprefix("t.")
+    if name not in CUSTOMER_TEMPLATE or name in JOINED_COLUMNS:
+        raise _SqlError(
+            "CDbCommand failed to execute the SQL statement: SQLSTATE[42S22]: Column not found: "
+            f"1054 Unknown column 't.{name}' in '{clause}'"
+        )
+    return name
+
+
+def _fold(text: str) -> str:
+    """utf8_general_ci: case- and accent-insensitive."""
+    decomposed = unicodedata.normalize("NFD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def _sql_compare(column: str, left: Any, right: Any) -> int | None:
+    """MariaDB comparison of a column value with a bound parameter (-1/0/1, None for NULL)."""
+    if left is None or right is None:
+        return None
+    numeric = column in NUMERIC_COLUMNS or not isinstance(right, str)
+    if numeric:
+        a = left if isinstance(left, int | float) else mysql_number(str(left))
+        b = right if isinstance(right, int | float) else mysql_number(str(right))
+    else:
+        a, b = _fold(str(left).rstrip(" ")), _fold(str(right).rstrip(" "))
+    return (a > b) - (a < b)
+
+
+def _like(pattern: str) -> re.Pattern[str]:
+    parts: list[str] = []
+    escaped = False
+    for char in _fold(pattern):
+        if escaped:
+            parts.append(re.escape(char))
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        else:
+            parts.append({"%": ".*", "_": "."}.get(char) or re.escape(char))
+    return re.compile("".join(parts), re.DOTALL)
+
+
+Predicate = Callable[[Mapping[str, Any]], bool]
+
+
+def _comparison(column: str, value: Any, accept: Callable[[int], bool]) -> Predicate:
+    def predicate(record: Mapping[str, Any]) -> bool:
+        result = _sql_compare(column, record[column], value)
+        return result is not None and accept(result)
+
+    return predicate
+
+
+def _like_predicate(column: str, pattern: str) -> Predicate:
+    regex = _like(pattern)
+    return lambda record: (
+        record[column] is not None and bool(regex.fullmatch(_fold(str(record[column]))))
+    )
+
+
+def _in_predicate(column: str, values: list[Any], negate: bool) -> Predicate:
+    def predicate(record: Mapping[str, Any]) -> bool:
+        hit = any(_sql_compare(column, record[column], v) == 0 for v in values)
+        return record[column] is not None and hit != negate
+
+    return predicate
+
+
+_OPS: dict[str, Callable[[int], bool]] = {
+    "eq": lambda r: r == 0,
+    "df": lambda r: r != 0,
+    "lt": lambda r: r < 0,
+    "gt": lambda r: r > 0,
+}
+_LIKE_SHAPES = {"st": "{}%", "ed": "%{}", "ct": "%{}%"}
+
+
+def _condition(item: Mapping[str, Any]) -> Predicate | None:
+    """One Ext JS filter as BaseController::createCondition builds it (None = ignored)."""
+    kind, value = item["type"], item.get("value")
+    data = item.get("data")
+    comparison = data.get("comparison") if isinstance(data, dict) else item.get("comparison")
+    column = _column(item.get("field"), "where clause")
+    if kind in ("list", "notlist"):
+        values = value if isinstance(value, list) else [value]
+        return _in_predicate(column, values, negate=kind == "notlist")
+    if kind == "boolean":
+        return _comparison(column, int(bool(value)), _OPS["eq"])
+    if kind == "string" and comparison in _LIKE_SHAPES and value is not None:
+        return _like_predicate(column, _LIKE_SHAPES[comparison].format(value))
+    if kind == "date" and comparison == "eq" and value is not None:
+        return _like_predicate(column, str(value).split(" ")[0] + "%")
+    allowed = {"string": ("eq", "df"), "numeric": ("eq", "lt", "gt"), "date": ("lt", "gt")}
+    if comparison in allowed.get(kind, ()):
+        return _comparison(column, value, _OPS[comparison])
+    return None
+
+
+def _compile_filter(raw: str) -> Predicate:
+    decoded = _json_or_none(raw) if raw else None
+    items = decoded if isinstance(decoded, list) else []
+    predicates = [
+        p
+        for item in items
+        if isinstance(item, dict) and "type" in item
+        for p in [_condition(item)]
+        if p is not None
+    ]
+    return lambda record: all(p(record) for p in predicates)
+
+
+@dataclass(frozen=True)
+class _Order:
+    key: Callable[[Mapping[str, Any]], Any]
+    descending: bool
+    shuffle_ties: bool
+
+
+def _sort_key(column: str) -> Callable[[Mapping[str, Any]], Any]:
+    if column in NUMERIC_COLUMNS:
+        return lambda r: (0,) if r[column] is None else (1, mysql_number(str(r[column])))
+    return lambda r: (0,) if r[column] is None else (1, _fold(str(r[column]).rstrip(" ")))
+
+
+def _compile_order(sort: str | None, direction: str | None) -> _Order:
+    """`?sort=&dir=` (unsigned URL query); default `t.credit DESC` with ties in random order."""
+    if not sort:
+        return _Order(_sort_key("credit"), descending=True, shuffle_ties=True)
+    column = _column(sort, "order clause")
+    if direction is not None and direction.strip().upper() not in ("ASC", "DESC"):
+        raise _SqlError(
+            "CDbCommand failed to execute the SQL statement: SQLSTATE[42000]: Syntax error or "
+            f"access violation: 1064 You have an error in your SQL syntax near '{direction}'"
+        )
+    descending = direction is not None and direction.strip().upper() == "DESC"
+    return _Order(_sort_key(column), descending=descending, shuffle_ties=column != "id")
+
+
+def _php_positive(text: str) -> bool:
+    """PHP 8 `$text > 0` for a request string."""
+    return float(text) > 0 if php_is_numeric(text) else text > "0"
+
+
+def _page(rows: list[Record], post: dict[str, str]) -> list[Record]:
+    """Yii applyLimit: LIMIT only when `limit >= 0` (PHP comparison), OFFSET only when > 0."""
+    start, limit = post.get("start", "0"), post.get("limit", "25")
+    offset = php_intval(start) if _php_positive(start) else 0
+    unlimited = float(limit) < 0 if php_is_numeric(limit) else limit < "0"
+    return rows[offset:] if unlimited else rows[offset : offset + max(php_intval(limit), 0)]
+
+
+# ---- helpers: save ----------------------------------------------------------------------------
+
+
+def _primary_key(raw: str | None) -> int | None:
+    """findByPk: MariaDB casts the posted text to a number ("3abc" finds 3)."""
+    if raw is None:
+        return None
+    number = mysql_number(raw)
+    return int(number) if number.is_integer() else None
+
+
+def _validate(changes: Mapping[str, str]) -> dict[str, list[str]]:
+    """Yii's numerical rule on `active` and `credit` (empty passes, like allowEmpty)."""
+    return {
+        column: [f"{column.capitalize()} must be a number."]
+        for column in ("active", "credit")
+        if column in changes and changes[column] != "" and not php_is_numeric(changes[column])
+    }
+
+
+def _stored_value(column: str, value: Any) -> Any:
+    """What reading the column back gives (INT rounds, DECIMAL(15,4) pads to 4 places)."""
+    text = str(value)
+    if column == "credit":
+        try:
+            return f"{Decimal(text.strip() or '0'):.4f}"
+        except InvalidOperation:
+            return "0.0000"
+    if column in NUMERIC_COLUMNS:
+        if not php_is_numeric(text):
+            return 0
+        number = Decimal(text.strip())
+        return int(number.to_integral_value(rounding="ROUND_HALF_UP"))
+    return text

@@ -1,0 +1,48 @@
+"""Helpers for the sandbox tests: the recorded MagnusBilling fixtures and in-process clients."""
+
+from __future__ import annotations
+
+import json
+import random
+import string
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from sandbox._base import Record
+from sandbox.magnusbilling import ApiKey, MagnusBillingSandbox
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "magnusbilling"
+KEY = ApiKey("main-key", "main-secret", actions="crud")
+READ_ONLY_KEY = ApiKey("read-only-key", "read-only-secret", actions="r")
+NO_READ_KEY = ApiKey("no-read-key", "no-read-secret", actions="cud")
+
+
+def load_fixture(name: str) -> dict[str, Any]:
+    """A recorded exchange file by its prefix (e.g. "c" or "signing_vectors")."""
+    matches = [p for p in FIXTURES.glob("*.json") if p.stem.split("_")[0] == name]
+    if not matches:
+        matches = [FIXTURES / f"{name}.json"]
+    return json.loads(matches[0].read_text(encoding="utf-8"))
+
+
+def recorded_users() -> list[Record]:
+    """The 13 rows of fixture c (state before the save in f), with made-up passwords."""
+    rng = random.Random(7)
+    alphabet = string.ascii_letters + string.digits
+    users: list[Record] = []
+    for row in load_fixture("c")["response"]["json"]["rows"]:
+        length = 40 if row["id"] == 1 else 10
+        users.append({**row, "password": "".join(rng.choice(alphabet) for _ in range(length))})
+    return users
+
+
+def recorded_magnus(**options: Any) -> MagnusBillingSandbox:
+    """A sandbox holding the recorded server's state and the three recorded kinds of key."""
+    return MagnusBillingSandbox(recorded_users(), [KEY, READ_ONLY_KEY, NO_READ_KEY], **options)
+
+
+def client_for(app: Any) -> httpx.AsyncClient:
+    """An httpx client talking to an ASGI app in process."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sandbox")
