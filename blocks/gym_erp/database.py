@@ -142,24 +142,11 @@ class ErpDatabase:
         return self._rows(query, InvoiceRow)
 
     @_off_the_event_loop
-    def record_card_registration(
-        self, card_id: int, *, id_api: str, brand: str | None, last_four_digits: str | None
-    ) -> None:
-        """The gateway holds the card now: keep its id, brand and last four; wipe the rest."""
+    def apply(self, changes: Sequence[Change]) -> None:
+        """Commit changes that must survive even if the event later fails (a registered card)."""
         with self.engine.begin() as connection:
-            connection.execute(
-                update(cards)
-                .where(cards.c.id == card_id)
-                .values(
-                    id_api=id_api,
-                    bandeira=brand,
-                    ultimos_digitos=last_four_digits,
-                    numero_cartao=None,
-                    nome_cartao=None,
-                    cpf=None,
-                    cvc=None,
-                )
-            )
+            for change in changes:
+                _apply(connection, change)
 
     @_off_the_event_loop
     def finish_event(
@@ -218,6 +205,25 @@ def count_rows(engine: Engine, table_name: str, **equal_to: Any) -> int:
         query = query.where(table.c[column] == value)
     with engine.connect() as connection:
         return int(connection.execute(query).scalar_one())
+
+
+def card_registered(
+    card_id: int, *, id_api: str, brand: str | None, last_four_digits: str | None
+) -> RowUpdate:
+    """The gateway holds the card now: keep its id, brand and last four; wipe the rest."""
+    return RowUpdate(
+        cards.name,
+        card_id,
+        {
+            "id_api": id_api,
+            "bandeira": brand,
+            "ultimos_digitos": last_four_digits,
+            "numero_cartao": None,
+            "nome_cartao": None,
+            "cpf": None,
+            "cvc": None,
+        },
+    )
 
 
 def _columns(table: Table, row_type: type[Any]) -> list[Any]:

@@ -87,6 +87,7 @@ class ItemRow:
 class InvoiceRow:
     id: int
     id_api: str
+    id_assinatura: int
     valor: Decimal
     status: str | None
 

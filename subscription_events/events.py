@@ -1,0 +1,143 @@
+"""The event codes the ERP writes, and how pending events are ordered and grouped.
+
+Ordering rules:
+- a *chain* is what must stay in order: one subscription (its A_*, F_* and item events), or one
+  customer (CLI_E). When an event fails, the later events of its chain stay pending until
+  someone fixes the failed one (set it back to `N` to retry it).
+- a *lane* is what runs sequentially: all chains of one customer, so two new subscriptions of
+  a new customer never both create that customer at the gateway. Lanes run concurrently.
+An event whose target row does not exist still gets a chain (from the ids it names), so it
+fails alone without holding anyone else back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from blocks.gym_erp.rows import EventRow
+
+
+class EventCode(StrEnum):
+    NEW_SUBSCRIPTION = "A_N"
+    CHANGE_CARD = "A_ECT"
+    CHANGE_BILLING_DAY = "A_EDP"
+    CANCEL_SUBSCRIPTION = "A_C"
+    CUSTOMER_EDITED = "CLI_E"
+    ITEM_ADDED = "IA_N"
+    ITEM_CHANGED = "IA_E"
+    ITEM_REMOVED = "IA_R"
+    IMPORT_INVOICES = "F_AA"
+    CANCEL_INVOICE = "F_C"
+
+
+SUBSCRIPTION_CODES = frozenset(
+    {
+        EventCode.NEW_SUBSCRIPTION,
+        EventCode.CHANGE_CARD,
+        EventCode.CHANGE_BILLING_DAY,
+        EventCode.CANCEL_SUBSCRIPTION,
+        EventCode.IMPORT_INVOICES,
+        EventCode.CANCEL_INVOICE,
+    }
+)
+ITEM_CODES = frozenset({EventCode.ITEM_ADDED, EventCode.ITEM_CHANGED, EventCode.ITEM_REMOVED})
+
+
+def event_code(event: EventRow) -> EventCode | None:
+    """The event's code, or None when the ERP wrote one we do not know."""
+    try:
+        return EventCode(event.sigla.strip().upper())
+    except ValueError:
+        return None
+
+
+def parse_id(text: str | None) -> int | None:
+    """An id column written as text (`id_tabela`, `codaux_1`) as the integer it should be."""
+    cleaned = (text or "").strip()
+    return int(cleaned) if cleaned.isdigit() else None
+
+
+@dataclass(frozen=True)
+class PlannedEvent:
+    event: EventRow
+    chain: str
+    # An earlier event of the same chain that is marked E: this one must wait for it.
+    held_by: EventRow | None = None
+
+
+@dataclass
+class Lane:
+    key: str
+    events: list[PlannedEvent] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        return len(self.events)
+
+
+@dataclass(frozen=True)
+class References:
+    """What the ERP says the events point at: needed to know their chain and lane."""
+
+    subscription_owner: Mapping[int, int]
+    item_subscription: Mapping[int, int]
+
+
+def referenced_ids(events: Iterable[EventRow]) -> tuple[set[int], set[int]]:
+    """(subscription ids, item ids) named by the events, to look their owners up in bulk."""
+    subscription_ids: set[int] = set()
+    item_ids: set[int] = set()
+    for event in events:
+        code, row_id = event_code(event), parse_id(event.id_tabela)
+        if row_id is None:
+            continue
+        if code in SUBSCRIPTION_CODES:
+            subscription_ids.add(row_id)
+        elif code in ITEM_CODES:
+            item_ids.add(row_id)
+    return subscription_ids, item_ids
+
+
+def chain_of(event: EventRow, references: References) -> str:
+    code, row_id = event_code(event), parse_id(event.id_tabela)
+    if code is None or row_id is None:
+        return f"evento:{event.id_guid}"
+    if code is EventCode.CUSTOMER_EDITED:
+        return f"cliente:{row_id}"
+    if code in ITEM_CODES:
+        subscription_id = references.item_subscription.get(row_id)
+        return f"item:{row_id}" if subscription_id is None else f"assinatura:{subscription_id}"
+    return f"assinatura:{row_id}"
+
+
+def lane_of(chain: str, references: References) -> str:
+    kind, _, key = chain.partition(":")
+    if kind == "assinatura" and int(key) in references.subscription_owner:
+        return f"cliente:{references.subscription_owner[int(key)]}"
+    return chain
+
+
+def plan_lanes(
+    pending: Sequence[EventRow], failed: Sequence[EventRow], references: References
+) -> list[Lane]:
+    """Group the pending events (already oldest first) into lanes, noting which must wait.
+
+    Lanes come out largest first, so the longest sequential work starts earliest.
+    """
+    first_failure: dict[str, EventRow] = {}
+    for event in sorted(failed, key=_age):
+        first_failure.setdefault(chain_of(event, references), event)
+    lanes: dict[str, Lane] = {}
+    for event in sorted(pending, key=_age):
+        chain = chain_of(event, references)
+        failure = first_failure.get(chain)
+        held_by = failure if failure is not None and _age(failure) < _age(event) else None
+        key = lane_of(chain, references)
+        lanes.setdefault(key, Lane(key)).events.append(PlannedEvent(event, chain, held_by))
+    return sorted(lanes.values(), key=lambda lane: -lane.size)
+
+
+def _age(event: EventRow) -> tuple[object, str]:
+    return (event.dt_evento, event.id_guid)

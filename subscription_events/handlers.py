@@ -1,0 +1,393 @@
+"""One handler per event code: read the ERP rows, make the gateway calls, say what to store.
+
+A handler returns `Done` (a description and the ERP changes to commit with the event's status)
+or raises: `EventFailed` for bad ERP data, `ApiError` for the gateway. While it works it notes
+on the `EventRun` the customer, gateway id and amount that its `rec_log_sync` row will carry,
+whatever the outcome. Every gateway write carries an idempotency key made from the event's
+`id_guid` and the purpose of the call, so running an event twice changes nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from blocks.errors import MalformedResponse
+from blocks.gym_erp.cards import CardDecryptor
+from blocks.gym_erp.database import ErpDatabase, card_registered
+from blocks.gym_erp.rows import (
+    CardRow,
+    Change,
+    CustomerRow,
+    EventRow,
+    InvoiceRow,
+    InvoiceUpsert,
+    ItemRow,
+    RowUpdate,
+    SubscriptionRow,
+)
+from blocks.gym_erp.schema import customers, invoices, subscription_items, subscriptions
+from blocks.mundipagg.client import SYSTEM, MundipaggClient
+from blocks.mundipagg.models import GatewayCard, GatewayItem
+from subscription_events.billing_dates import next_billing_date
+from subscription_events.events import EventCode, parse_id
+from subscription_events.failures import EventFailed
+from subscription_events.money import from_cents
+from subscription_events.payloads import (
+    customer_data,
+    invoice_values,
+    item_data,
+    new_card,
+    new_subscription,
+    utc_naive,
+)
+
+UNKNOWN_CUSTOMER = "(cliente desconhecido)"
+
+
+@dataclass(frozen=True)
+class Services:
+    erp: ErpDatabase
+    gateway: MundipaggClient
+    decryptor: CardDecryptor
+    today: date
+
+
+@dataclass
+class EventRun:
+    """One event being processed, and what its log row will say about it."""
+
+    event: EventRow
+    services: Services
+    customer: str = UNKNOWN_CUSTOMER
+    id_api: str | None = None
+    value: Decimal = field(default_factory=Decimal)
+
+    def key(self, purpose: str) -> str:
+        """The idempotency key of one gateway write of this event."""
+        return f"{self.event.id_guid}:{purpose}"
+
+
+@dataclass(frozen=True)
+class Done:
+    description: str
+    changes: Sequence[Change] = ()
+
+
+Handler = Callable[[EventRun], Awaitable[Done]]
+
+
+async def create_subscription(run: EventRun) -> Done:
+    """A_N: the subscription with its active items, customer and card."""
+    subscription = await _subscription(run, _target(run))
+    customer = await _customer(run, subscription.id_cliente)
+    items = await run.services.erp.active_items(subscription.id)
+    run.value = sum((item.quant * item.valor for item in items), Decimal(0))
+    if subscription.id_api:
+        run.id_api = subscription.id_api
+        return Done("assinatura já estava no gateway; nada enviado")
+    if subscription.status != "A":
+        raise EventFailed(
+            f"assinatura {subscription.id} não está ativa (status {subscription.status})"
+        )
+    card = await _subscription_card(run, subscription, customer)
+    card_to_register = None
+    if card.id_api is None and customer.id_api is not None:
+        card = await _with_gateway_card(run, customer, card)
+    elif card.id_api is None:
+        card_to_register = new_card(card, run.services.decryptor)
+    request = new_subscription(
+        subscription, items, customer=customer, card=card, card_to_register=card_to_register
+    )
+    created = await run.services.gateway.create_subscription(
+        request, idempotency_key=run.key("subscription")
+    )
+    run.id_api = created.id
+    changes: list[Change] = [RowUpdate(subscriptions.name, subscription.id, {"id_api": created.id})]
+    if customer.id_api is None:
+        changes.append(RowUpdate(customers.name, customer.cod_cli, {"id_api": created.customer.id}))
+    if card_to_register is not None:
+        changes.append(_registered(card, created.card))
+    changes += _item_ids(items, created.items)
+    return Done(f"assinatura criada no gateway com {len(items)} item(ns)", changes)
+
+
+async def change_card(run: EventRun) -> Done:
+    """A_ECT: charge the subscription's next invoices on the card named in `codaux_1`."""
+    subscription, subscription_api_id = await _registered_subscription(run)
+    customer = await _customer(run, subscription.id_cliente)
+    card = await _card(run, _number(run.event.codaux_1, "codaux_1 (id do cartão)"), customer)
+    card = await _with_gateway_card(run, customer, card)
+    assert card.id_api is not None
+    await run.services.gateway.change_subscription_card(
+        subscription_api_id, card.id_api, idempotency_key=run.key("subscription-card")
+    )
+    run.id_api = card.id_api
+    return Done(
+        f"cobrança passa para o cartão {card.id}",
+        [RowUpdate(subscriptions.name, subscription.id, {"id_cartao": card.id})],
+    )
+
+
+async def change_billing_day(run: EventRun) -> Done:
+    """A_EDP: the ERP already holds the new `dia_cobranca`; move the next charge to it."""
+    subscription, subscription_api_id = await _registered_subscription(run)
+    await _customer(run, subscription.id_cliente)
+    try:
+        next_charge = next_billing_date(run.services.today, subscription.dia_cobranca)
+    except ValueError as problem:
+        raise EventFailed(f"assinatura {subscription.id}: {problem}") from None
+    await run.services.gateway.change_next_billing_date(
+        subscription_api_id, next_charge.isoformat(), idempotency_key=run.key("billing-date")
+    )
+    run.id_api = subscription_api_id
+    return Done(
+        f"dia de cobrança {subscription.dia_cobranca}: próxima cobrança em {next_charge:%d/%m/%Y}"
+    )
+
+
+async def cancel_subscription(run: EventRun) -> Done:
+    """A_C: cancel at the gateway (with its pending invoices) and mark the subscription C."""
+    subscription = await _subscription(run, _target(run))
+    await _customer(run, subscription.id_cliente)
+    canceled = [RowUpdate(subscriptions.name, subscription.id, {"status": "C"})]
+    if not subscription.id_api:
+        return Done("assinatura não estava no gateway; marcada como cancelada", canceled)
+    run.id_api = subscription.id_api
+    await run.services.gateway.cancel_subscription(
+        subscription.id_api, idempotency_key=run.key("cancel-subscription")
+    )
+    return Done("assinatura cancelada no gateway", canceled)
+
+
+async def update_customer(run: EventRun) -> Done:
+    """CLI_E: send the edited customer (the gateway only applies e-mail and phones)."""
+    customer = await _customer(run, _target(run))
+    if not customer.id_api:
+        return Done("cliente ainda não está no gateway; os dados irão com a primeira assinatura")
+    run.id_api = customer.id_api
+    await run.services.gateway.update_customer(
+        customer.id_api, customer_data(customer), idempotency_key=run.key("customer")
+    )
+    return Done("dados do cliente atualizados no gateway")
+
+
+async def add_item(run: EventRun) -> Done:
+    """IA_N: add the item to its subscription at the gateway."""
+    item, subscription_api_id = await _item_of_registered_subscription(run)
+    if item.id_api:
+        run.id_api = item.id_api
+        return Done("item já estava no gateway; nada enviado")
+    added = await run.services.gateway.add_item(
+        subscription_api_id, item_data(item), idempotency_key=run.key("item")
+    )
+    run.id_api = added.id
+    return Done(
+        f"item '{item.descricao}' incluído na assinatura",
+        [RowUpdate(subscription_items.name, item.id, {"id_api": added.id})],
+    )
+
+
+async def update_item(run: EventRun) -> Done:
+    """IA_E: send the item's new quantity, price or description."""
+    item, subscription_api_id = await _item_of_registered_subscription(run)
+    if not item.id_api:
+        raise EventFailed(f"item {item.id} ainda não está no gateway (IA_N pendente ou com erro)")
+    run.id_api = item.id_api
+    await run.services.gateway.update_item(
+        subscription_api_id, item.id_api, item_data(item), idempotency_key=run.key("item")
+    )
+    return Done(f"item '{item.descricao}' alterado na assinatura")
+
+
+async def remove_item(run: EventRun) -> Done:
+    """IA_R: remove the item from the subscription and mark it inactive (I)."""
+    item, subscription_api_id = await _item_of_registered_subscription(run)
+    inactive = [RowUpdate(subscription_items.name, item.id, {"status": "I"})]
+    if not item.id_api:
+        return Done("item não estava no gateway; marcado como inativo", inactive)
+    run.id_api = item.id_api
+    await run.services.gateway.remove_item(
+        subscription_api_id, item.id_api, idempotency_key=run.key("remove-item")
+    )
+    return Done(f"item '{item.descricao}' removido da assinatura", inactive)
+
+
+async def import_invoices(run: EventRun) -> Done:
+    """F_AA: every invoice of the subscription, all pages, into `rec_fatura` by `id_api`."""
+    subscription, subscription_api_id = await _registered_subscription(run)
+    await _customer(run, subscription.id_cliente)
+    run.id_api = subscription_api_id
+    found = await run.services.gateway.subscription_invoices(subscription_api_id)
+    run.value = sum((from_cents(invoice.amount) for invoice in found), Decimal(0))
+    return Done(
+        f"{len(found)} fatura(s) importada(s)",
+        [InvoiceUpsert(invoice_values(invoice, subscription)) for invoice in found],
+    )
+
+
+async def cancel_invoice(run: EventRun) -> Done:
+    """F_C: cancel the invoice named in `codaux_1` (a `rec_fatura.id`), or else the
+    subscription's pending ones, as last imported by F_AA."""
+    subscription = await _subscription(run, _target(run))
+    await _customer(run, subscription.id_cliente)
+    to_cancel = await _invoices_to_cancel(run, subscription)
+    run.value = sum((invoice.valor for invoice in to_cancel), Decimal(0))
+    changes: list[Change] = []
+    for invoice in to_cancel:
+        run.id_api = invoice.id_api
+        canceled = await run.services.gateway.cancel_invoice(
+            invoice.id_api, idempotency_key=run.key(f"cancel-invoice:{invoice.id_api}")
+        )
+        changes.append(
+            RowUpdate(
+                invoices.name,
+                invoice.id,
+                {"status": canceled.status, "dt_cancelamento": utc_naive(canceled.canceled_at)},
+            )
+        )
+    return Done(f"{len(to_cancel)} fatura(s) cancelada(s) no gateway", changes)
+
+
+HANDLERS: dict[EventCode, Handler] = {
+    EventCode.NEW_SUBSCRIPTION: create_subscription,
+    EventCode.CHANGE_CARD: change_card,
+    EventCode.CHANGE_BILLING_DAY: change_billing_day,
+    EventCode.CANCEL_SUBSCRIPTION: cancel_subscription,
+    EventCode.CUSTOMER_EDITED: update_customer,
+    EventCode.ITEM_ADDED: add_item,
+    EventCode.ITEM_CHANGED: update_item,
+    EventCode.ITEM_REMOVED: remove_item,
+    EventCode.IMPORT_INVOICES: import_invoices,
+    EventCode.CANCEL_INVOICE: cancel_invoice,
+}
+
+
+def _target(run: EventRun) -> int:
+    return _number(run.event.id_tabela, "id_tabela")
+
+
+def _number(text: str | None, what: str) -> int:
+    row_id = parse_id(text)
+    if row_id is None:
+        raise EventFailed(f"{what} '{text or ''}' não é um id numérico")
+    return row_id
+
+
+async def _subscription(run: EventRun, subscription_id: int) -> SubscriptionRow:
+    subscription = await run.services.erp.subscription(subscription_id)
+    if subscription is None:
+        raise EventFailed(f"assinatura {subscription_id} não existe em rec_assinatura")
+    return subscription
+
+
+async def _registered_subscription(run: EventRun) -> tuple[SubscriptionRow, str]:
+    subscription = await _subscription(run, _target(run))
+    if not subscription.id_api:
+        await _customer(run, subscription.id_cliente)
+        raise EventFailed(
+            f"assinatura {subscription.id} ainda não está no gateway (A_N pendente ou com erro)"
+        )
+    return subscription, subscription.id_api
+
+
+async def _customer(run: EventRun, cod_cli: int) -> CustomerRow:
+    customer = await run.services.erp.customer(cod_cli)
+    if customer is None:
+        raise EventFailed(f"cliente {cod_cli} não existe em cad_cliente")
+    run.customer = customer.nome
+    return customer
+
+
+async def _subscription_card(
+    run: EventRun, subscription: SubscriptionRow, customer: CustomerRow
+) -> CardRow:
+    if subscription.id_cartao is None:
+        raise EventFailed(f"assinatura {subscription.id} sem cartão (id_cartao vazio)")
+    return await _card(run, subscription.id_cartao, customer)
+
+
+async def _card(run: EventRun, card_id: int, owner: CustomerRow) -> CardRow:
+    card = await run.services.erp.card(card_id)
+    if card is None:
+        raise EventFailed(f"cartão {card_id} não existe em cad_cliente_cartao")
+    if card.cod_cli != owner.cod_cli:
+        raise EventFailed(f"cartão {card_id} não pertence ao cliente {owner.cod_cli}")
+    return card
+
+
+async def _with_gateway_card(run: EventRun, customer: CustomerRow, card: CardRow) -> CardRow:
+    """The card, registered at the gateway first if it is not yet (kept even if the event fails:
+    the gateway holds it now, and the card data is wiped from the ERP)."""
+    if card.id_api:
+        return card
+    if not customer.id_api:
+        raise EventFailed(f"cliente {customer.cod_cli} ainda não está no gateway")
+    registered = await run.services.gateway.create_card(
+        customer.id_api, new_card(card, run.services.decryptor), idempotency_key=run.key("card")
+    )
+    registration = _registered(card, registered)
+    await run.services.erp.apply([registration])
+    return CardRow(**{**card.__dict__, **registration.values})
+
+
+def _registered(card: CardRow, gateway_card: GatewayCard | None) -> RowUpdate:
+    if gateway_card is None:
+        raise MalformedResponse("the gateway did not return the registered card", system=SYSTEM)
+    return card_registered(
+        card.id,
+        id_api=gateway_card.id,
+        brand=gateway_card.brand,
+        last_four_digits=gateway_card.last_four_digits,
+    )
+
+
+def _item_ids(items: Sequence[ItemRow], created: Sequence[GatewayItem]) -> list[RowUpdate]:
+    """The gateway answers the items in the order sent; check it before trusting it."""
+    if [item.descricao for item in items] != [item.description for item in created]:
+        raise MalformedResponse(
+            "the subscription's items came back different from those sent", system=SYSTEM
+        )
+    return [
+        RowUpdate(subscription_items.name, item.id, {"id_api": answer.id})
+        for item, answer in zip(items, created, strict=True)
+    ]
+
+
+async def _item_of_registered_subscription(run: EventRun) -> tuple[ItemRow, str]:
+    item_id = _target(run)
+    item = await run.services.erp.item(item_id)
+    if item is None:
+        raise EventFailed(f"item {item_id} não existe em rec_assinatura_item")
+    subscription = await run.services.erp.subscription(item.id_assinatura)
+    if subscription is None:
+        raise EventFailed(
+            f"item {item.id} aponta para a assinatura {item.id_assinatura}, que não existe"
+        )
+    await _customer(run, subscription.id_cliente)
+    run.value = item.quant * item.valor
+    if not subscription.id_api:
+        raise EventFailed(
+            f"assinatura {subscription.id} do item ainda não está no gateway "
+            "(A_N pendente ou com erro)"
+        )
+    return item, subscription.id_api
+
+
+async def _invoices_to_cancel(run: EventRun, subscription: SubscriptionRow) -> list[InvoiceRow]:
+    if not (run.event.codaux_1 or "").strip():
+        pending = await run.services.erp.pending_invoices(subscription.id)
+        if not pending:
+            raise EventFailed(
+                f"assinatura {subscription.id} sem fatura pendente em rec_fatura (importe com F_AA)"
+            )
+        return pending
+    invoice_id = _number(run.event.codaux_1, "codaux_1 (id da fatura)")
+    invoice = await run.services.erp.invoice(invoice_id)
+    if invoice is None or invoice.id_assinatura != subscription.id:
+        raise EventFailed(
+            f"fatura {invoice_id} da assinatura {subscription.id} não existe em rec_fatura"
+        )
+    return [invoice]
