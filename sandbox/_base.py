@@ -11,6 +11,7 @@ import asyncio
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
+from functools import partial
 from typing import Any
 
 from starlette.applications import Starlette
@@ -94,7 +95,8 @@ class _Wrapper:
         if rule is None:
             await self.inner(scope, replay, send)
         else:
-            await inject(rule, self.sandbox.profile, self.inner, scope, replay, send)
+            disconnected = partial(_until_disconnect, receive)
+            await inject(rule, self.sandbox.profile, self.inner, scope, replay, send, disconnected)
 
 
 async def _read_body(receive: Receive) -> bytes:
@@ -107,6 +109,12 @@ async def _read_body(receive: Receive) -> bytes:
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
+
+
+async def _until_disconnect(receive: Receive) -> None:
+    """Wait for the client to go away (the body has been read already)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 def _replaying(body: bytes, receive: Receive) -> Callable[[], Any]:

@@ -209,6 +209,21 @@ async def _send_truncated(app: ASGIApp, scope: Scope, receive: Receive, send: Se
     await send({"type": "http.response.body", "body": cut})
 
 
+async def _client_still_there_after(
+    delay: float, disconnected: Callable[[], Awaitable[None]]
+) -> bool:
+    """Sleep `delay`, but stop early (False) when the client gives up and closes the socket.
+
+    Without this a client timeout would leave the sleeping request behind until server shutdown.
+    """
+    sleeper = asyncio.ensure_future(asyncio.sleep(delay))
+    watcher = asyncio.ensure_future(disconnected())
+    done, pending = await asyncio.wait({sleeper, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    return sleeper in done
+
+
 async def inject(
     rule: FaultRule,
     profile: FaultProfile,
@@ -216,8 +231,12 @@ async def inject(
     scope: Scope,
     receive: Receive,
     send: Send,
+    disconnected: Callable[[], Awaitable[None]],
 ) -> None:
-    """Answer one request according to `rule` (the real app runs only where the kind needs it)."""
+    """Answer one request according to `rule` (the real app runs only where the kind needs it).
+
+    `receive` replays the already-read body; `disconnected` waits until the client goes away.
+    """
     kind = rule.kind
     if kind in (FaultKind.HTTP_500, FaultKind.HTTP_502, FaultKind.HTTP_503):
         status = int(kind.value.removeprefix("http_"))
@@ -227,8 +246,8 @@ async def inject(
         retry = [(b"retry-after", f"{rule.retry_after:g}".encode())]
         await _send_simple(send, 429, content_type, body, retry)
     elif kind is FaultKind.TIMEOUT:
-        await asyncio.sleep(rule.delay)
-        await app(scope, receive, send)
+        if await _client_still_there_after(rule.delay, disconnected):
+            await app(scope, receive, send)
     elif kind is FaultKind.CONNECTION_RESET:
         await _send_reset(send)
     elif kind is FaultKind.HTML_200:

@@ -15,9 +15,7 @@ import hashlib
 import hmac
 import json
 import random
-import re
 import string
-import unicodedata
 from collections import ChainMap
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -38,6 +36,7 @@ from sandbox._php import (
     php_is_numeric,
     php_json,
 )
+from sandbox._sql import collate, fold, like_regex, order_rows, sign_of
 from sandbox.faults import FaultPlan, FaultProfile
 
 HTML = "text/html; charset=UTF-8"
@@ -275,9 +274,8 @@ class MagnusBillingSandbox(SandboxBase):
             return _yii_error(500, "CDbException", str(error))
         with self.lock:
             rows = [record for record in self.users.values() if matches(record)]
-            if order.shuffle_ties:
-                self._rng.shuffle(rows)
-            rows.sort(key=order.key, reverse=order.descending)
+            rng = self._rng if order.shuffle_ties else None
+            order_rows(rows, order.key, descending=order.descending, rng=rng)
             page = [flatten(record) for record in _page(rows, post)]
         return _json({"rows": page, "count": len(rows), "sum": []})
 
@@ -485,12 +483,6 @@ def _column(field: Any, clause: str) -> str:
     return name
 
 
-def _fold(text: str) -> str:
-    """utf8_general_ci: case- and accent-insensitive."""
-    decomposed = unicodedata.normalize("NFD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-
-
 def _sql_compare(column: str, left: Any, right: Any) -> int | None:
     """MariaDB comparison of a column value with a bound parameter (-1/0/1, None for NULL)."""
     if left is None or right is None:
@@ -500,22 +492,8 @@ def _sql_compare(column: str, left: Any, right: Any) -> int | None:
         a = left if isinstance(left, int | float) else mysql_number(str(left))
         b = right if isinstance(right, int | float) else mysql_number(str(right))
     else:
-        a, b = _fold(str(left).rstrip(" ")), _fold(str(right).rstrip(" "))
-    return (a > b) - (a < b)
-
-
-def _like(pattern: str) -> re.Pattern[str]:
-    parts: list[str] = []
-    escaped = False
-    for char in _fold(pattern):
-        if escaped:
-            parts.append(re.escape(char))
-            escaped = False
-        elif char == "\\":
-            escaped = True
-        else:
-            parts.append({"%": ".*", "_": "."}.get(char) or re.escape(char))
-    return re.compile("".join(parts), re.DOTALL)
+        a, b = collate(str(left)), collate(str(right))
+    return sign_of(a, b)
 
 
 Predicate = Callable[[Mapping[str, Any]], bool]
@@ -530,9 +508,9 @@ def _comparison(column: str, value: Any, accept: Callable[[int], bool]) -> Predi
 
 
 def _like_predicate(column: str, pattern: str) -> Predicate:
-    regex = _like(pattern)
+    regex = like_regex(pattern)
     return lambda record: (
-        record[column] is not None and bool(regex.fullmatch(_fold(str(record[column]))))
+        record[column] is not None and bool(regex.fullmatch(fold(str(record[column]))))
     )
 
 
@@ -597,7 +575,7 @@ class _Order:
 def _sort_key(column: str) -> Callable[[Mapping[str, Any]], Any]:
     if column in NUMERIC_COLUMNS:
         return lambda r: (0,) if r[column] is None else (1, mysql_number(str(r[column])))
-    return lambda r: (0,) if r[column] is None else (1, _fold(str(r[column]).rstrip(" ")))
+    return lambda r: (0,) if r[column] is None else (1, collate(str(r[column])))
 
 
 def _compile_order(sort: str | None, direction: str | None) -> _Order:

@@ -11,7 +11,8 @@ from typing import Any
 import httpx
 
 from sandbox._base import Record
-from sandbox.magnusbilling import ApiKey, MagnusBillingSandbox
+from sandbox._php import php_urlencode
+from sandbox.magnusbilling import ApiKey, MagnusBillingSandbox, sign
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "magnusbilling"
 KEY = ApiKey("main-key", "main-secret", actions="crud")
@@ -46,3 +47,27 @@ def recorded_magnus(**options: Any) -> MagnusBillingSandbox:
 def client_for(app: Any) -> httpx.AsyncClient:
     """An httpx client talking to an ASGI app in process."""
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sandbox")
+
+
+def form_body(fields: dict[str, Any]) -> str:
+    """A form body encoded the way MagnusBilling re-encodes it (so the Sign matches)."""
+    return "&".join(f"{php_urlencode(k)}={php_urlencode(str(v))}" for k, v in fields.items())
+
+
+async def call(
+    client: httpx.AsyncClient,
+    action: str,
+    fields: dict[str, Any],
+    *,
+    key: ApiKey = KEY,
+    query: str = "sort=id&dir=ASC",
+) -> httpx.Response:
+    """A correctly signed `user/<action>` request."""
+    body = form_body({"module": "user", "action": action, **fields, "nonce": "1"})
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Key": key.key,
+        "Sign": sign(key.secret, body),
+    }
+    url = f"/mbilling/index.php/user/{action}" + (f"?{query}" if query else "")
+    return await client.post(url, content=body, headers=headers)
