@@ -140,7 +140,7 @@ class IxcSandbox(SandboxBase):
         except _BadRequest as error:
             return _error(str(error))
         with self.lock:
-            total, page = listing.run(self._rows(table), self._rng)
+            total, page = listing.run(self._rows(table), TEMPLATES[table], self._rng)
         return _answer(listing.page_label, total, page)
 
     def _authorized(self, header: str) -> bool:
@@ -159,6 +159,11 @@ def _table(rows: Iterable[Mapping[str, Any]], template: dict[str, str]) -> dict[
         int(row["id"]): row if isinstance(row, ChainMap) else ChainMap(dict(row), template)
         for row in rows
     }
+
+
+def _complete(row: Record, template: dict[str, str]) -> Record:
+    """A row as stored, or backed by the template when a test stored a partial plain dict."""
+    return row if isinstance(row, ChainMap) else ChainMap(row, template)
 
 
 def _error(message: str, status: int = 200) -> Response:
@@ -278,11 +283,14 @@ class _Listing:
             rp=min(max(rp, 0), MAX_RP),
         )
 
-    def run(self, rows: dict[int, Record], rng: random.Random) -> tuple[int, list[dict[str, Any]]]:
+    def run(
+        self, rows: dict[int, Record], template: dict[str, str], rng: random.Random
+    ) -> tuple[int, list[dict[str, Any]]]:
         """Total matches and the requested page (flattened copies, safe outside the lock)."""
         ids, rest = _narrow_by_id(rows, self.conditions)
         predicates = [condition.predicate() for condition in rest]
-        matched = [rows[i] for i in ids if all(p(rows[i]) for p in predicates)]
+        views = (_complete(rows[i], template) for i in ids)
+        matched = [row for row in views if all(p(row) for p in predicates)]
         if self.sort_field == "id":
             if self.descending:
                 matched.reverse()
