@@ -1,0 +1,56 @@
+"""subscription-events: the gym ERP's Mundipagg event queue.
+
+The gym's ERP sells subscriptions charged by card through Mundipagg, and writes a row into
+`util_eventos_mundipagg` whenever something must reach the gateway: a new subscription, a card
+or billing-day change, a cancellation, a customer edit, an item added, changed or removed, an
+invoice import or cancellation. Every minute this flow takes the pending events oldest first,
+makes the gateway calls each one needs, stores the ids the gateway returns and marks every event
+processed (P) or failed (E) with the reason in `rec_log_sync`, where the gym's staff see it.
+
+Events of one customer run in order, and a failed event holds back the later events of its
+subscription instead of letting them run out of order; different customers run concurrently.
+Every gateway write carries an idempotency key made from the event, so a retried or crashed
+run never charges, creates or cancels anything twice.
+"""
+
+from __future__ import annotations
+
+from prefect import flow
+from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+
+from subscription_events.report import RunReport
+from tasks.subscription_events import (
+    connected,
+    group_events,
+    process_all_lanes,
+    publish_report,
+    read_pending_events,
+)
+
+
+@flow(name="subscription-events")
+async def subscription_events(
+    max_events: int = 5000,
+    max_concurrent_customers: int = 10,
+    erp_block: str = "default",
+    mundipagg_block: str = "default",
+    card_key_block: str = "default",
+) -> RunReport:
+    """Bring the ERP's pending Mundipagg events to the gateway and record how each ended."""
+    async with connected(erp_block, mundipagg_block, card_key_block) as services:
+        pending = await read_pending_events(services.erp, max_events)
+        lanes = await group_events(services.erp, pending)
+        results = await process_all_lanes(lanes, services, max_concurrent_customers)
+        return await publish_report(results)
+
+
+if __name__ == "__main__":
+    # One run at a time: a slow run must not meet the next minute's run on the same events.
+    subscription_events.serve(
+        name="subscription-events",
+        cron="* * * * *",
+        global_limit=ConcurrencyLimitConfig(
+            limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW
+        ),
+        pause_on_shutdown=False,
+    )

@@ -1,0 +1,113 @@
+"""Running the events: plan the lanes, run one event to its end, run a lane in order."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from blocks.errors import ApiError, is_transient
+from blocks.gym_erp.cards import CardDataUnreadable
+from blocks.gym_erp.database import ErpDatabase
+from blocks.gym_erp.rows import EventRow, EventStatus, LogEntry
+from subscription_events.events import Lane, References, event_code, plan_lanes, referenced_ids
+from subscription_events.failures import EventFailed
+from subscription_events.handlers import HANDLERS, UNKNOWN_CUSTOMER, EventRun, Services
+from subscription_events.money import NotWholeCents
+
+
+@dataclass(frozen=True)
+class EventResult:
+    """How one event ended in this run (P, E, or N = still pending, with why)."""
+
+    id_guid: str
+    sigla: str
+    dt_evento: datetime
+    chain: str
+    status: EventStatus
+    description: str
+    customer: str
+    id_api: str | None
+    value: Decimal
+
+
+async def plan_pending(erp: ErpDatabase, pending: Sequence[EventRow]) -> list[Lane]:
+    """Lanes for the pending events, with what the ERP says they point at and what failed."""
+    failed = await erp.failed_events()
+    subscription_ids, item_ids = referenced_ids([*pending, *failed])
+    item_subscription = await erp.item_subscriptions(item_ids)
+    owners = await erp.subscription_owners(subscription_ids | set(item_subscription.values()))
+    return plan_lanes(pending, failed, References(owners, item_subscription))
+
+
+async def process_event(event: EventRow, chain: str, services: Services) -> EventResult:
+    """Run the event's handler and commit its outcome, P or E, with a `rec_log_sync` row."""
+    run = EventRun(event, services)
+    code = event_code(event)
+    changes = ()
+    try:
+        if code is None:
+            raise EventFailed(
+                f"sigla desconhecida '{event.sigla}': nenhum processamento definido para ela"
+            )
+        done = await HANDLERS[code](run)
+        status: EventStatus = "P"
+        description = done.description
+        changes = done.changes
+    except (EventFailed, CardDataUnreadable, NotWholeCents) as problem:
+        status, description = "E", str(problem)
+    except ApiError as error:
+        status = "E"
+        description = (
+            f"gateway indisponível, tentativas esgotadas ({error})"
+            if is_transient(error)
+            else f"gateway recusou ({error})"
+        )
+    log = LogEntry(status, f"{event.sigla}: {description}", run.customer, run.id_api, run.value)
+    await services.erp.finish_event(event, status, log, changes)
+    return _result(event, chain, log)
+
+
+async def process_lane(lane: Lane, services: Services) -> list[EventResult]:
+    """The lane's events in order; after a failure, that chain's later events stay pending."""
+    results: list[EventResult] = []
+    failed_here: dict[str, tuple[EventRow, str]] = {}  # chain -> (failed event, its customer)
+    for planned in lane.events:
+        event, chain = planned.event, planned.chain
+        if planned.held_by is not None:
+            # Held since an earlier run, which logged it: only the run report repeats it.
+            results.append(_result(event, chain, _held(event, planned.held_by, UNKNOWN_CUSTOMER)))
+        elif chain in failed_here:
+            log = _held(event, *failed_here[chain])
+            await services.erp.finish_event(event, "N", log)
+            results.append(_result(event, chain, log))
+        else:
+            result = await process_event(event, chain, services)
+            if result.status == "E":
+                failed_here[chain] = (event, result.customer)
+            results.append(result)
+    return results
+
+
+def _held(event: EventRow, failed: EventRow, customer: str) -> LogEntry:
+    return LogEntry(
+        "N",
+        f"{event.sigla}: aguardando o evento anterior {failed.sigla} {failed.id_guid}, que falhou "
+        "(corrija-o e volte-o para N para reprocessar)",
+        customer,
+    )
+
+
+def _result(event: EventRow, chain: str, log: LogEntry) -> EventResult:
+    return EventResult(
+        id_guid=event.id_guid,
+        sigla=event.sigla,
+        dt_evento=event.dt_evento,
+        chain=chain,
+        status=log.kind,
+        description=log.description,
+        customer=log.customer,
+        id_api=log.id_api,
+        value=log.value,
+    )
