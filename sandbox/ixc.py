@@ -3,7 +3,7 @@
 What a client sees from the real ERP, copied here: HTTP Basic with the token "id:hash", the
 `ixcsoft: listar` header that turns a POST into a listing, every value (numbers included) as a
 string, `registros` missing when nothing matches, HTTP 200 errors as `{"type":"error",...}` and
-an HTML fragment when the body cannot be parsed. Rows are template-backed (ChainMap) so half a
+an HTML fragment when the body cannot be parsed. Rows are template-backed (TemplateRecord) so half a
 million contracts fit in memory, and id conditions use the sorted keys instead of a full scan.
 """
 
@@ -14,7 +14,6 @@ import binascii
 import bisect
 import json
 import random
-from collections import ChainMap
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from sandbox._base import Record, SandboxBase, flatten
+from sandbox._base import Record, SandboxBase, TemplateRecord, flatten
 from sandbox._php import php_intval, php_is_numeric, php_json
 from sandbox._sql import collate, fold, like_regex, order_rows, sign_of
 from sandbox.faults import FaultPlan, FaultProfile
@@ -71,13 +70,13 @@ UNPARSEABLE_BODY = (
 def make_contract(contract_id: int, **fields: Any) -> Record:
     """A `cliente_contrato` row; values become strings, unspecified ones come from the template."""
     own = {"id": str(contract_id), **{k: str(v) for k, v in fields.items()}}
-    return ChainMap(own, CONTRACT_TEMPLATE)
+    return TemplateRecord(own, CONTRACT_TEMPLATE)
 
 
 def make_cliente(cliente_id: int, **fields: Any) -> Record:
     """A `cliente` row; values become strings, unspecified ones come from the template."""
     own = {"id": str(cliente_id), **{k: str(v) for k, v in fields.items()}}
-    return ChainMap(own, CLIENTE_TEMPLATE)
+    return TemplateRecord(own, CLIENTE_TEMPLATE)
 
 
 class IxcSandbox(SandboxBase):
@@ -155,15 +154,14 @@ class IxcSandbox(SandboxBase):
 
 
 def _table(rows: Iterable[Mapping[str, Any]], template: dict[str, str]) -> dict[int, Record]:
-    return {
-        int(row["id"]): row if isinstance(row, ChainMap) else ChainMap(dict(row), template)
-        for row in rows
-    }
+    return {int(row["id"]): _complete(row, template) for row in rows}
 
 
-def _complete(row: Record, template: dict[str, str]) -> Record:
+def _complete(row: Mapping[str, Any], template: dict[str, str]) -> Record:
     """A row as stored, or backed by the template when a test stored a partial plain dict."""
-    return row if isinstance(row, ChainMap) else ChainMap(row, template)
+    if isinstance(row, TemplateRecord):
+        return row
+    return TemplateRecord(row if isinstance(row, dict) else dict(row), template)
 
 
 def _error(message: str, status: int = 200) -> Response:

@@ -16,7 +16,6 @@ import hmac
 import json
 import random
 import string
-from collections import ChainMap
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from sandbox._base import Record, SandboxBase, flatten
+from sandbox._base import Record, SandboxBase, TemplateRecord, flatten
 from sandbox._php import (
     http_build_query,
     mysql_number,
@@ -134,15 +133,15 @@ _PHP_TYPE_ERROR = "{}: Argument #{} must be of type string, stdClass given"
 def make_user(user_id: int, password: str, **fields: Any) -> Record:
     """A customer record in the exact read shape, backed by the shared template.
 
-    Only the given fields are stored per user (a ChainMap over CUSTOMER_TEMPLATE), which keeps
+    Only the given fields are stored per user (a TemplateRecord over CUSTOMER_TEMPLATE), which keeps
     100k users in memory cheap; writes land in the per-user layer.
     """
-    return ChainMap({"id": user_id, "password": password, **fields}, CUSTOMER_TEMPLATE)
+    return TemplateRecord({"id": user_id, "password": password, **fields}, CUSTOMER_TEMPLATE)
 
 
 def root_user(password_hash: str = "0" * 40) -> Record:
     """The built-in `root` admin (id 1, no `dist`), present on every real server."""
-    return ChainMap({**ROOT_OVERRIDES, "password": password_hash}, CUSTOMER_TEMPLATE)
+    return TemplateRecord({**ROOT_OVERRIDES, "password": password_hash}, CUSTOMER_TEMPLATE)
 
 
 @dataclass
