@@ -86,8 +86,8 @@ Endpoint = Callable[[Request, dict[str, Any]], Awaitable[tuple[int, Any]]]
 class MundipaggSandbox(SandboxBase):
     """The gateway's state: `customers`, `cards`, `subscriptions`, `invoices` (id -> record).
 
-    `writes` counts the objects each write created or changed, by operation; `replays` counts
-    answers served from an idempotency key instead.
+    `writes` counts the writes that did something, by operation; `replays` counts answers served
+    again for a repeated idempotency key; `answers_by_key` is what each key answered.
     """
 
     profile = FaultProfile(rate_limit=_rate_limited)
@@ -107,7 +107,7 @@ class MundipaggSandbox(SandboxBase):
         self.invoices: dict[str, Record] = {}
         self.writes: Counter[str] = Counter()
         self.replays = 0
-        self._answers: dict[str, tuple[str, int, Any]] = {}
+        self.answers_by_key: dict[str, tuple[str, int, Any]] = {}
 
     def routes(self) -> list[BaseRoute]:
         def route(path: str, method: str, endpoint: Endpoint, operation: str) -> Route:
@@ -184,7 +184,7 @@ class MundipaggSandbox(SandboxBase):
         call = f"{request.method} {request.url.path}"
         if key is not None and request.method != "GET":
             with self.lock:
-                remembered = self._answers.get(key)
+                remembered = self.answers_by_key.get(key)
                 if remembered is not None and remembered[0] == call:
                     self.replays += 1
                     return JSONResponse(remembered[2], remembered[1])
@@ -199,7 +199,7 @@ class MundipaggSandbox(SandboxBase):
         with self.lock:
             self.writes[operation] += request.method != "GET"
             if key is not None and request.method != "GET":
-                self._answers[key] = (call, status, answer)
+                self.answers_by_key[key] = (call, status, answer)
         return JSONResponse(answer, status)
 
     def _authorized(self, request: Request) -> bool:

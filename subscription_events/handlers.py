@@ -22,8 +22,8 @@ from blocks.gym_erp.rows import (
     Change,
     CustomerRow,
     EventRow,
+    InvoiceImport,
     InvoiceRow,
-    InvoiceUpsert,
     ItemRow,
     RowUpdate,
     SubscriptionRow,
@@ -224,7 +224,7 @@ async def import_invoices(run: EventRun) -> Done:
     run.value = sum((from_cents(invoice.amount) for invoice in found), Decimal(0))
     return Done(
         f"{len(found)} fatura(s) importada(s)",
-        [InvoiceUpsert(invoice_values(invoice, subscription)) for invoice in found],
+        [InvoiceImport([invoice_values(invoice, subscription) for invoice in found])],
     )
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Callable, Collection, Coroutine, Iterable, Sequence
+from collections.abc import Callable, Collection, Coroutine, Sequence
 from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
 
-from sqlalchemy import Connection, Row, Table, and_, func, insert, select, update
+from sqlalchemy import Connection, Table, and_, func, insert, select, update
 from sqlalchemy.engine import Engine
 
 from blocks.gym_erp.rows import (
@@ -22,8 +22,8 @@ from blocks.gym_erp.rows import (
     CustomerRow,
     EventRow,
     EventStatus,
+    InvoiceImport,
     InvoiceRow,
-    InvoiceUpsert,
     ItemRow,
     LogEntry,
     RowUpdate,
@@ -87,14 +87,18 @@ class ErpDatabase:
     @_off_the_event_loop
     def subscription_owners(self, subscription_ids: Collection[int]) -> dict[int, int]:
         """Customer (`id_cliente`) of each subscription that exists."""
-        return dict(self._lookup(subscriptions.c.id, subscriptions.c.id_cliente, subscription_ids))
+        with self.engine.connect() as connection:
+            return _pairs(
+                connection, subscriptions.c.id, subscriptions.c.id_cliente, subscription_ids
+            )
 
     @_off_the_event_loop
     def item_subscriptions(self, item_ids: Collection[int]) -> dict[int, int]:
         """Subscription (`id_assinatura`) of each item that exists."""
-        return dict(
-            self._lookup(subscription_items.c.id, subscription_items.c.id_assinatura, item_ids)
-        )
+        with self.engine.connect() as connection:
+            return _pairs(
+                connection, subscription_items.c.id, subscription_items.c.id_assinatura, item_ids
+            )
 
     @_off_the_event_loop
     def customer(self, cod_cli: int) -> CustomerRow | None:
@@ -187,15 +191,6 @@ class ErpDatabase:
         rows = self._rows(select(*_columns(table, row_type)).where(where), row_type)
         return rows[0] if rows else None
 
-    def _lookup(self, key: Any, value: Any, keys: Collection[int]) -> Iterable[Row[Any]]:
-        wanted = sorted(set(keys))
-        found: list[Row[Any]] = []
-        with self.engine.connect() as connection:
-            for start in range(0, len(wanted), IN_LIST_CHUNK):
-                chunk = wanted[start : start + IN_LIST_CHUNK]
-                found += connection.execute(select(key, value).where(key.in_(chunk))).all()
-        return found
-
 
 def count_rows(engine: Engine, table_name: str, **equal_to: Any) -> int:
     """How many rows of a table match; for the demo, tests and benchmark summaries."""
@@ -236,16 +231,28 @@ def _apply(connection: Connection, change: Change) -> None:
             table = metadata.tables[name]
             (key,) = table.primary_key.columns
             connection.execute(update(table).where(key == row_id).values(**values))
-        case InvoiceUpsert(values=values):
-            existing = connection.execute(
-                select(invoices.c.id).where(invoices.c.id_api == values["id_api"])
-            ).scalar_one_or_none()
-            if existing is None:
-                connection.execute(insert(invoices).values(**values))
-            else:
-                connection.execute(
-                    update(invoices).where(invoices.c.id == existing).values(**values)
-                )
+        case InvoiceImport(rows=rows):
+            known = _pairs(
+                connection, invoices.c.id_api, invoices.c.id, [r["id_api"] for r in rows]
+            )
+            new = [row for row in rows if row["id_api"] not in known]
+            if new:
+                connection.execute(insert(invoices), new)
+            for row in rows:
+                if row["id_api"] in known:
+                    connection.execute(
+                        update(invoices).where(invoices.c.id == known[row["id_api"]]).values(**row)
+                    )
+
+
+def _pairs(connection: Connection, key: Any, value: Any, wanted: Collection[Any]) -> dict[Any, Any]:
+    """{key: value} of the rows whose `key` is one of `wanted`."""
+    ordered = sorted(set(wanted))
+    found: dict[Any, Any] = {}
+    for start in range(0, len(ordered), IN_LIST_CHUNK):
+        chunk = ordered[start : start + IN_LIST_CHUNK]
+        found.update(dict(connection.execute(select(key, value).where(key.in_(chunk))).all()))
+    return found
 
 
 def _fit(text: str, limit: int) -> str:

@@ -113,10 +113,10 @@ class RowUpdate:
 
 
 @dataclass(frozen=True)
-class InvoiceUpsert:
-    """Insert or update one `rec_fatura` row, matched by the gateway's invoice id."""
+class InvoiceImport:
+    """Insert or update `rec_fatura` rows, matched by the gateway's invoice id (`id_api`)."""
 
-    values: dict[str, Any]
+    rows: list[dict[str, Any]]
 
 
-Change = RowUpdate | InvoiceUpsert
+Change = RowUpdate | InvoiceImport

@@ -1,0 +1,142 @@
+"""Bad input gets a clear reason and loses nothing: E with the reason, nothing else touched."""
+
+from __future__ import annotations
+
+import pytest
+from events_helpers import log_of, row, rows, run_pending
+from sqlalchemy import update
+from sqlalchemy.engine import Engine
+
+from blocks.gym_erp.schema import events
+from sandbox.faults import FaultKind
+from sandbox.gym_demo import GymErp
+from sandbox.mundipagg import MundipaggSandbox
+from subscription_events.handlers import Services
+
+
+async def test_bad_erp_data_fails_each_event_with_its_reason(
+    any_database_url: str,
+    engine: Engine,
+    gym: GymErp,
+    gateway: MundipaggSandbox,
+    services: Services,
+) -> None:
+    gym.customer(1, "Gabi Costa")
+    gym.card(10, 1)
+    gym.subscription(100, 1, None)
+    gym.customer(2, "Sem Documento", cpf_cnpj=None)
+    gym.card(20, 2)
+    gym.subscription(200, 2, 20)
+    gym.subscription(300, 1, 10)
+    orphan_item = gym.item(999, "Yoga", 1, "30.00")
+    expected = {
+        gym.event("A_N", 404): "assinatura 404 não existe",
+        gym.event("A_N", 100): "assinatura 100 sem cartão",
+        gym.event("IA_N", orphan_item): f"item {orphan_item} aponta para a assinatura 999",
+        gym.event("A_N", 200): "cliente 2 sem CPF/CNPJ válido",
+        gym.event("CLI_E", 77): "cliente 77 não existe",
+        gym.event("A_ECT", 300, codaux_1=10): "assinatura 300 ainda não está no gateway",
+    }
+
+    results = await run_pending(services)
+
+    for guid, reason in expected.items():
+        assert results[guid].status == "E"
+        assert reason in results[guid].description
+        assert row(engine, "util_eventos_mundipagg", id_guid=guid)["processado"] == "E"
+        (log,) = log_of(engine, guid)
+        assert log["tipo"] == "E"
+        assert reason in log["descricao"]
+    assert gateway.writes.total() == 0
+    assert all(card["numero_cartao"] for card in rows(engine, "cad_cliente_cartao"))
+    assert all(s["id_api"] is None for s in rows(engine, "rec_assinatura"))
+
+
+async def test_gateway_refusal_keeps_the_card_and_reports_the_gateway_message(
+    database_url: str,
+    engine: Engine,
+    gym: GymErp,
+    gateway: MundipaggSandbox,
+    services: Services,
+) -> None:
+    gym.customer(1, "Hugo Prado")
+    gym.card(10, 1, number="4111111111111112")  # fails the Luhn check
+    gym.subscription(100, 1, 10)
+    guid = gym.event("A_N", 100)
+
+    result = (await run_pending(services))[guid]
+
+    assert result.status == "E"
+    assert "gateway recusou" in result.description
+    assert "HTTP 400" in result.description
+    assert "card.number" in result.description
+    assert "4111111111111112" not in result.description
+    assert row(engine, "cad_cliente_cartao", id=10)["numero_cartao"] is not None
+    assert gateway.subscriptions == {}
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [FaultKind.HTTP_503, FaultKind.HTML_200, FaultKind.TRUNCATED_JSON, FaultKind.RATE_LIMIT],
+)
+async def test_gateway_storm_fails_first_event_and_holds_the_rest(
+    database_url: str,
+    engine: Engine,
+    gym: GymErp,
+    gateway: MundipaggSandbox,
+    services: Services,
+    fault: FaultKind,
+) -> None:
+    gateway.faults.retry_after = 0.01
+    gateway.faults.set_rate(1.0, fault)
+    gym.customer(1, "Iara Luz")
+    gym.card(10, 1)
+    gym.subscription(100, 1, 10)
+    gym.customer(2, "João Paz")
+    gym.card(20, 2)
+    gym.subscription(200, 2, 20)
+    first = [gym.event("A_N", 100), gym.event("A_N", 200)]
+    held = [gym.event("A_EDP", 100), gym.event("A_C", 200)]
+
+    results = await run_pending(services)
+
+    for guid in first:
+        assert results[guid].status == "E"
+        assert "gateway indisponível, tentativas esgotadas" in results[guid].description
+    assert [results[guid].status for guid in held] == ["N", "N"]
+    assert gateway.requests == 2 * 3  # three attempts per first event, none for the held ones
+    # A truncated answer comes after the gateway did the work: the retries, with the same
+    # idempotency key, did not do it again.
+    assert len(gateway.subscriptions) == (2 if fault is FaultKind.TRUNCATED_JSON else 0)
+    assert len(rows(engine, "rec_log_sync")) == 4
+
+    # The storm passes; the operator sets the failed events back to N; nothing is duplicated.
+    gateway.faults.clear()
+    with engine.begin() as connection:
+        connection.execute(update(events).where(events.c.processado == "E").values(processado="N"))
+    results = await run_pending(services)
+    assert [results[guid].status for guid in first + held] == ["P"] * 4
+    assert len(gateway.subscriptions) == 2
+    assert len(gateway.customers) == 2
+
+
+async def test_transient_errors_are_retried_until_the_gateway_answers(
+    database_url: str,
+    engine: Engine,
+    gym: GymErp,
+    gateway: MundipaggSandbox,
+    services: Services,
+) -> None:
+    gateway.faults.add(FaultKind.HTTP_503, match=r"^POST /core/v1/subscriptions", times=1)
+    gateway.faults.add(
+        FaultKind.RATE_LIMIT, match=r"^POST /core/v1/subscriptions", times=1, retry_after=0.01
+    )
+    gym.customer(1, "Karen Alves")
+    gym.card(10, 1)
+    gym.subscription(100, 1, 10)
+    guid = gym.event("A_N", 100)
+
+    assert (await run_pending(services))[guid].status == "P"
+    assert gateway.counts["subscription/create"] == 1  # faults answer before the route
+    assert gateway.requests == 3
+    assert len(gateway.subscriptions) == 1
