@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from sandbox._base import SandboxBase
+from sandbox.base import SandboxBase
 from sandbox.faults import FaultPlan, FaultProfile
 
 DEFAULT_WEBHOOK = ("100000000000000001", "sandbox-webhook-token")

@@ -22,9 +22,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from sandbox._base import Record, SandboxBase, TemplateRecord, flatten
 from sandbox._php import php_intval, php_is_numeric, php_json
 from sandbox._sql import collate, fold, like_regex, order_rows, sign_of
+from sandbox.base import Record, SandboxBase, TemplateRecord, flatten
 from sandbox.faults import FaultPlan, FaultProfile
 
 JSON = "application/json; charset=utf-8"
@@ -112,6 +112,11 @@ class IxcSandbox(SandboxBase):
     def reads(self) -> int:
         """Listing requests made, all tables together."""
         return sum(self.counts[table] for table in TEMPLATES)
+
+    def update_contract(self, contract_id: int, **fields: Any) -> None:
+        """Change a contract as the ERP would (values become strings, like everything in IXC)."""
+        with self.lock:
+            self.contracts[contract_id].update({k: str(v) for k, v in fields.items()})
 
     def routes(self) -> list[BaseRoute]:
         return [Route("/webservice/v1/{table}", self._endpoint, methods=["GET", "POST"])]

@@ -26,7 +26,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from sandbox._base import Record, SandboxBase, TemplateRecord, flatten
 from sandbox._php import (
     http_build_query,
     mysql_number,
@@ -36,6 +35,7 @@ from sandbox._php import (
     php_json,
 )
 from sandbox._sql import collate, fold, like_regex, order_rows, sign_of
+from sandbox.base import Record, SandboxBase, TemplateRecord, flatten
 from sandbox.faults import FaultPlan, FaultProfile
 
 HTML = "text/html; charset=UTF-8"
@@ -206,6 +206,16 @@ class MagnusBillingSandbox(SandboxBase):
         """Requests made to `user/save` (updates and creations)."""
         return self.counts["user/save"]
 
+    def user(self, user_id: int) -> dict[str, Any]:
+        """A snapshot (plain dict, read shape) of one user, taken under the lock."""
+        with self.lock:
+            return flatten(self.users[user_id])
+
+    def update_user(self, user_id: int, **fields: Any) -> None:
+        """Change a user as an operator would in the UI (e.g. between a flow's fetch and write)."""
+        with self.lock:
+            self.users[user_id].update(fields)
+
     def routes(self) -> list[BaseRoute]:
         return [Route(BASE_PATH + "/{module}/{action}", self._endpoint, methods=["GET", "POST"])]
 
@@ -215,7 +225,7 @@ class MagnusBillingSandbox(SandboxBase):
         self.count(f"{module}/{action}")
         if module != "user":
             return _yii_error(404, "CHttpException", f'Unable to resolve the request "{module}".')
-        fields = parse_php_form(await request.body())
+        fields = await _posted_fields(request)
         post = {key: _text(value) for key, value in fields.items()}
         rejected = _sanitize(list(request.query_params.items()) + list(post.items()), module)
         if rejected is not None:
@@ -361,6 +371,14 @@ def _yii_error(status: int, title: str, message: str) -> Response:
     return _plain(page, status)
 
 
+async def _posted_fields(request: Request) -> dict[str, bytes | list[bytes]]:
+    """PHP fills `$_POST` only for form-encoded bodies; anything else signs as an empty form."""
+    content_type = request.headers.get("content-type", "")
+    if not content_type.lower().startswith("application/x-www-form-urlencoded"):
+        return {}
+    return parse_php_form(await request.body())
+
+
 def _text(value: bytes | list[bytes] | None) -> str:
     if isinstance(value, list):
         return ",".join(item.decode("utf-8", "replace") for item in value)
@@ -486,10 +504,8 @@ def _sql_compare(column: str, left: Any, right: Any) -> int | None:
     """MariaDB comparison of a column value with a bound parameter (-1/0/1, None for NULL)."""
     if left is None or right is None:
         return None
-    numeric = column in NUMERIC_COLUMNS or not isinstance(right, str)
-    if numeric:
-        a = left if isinstance(left, int | float) else mysql_number(str(left))
-        b = right if isinstance(right, int | float) else mysql_number(str(right))
+    if column in NUMERIC_COLUMNS or not isinstance(right, str):
+        a, b = _as_number(left), _as_number(right)
     else:
         a, b = collate(str(left)), collate(str(right))
     return sign_of(a, b)
@@ -571,10 +587,15 @@ class _Order:
     shuffle_ties: bool
 
 
+def _as_number(value: Any) -> float:
+    return value if isinstance(value, int | float) else mysql_number(str(value))
+
+
 def _sort_key(column: str) -> Callable[[Mapping[str, Any]], Any]:
+    """ORDER BY key: NULLs first (ascending), numbers as numbers, text by collation."""
     if column in NUMERIC_COLUMNS:
-        return lambda r: (0,) if r[column] is None else (1, mysql_number(str(r[column])))
-    return lambda r: (0,) if r[column] is None else (1, collate(str(r[column])))
+        return lambda r: (0, 0) if r[column] is None else (1, _as_number(r[column]))
+    return lambda r: (0, "") if r[column] is None else (1, collate(str(r[column])))
 
 
 def _compile_order(sort: str | None, direction: str | None) -> _Order:

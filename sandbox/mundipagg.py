@@ -29,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from sandbox._base import Record, SandboxBase
+from sandbox.base import Record, SandboxBase
 from sandbox.faults import FaultPlan, FaultProfile
 
 BASE_PATH = "/core/v1"

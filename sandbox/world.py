@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import count
 
-from sandbox._base import Record, TemplateRecord
+from sandbox.base import Record, TemplateRecord
 from sandbox.ixc import CONTRACT_TEMPLATE, make_cliente, make_contract
 from sandbox.magnusbilling import CUSTOMER_TEMPLATE, make_user, root_user
 

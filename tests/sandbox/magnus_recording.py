@@ -10,14 +10,15 @@ from typing import Any
 
 import httpx
 
-from sandbox._base import Record
 from sandbox._php import php_urlencode
+from sandbox.base import Record
 from sandbox.magnusbilling import ApiKey, MagnusBillingSandbox, sign
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "magnusbilling"
 KEY = ApiKey("main-key", "main-secret", actions="crud")
 READ_ONLY_KEY = ApiKey("read-only-key", "read-only-secret", actions="r")
 NO_READ_KEY = ApiKey("no-read-key", "no-read-secret", actions="cud")
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 def load_fixture(name: str) -> dict[str, Any]:
@@ -64,10 +65,6 @@ async def call(
 ) -> httpx.Response:
     """A correctly signed `user/<action>` request."""
     body = form_body({"module": "user", "action": action, **fields, "nonce": "1"})
-    headers = {
-        "Content-Type": "application/x-www-form-urlencoded",
-        "Key": key.key,
-        "Sign": sign(key.secret, body),
-    }
+    headers = FORM | {"Key": key.key, "Sign": sign(key.secret, body)}
     url = f"/mbilling/index.php/user/{action}" + (f"?{query}" if query else "")
     return await client.post(url, content=body, headers=headers)

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from magnus_recording import (
+    FORM,
     KEY,
     NO_READ_KEY,
     READ_ONLY_KEY,
@@ -111,7 +112,7 @@ async def test_signing_vector_is_accepted_with_the_recorded_rows(index: int) -> 
     vector = load_fixture("signing_vectors")["cases"][index]
     assert sign(vector["secret"], vector["body"]) == vector["sign"]
     target = vector["sent_to"]
-    headers = {"Key": vector["key"], "Sign": vector["sign"]}
+    headers = {"Key": vector["key"], "Sign": vector["sign"]} | FORM
     async with client_for(_vector_sandbox(vector).app) as client:
         answer = await client.post(
             f"{target['path']}?{target['query']}", content=vector["body"], headers=headers
@@ -127,7 +128,7 @@ async def test_signing_near_miss_is_rejected(index: int) -> None:
     vector = load_fixture("signing_vectors")["rejected_cases"][index]
     fields = parse_php_form(vector["body_sent"].encode())
     assert sign(vector["secret"], http_build_query(fields)) == vector["sign_server_expects"]
-    headers = {"Key": vector["key"], "Sign": vector["sign_sent"]}
+    headers = {"Key": vector["key"], "Sign": vector["sign_sent"]} | FORM
     async with client_for(_vector_sandbox(vector).app) as client:
         answer = await client.post(
             "/mbilling/index.php/user/read?sort=id&dir=ASC",

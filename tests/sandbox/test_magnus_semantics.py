@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 import pytest
-from magnus_recording import KEY, call, client_for, recorded_magnus
+from magnus_recording import FORM, KEY, call, client_for, recorded_magnus
 
 from sandbox.magnusbilling import ApiKey, MagnusBillingSandbox, make_user, root_user, sign
 
@@ -176,7 +176,7 @@ async def test_id_list_on_save_is_refused() -> None:
     async with client_for(sandbox.app) as client:
         body = "module=user&action=save&id%5B%5D=2&id%5B%5D=3&active=0"
         php_view = "module=user&action=save&id%5B0%5D=2&id%5B1%5D=3&active=0"
-        headers = {"Key": KEY.key, "Sign": sign(KEY.secret, php_view)}
+        headers = {"Key": KEY.key, "Sign": sign(KEY.secret, php_view)} | FORM
         answer = await client.post("/mbilling/index.php/user/save", content=body, headers=headers)
     assert answer.text == "You only can edit one data per time"
 
@@ -202,3 +202,17 @@ async def test_counters_and_latency() -> None:
     assert (sandbox.requests, sandbox.reads, sandbox.saves) == (3, 2, 1)
     sandbox.reset_counters()
     assert sandbox.requests == sandbox.reads == 0
+
+
+async def test_body_without_form_content_type_is_not_seen_by_php() -> None:
+    body = "module=user&action=read&start=0&limit=5"
+    headers = {"Key": KEY.key, "Sign": sign(KEY.secret, body)}
+    async with client_for(recorded_magnus().app) as client:
+        unlabelled = await client.post(
+            "/mbilling/index.php/user/read", content=body, headers=headers
+        )
+        labelled = await client.post(
+            "/mbilling/index.php/user/read", content=body, headers=headers | FORM
+        )
+    assert unlabelled.text == "invalid API access"
+    assert labelled.json()["count"] == 13

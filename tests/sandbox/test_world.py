@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 from magnus_recording import KEY, call, client_for
 
-from sandbox._base import flatten
+from sandbox.base import flatten
 from sandbox.ixc import IxcSandbox
 from sandbox.magnusbilling import MagnusBillingSandbox
 from sandbox.world import (
