@@ -56,7 +56,8 @@ class TemplateRecord(MutableMapping[str, Any]):
         return len(self.template) + sum(key not in self.template for key in self.own)
 
     def __repr__(self) -> str:
-        return f"TemplateRecord({self.own!r})"
+        shown = {k: "<redacted>" if k == "password" else v for k, v in self.own.items()}
+        return f"TemplateRecord({shown!r})"
 
 
 def flatten(record: Mapping[str, Any]) -> dict[str, Any]:

@@ -125,6 +125,8 @@ class DiscordSandbox(SandboxBase):
 
     def _take_slot(self, hook: str) -> tuple[Response | None, dict[str, str]]:
         """Sliding windows per webhook: a 429 answer, or None and the rate-limit headers."""
+        if not self.rate_limits:
+            return None, {}
         now = self.clock()
         with self.lock:
             windows = self._hits.setdefault(hook, [deque() for _ in self.rate_limits])
@@ -226,7 +228,9 @@ def _validate(payload: dict[str, Any], attachments: list[tuple[str, bytes]]) -> 
         problem = _username_problem(str(username))
         if problem:
             errors["username"] = {"_errors": [problem]}
-    if not isinstance(embeds, list) or len(embeds) > LIMITS["embeds"]:
+    if not isinstance(embeds, list):
+        errors["embeds"] = {"_errors": [_error("MODEL_TYPE_CONVERT", "Expected a list.")]}
+    elif len(embeds) > LIMITS["embeds"]:
         errors["embeds"] = _too_long(LIMITS["embeds"])
     else:
         errors |= _embeds_errors(embeds)
