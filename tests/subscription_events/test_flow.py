@@ -1,0 +1,107 @@
+"""The whole flow through Prefect: blocks, loopback sandbox, report artifacts, and no card data
+in any log or artifact."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+from events_helpers import row, rows
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, FlowRunFilter, LogFilter, TaskRunFilter
+from prefect.client.schemas.sorting import ArtifactSort
+from prefect.logging.handlers import APILogHandler
+from pydantic import SecretStr
+from sqlalchemy import create_engine
+
+from blocks.gym_erp.block import GymErpDatabase
+from blocks.gym_erp.cards import FernetCardKey
+from blocks.gym_erp.schema import create_schema
+from blocks.mundipagg.block import Mundipagg
+from flows.subscription_events import subscription_events
+from sandbox.gym_demo import GymErp
+from sandbox.mundipagg import BASE_PATH, MundipaggSandbox
+from sandbox.server import serve
+
+pytestmark = pytest.mark.prefect
+
+GOOD_CARD, BAD_CARD, CVV = "5555555555554444", "4111111111111112", "737"
+
+
+async def test_flow_processes_the_queue_and_leaks_no_card_data(
+    prefect_harness: None, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    key = Fernet.generate_key().decode()
+    url = f"sqlite:///{tmp_path / 'gym.db'}"
+    engine = create_engine(url)
+    create_schema(engine)
+    gym = GymErp(engine, FernetCardKey(key=SecretStr(key)).cipher(), start=datetime(2026, 1, 5))
+    gym.customer(1, "Rita Maia")
+    gym.card(10, 1, number=GOOD_CARD, cvv=CVV)
+    gym.subscription(100, 1, 10)
+    gym.customer(2, "Sérgio Luz")
+    gym.card(20, 2, number=BAD_CARD, cvv=CVV)
+    gym.subscription(200, 2, 20)
+    good, refused = gym.event("A_N", 100), gym.event("A_N", 200)
+    held, unknown = gym.event("A_C", 200), gym.event("??", 1)
+    gateway = MundipaggSandbox()
+
+    with serve(gateway.app) as sandbox_url:
+        await GymErpDatabase(url=SecretStr(url)).save("events-test", overwrite=True)
+        await FernetCardKey(key=SecretStr(key)).save("events-test", overwrite=True)
+        await Mundipagg(
+            base_url=sandbox_url + BASE_PATH,
+            secret_key=SecretStr(gateway.secret_key),
+            retry_base_seconds=0.01,
+        ).save("events-test", overwrite=True)
+        state = await subscription_events(
+            erp_block="events-test",
+            mundipagg_block="events-test",
+            card_key_block="events-test",
+            return_state=True,
+        )
+    report = await state.result()
+
+    assert {r.id_guid: r.status for r in report.results} == {
+        good: "P", refused: "E", held: "N", unknown: "E",
+    }  # fmt: skip
+    statuses = {e["id_guid"]: e["processado"] for e in rows(engine, "util_eventos_mundipagg")}
+    assert statuses == {good: "P", refused: "E", held: "N", unknown: "E"}
+    assert row(engine, "cad_cliente_cartao", id=10)["ultimos_digitos"] == "4444"
+
+    await APILogHandler.aflush()
+    flow_run_id = state.state_details.flow_run_id
+    async with get_client() as client:
+        logs = await client.read_logs(
+            LogFilter(flow_run_id={"any_": [flow_run_id]}), limit=200, offset=0
+        )
+        artifacts = await client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id={"any_": [flow_run_id]}),
+            flow_run_filter=FlowRunFilter(),
+            task_run_filter=TaskRunFilter(),
+            sort=ArtifactSort.CREATED_DESC,
+            limit=50,
+        )
+    api_text = "\n".join(log.message for log in logs)
+    artifact_text = "\n".join(str(artifact.data) for artifact in artifacts)
+    assert refused in artifact_text and "HTTP 400" in artifact_text
+    assert "processado" in artifact_text
+    assert good in api_text
+    everything = "\n".join(
+        [
+            api_text,
+            artifact_text,
+            caplog.text,
+            *(str(r.description) for r in report.results),
+            *(entry["descricao"] for entry in rows(engine, "rec_log_sync")),
+        ]
+    )
+    for secret in (GOOD_CARD, BAD_CARD):
+        assert secret not in everything
+    assert re.search(rf"\b{CVV}\b", everything) is None
+    engine.dispose()
