@@ -84,9 +84,10 @@ class FaultProfile:
 class FaultRule:
     """One deterministic fault: which requests it hits and what they get.
 
-    `match` is a regex searched in "METHOD /path?query\\n<body>"; `nth` (1-based) counts only the
-    requests that match; `times` is how many injections before the rule is spent (None = keep
-    failing). `delay` is the TIMEOUT sleep; `retry_after` is the RATE_LIMIT hint in seconds.
+    `match` is a regex searched in "METHOD /path?query\\n<body>"; `nth` (1-based, counting only
+    matching requests) is the first request hit; `times` is how many requests are hit from then
+    on (None = keep failing: an outage). `delay` is the TIMEOUT sleep; `retry_after` is the
+    RATE_LIMIT hint in seconds.
     """
 
     kind: FaultKind
@@ -98,26 +99,27 @@ class FaultRule:
     seen: int = 0
     fired: int = 0
 
-    def take(self, request_text: str) -> bool:
-        """Count this request against the rule and say whether the rule fires for it."""
-        if self.times is not None and self.fired >= self.times:
-            return False
+    def observe(self, request_text: str) -> bool:
+        """Count this request if it matches; say whether it does."""
         if self.match is not None and re.search(self.match, request_text) is None:
             return False
         self.seen += 1
-        if self.nth is not None and self.seen != self.nth:
-            return False
-        self.fired += 1
         return True
+
+    def due(self) -> bool:
+        """Whether the request just observed is one this rule hits."""
+        started = self.nth is None or self.seen >= self.nth
+        return started and (self.times is None or self.fired < self.times)
 
 
 @dataclass
 class FaultPlan:
     """Per-sandbox fault schedule; tests may change it at runtime from any thread.
 
-    Rules are tried in order and the first that fires wins; otherwise, with probability `rate`, a
-    kind drawn from `rate_kinds` is injected (seeded RNG: the same seed gives the same sequence).
-    `injected` counts what was actually injected, by kind.
+    Every rule counts the requests it matches; the first rule due for this request wins (the
+    others keep their budget); otherwise, with probability `rate`, a kind drawn from `rate_kinds`
+    is injected (seeded RNG: the same seed gives the same sequence). `delay` and `retry_after`
+    apply to random TIMEOUT / RATE_LIMIT faults. `injected` counts what was injected, by kind.
     """
 
     rate: float = 0.0
@@ -159,7 +161,10 @@ class FaultPlan:
     def decide(self, request_text: str) -> FaultRule | None:
         """The fault for this request, if any (and count it as injected)."""
         with self._lock:
-            chosen = next((rule for rule in self.rules if rule.take(request_text)), None)
+            matching = [rule for rule in self.rules if rule.observe(request_text)]
+            chosen = next((rule for rule in matching if rule.due()), None)
+            if chosen is not None:
+                chosen.fired += 1
             if chosen is None and self.rate > 0 and self._rng.random() < self.rate:
                 kind = self._rng.choice(self.rate_kinds)
                 chosen = FaultRule(kind, delay=self.delay, retry_after=self.retry_after)

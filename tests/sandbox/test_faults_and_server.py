@@ -84,18 +84,19 @@ async def test_connection_reset_in_process_is_a_transport_error() -> None:
 async def test_rules_by_position_by_match_and_forever() -> None:
     sandbox = recorded_magnus()
     plan = sandbox.faults
-    plan.add(FaultKind.HTTP_503, nth=2)
+    plan.add(FaultKind.HTTP_503, match=r"user/read", nth=2)
+    plan.add(FaultKind.HTTP_500, match=r"user/read", nth=4, times=None)
     plan.add(FaultKind.HTTP_502, match=r"user/save", times=None)
     async with client_for(sandbox.app) as client:
-        reads = [(await call(client, "read", READ)).status_code for _ in range(3)]
+        reads = [(await call(client, "read", READ)).status_code for _ in range(6)]
         saves = [
             (await call(client, "save", {"id": 3, "active": 4}, query="")).status_code
             for _ in range(3)
         ]
-    assert reads == [200, 503, 200]
+    assert reads == [200, 503, 200, 500, 500, 500]
     assert saves == [502, 502, 502]
     assert sandbox.users[3]["active"] == 1
-    assert plan.injected == {FaultKind.HTTP_503: 1, FaultKind.HTTP_502: 3}
+    assert plan.injected == {FaultKind.HTTP_503: 1, FaultKind.HTTP_500: 3, FaultKind.HTTP_502: 3}
     plan.clear()
     async with client_for(sandbox.app) as client:
         assert (await call(client, "save", {"id": 3, "active": 4}, query="")).status_code == 200
