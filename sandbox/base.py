@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from functools import partial
 from typing import Any
 
@@ -151,7 +151,7 @@ async def _until_disconnect(receive: Receive) -> None:
         pass
 
 
-def _replaying(body: bytes, receive: Receive) -> Callable[[], Any]:
+def _replaying(body: bytes, receive: Receive) -> Receive:
     """A `receive` that hands the already-read body to the app once, then waits as usual."""
     delivered = False
 

@@ -11,23 +11,41 @@ synchronizer choked on, runs the flow once through Prefect, and prints each even
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import itertools
+import os
+import tempfile
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
-from sqlalchemy import Table, insert, select
+from cryptography.fernet import Fernet
+from pydantic import SecretStr
+from sqlalchemy import Table, create_engine, insert, select
 from sqlalchemy.engine import Engine
 
 from blocks.gym_erp.cards import FernetCardCipher
 from blocks.gym_erp.schema import (
     cards,
+    create_schema,
     customers,
     events,
     subscription_items,
     subscriptions,
+    sync_log,
 )
+from sandbox.faults import FaultKind
+from sandbox.mundipagg import BASE_PATH, MundipaggSandbox
+from sandbox.server import serve
+
+# No network here, and a first ephemeral Prefect server start can be slow.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+
+DEMO_BLOCK = "gym-demo"
 
 TEST_CARD_NUMBER = "4111111111111111"
 TEST_CARD_CVV = "737"
@@ -154,3 +172,111 @@ class GymErp:
     def _insert(self, table: Table, **values: object) -> None:
         with self.engine.begin() as connection:
             connection.execute(insert(table).values(**values))
+
+
+def queue_a_day_at_the_gym(gym: GymErp) -> dict[str, str]:
+    """Rows and events for the demo; event guid -> what it shows."""
+    shown: dict[str, str] = {}
+    gym.customer(1, "Ana Souza")
+    gym.card(10, 1)
+    musculacao, _ = gym.subscription(
+        100, 1, 10, [("Musculação", 1, "89.90"), ("Natação", 2, "45.50")], billing_day=5
+    )
+    shown[gym.event("A_N", 100)] = "nova assinatura: cliente, cartão e itens vão juntos"
+    shown[gym.event("IA_N", gym.item(100, "Pilates", 1, "60.00"))] = "item incluído"
+    shown[gym.event("IA_E", musculacao)] = "item alterado"
+    shown[gym.event("A_EDP", 100)] = "dia de cobrança alterado"
+    shown[gym.event("F_AA", 100)] = "faturas importadas (todas as páginas)"
+    shown[gym.event("F_C", 100)] = "fatura pendente cancelada"
+
+    gym.customer(2, "Bruno Lima", celular="(21) 99876-5432")
+    gym.card(20, 2)
+    gym.card(21, 2, number="5555555555554444")
+    _, pilates = gym.subscription(200, 2, 20, [("Musculação", 1, "89.90"), ("Pilates", 1, "60")])
+    shown[gym.event("A_N", 200)] = "nova assinatura"
+    shown[gym.event("A_ECT", 200, codaux_1=21)] = "troca de cartão: cadastra o cartão novo"
+    shown[gym.event("CLI_E", 2)] = "cliente editado"
+    shown[gym.event("IA_R", pilates)] = "item removido"
+    shown[gym.event("A_C", 200)] = "assinatura cancelada"
+
+    gym.customer(3, "Carla Sem Documento", cpf_cnpj=None)
+    gym.card(30, 3)
+    gym.subscription(300, 3, 30)
+    shown[gym.event("A_N", 300)] = "ERRO esperado: cliente sem CPF"
+    shown[gym.event("IA_N", gym.item(300, "Yoga", 1, "40.00"))] = "fica pendente atrás do erro"
+
+    gym.customer(4, "Diego Sem Cartão")
+    gym.subscription(400, 4, None)
+    shown[gym.event("A_N", 400)] = "ERRO esperado: assinatura sem cartão"
+    gym.customer(5, "Elisa Cartão Inválido")
+    gym.card(50, 5, number="4111111111111112")
+    gym.subscription(500, 5, 50)
+    shown[gym.event("A_N", 500)] = "ERRO esperado: o gateway recusa o cartão (400)"
+    shown[gym.event("A_C", 999)] = "ERRO esperado: assinatura inexistente"
+    shown[gym.event("X_Y", 1)] = "ERRO esperado: sigla desconhecida"
+    return shown
+
+
+def print_outcome(engine: Engine, shown: dict[str, str]) -> None:
+    with engine.connect() as connection:
+        states = dict(connection.execute(select(events.c.id_guid, events.c.processado)).all())
+        reasons = dict(
+            connection.execute(
+                select(sync_log.c.id_evento, sync_log.c.descricao).order_by(sync_log.c.id)
+            ).all()
+        )
+    print(f"\n{'':2}{'evento (id_guid)':38} {'':3} {'o que mostra':50} rec_log_sync")
+    for guid, meaning in shown.items():
+        print(f"  {guid:38} {states[guid]:3} {meaning:50} {reasons.get(guid, '')}")
+
+
+async def run_demo(directory: Path) -> None:
+    from blocks.gym_erp.block import GymErpDatabase
+    from blocks.gym_erp.cards import FernetCardKey
+    from blocks.mundipagg.block import Mundipagg
+    from flows.subscription_events import subscription_events
+
+    url = f"sqlite:///{directory / 'gym_erp.db'}"
+    engine = create_engine(url)
+    create_schema(engine)
+    card_key = FernetCardKey(key=SecretStr(Fernet.generate_key().decode()))
+    shown = queue_a_day_at_the_gym(GymErp(engine, card_key.cipher(), start=datetime.now()))
+    gateway = MundipaggSandbox()
+    # One passing hiccup: the first subscription request answers 503 and is retried.
+    gateway.faults.add(FaultKind.HTTP_503, match=r"^POST /core/v1/subscriptions", times=1)
+    print(f"ERP de demonstração: {url} ({len(shown)} eventos pendentes)")
+    with serve(gateway.app) as sandbox_url:
+        await GymErpDatabase(url=SecretStr(url)).save(DEMO_BLOCK, overwrite=True)
+        await card_key.save(DEMO_BLOCK, overwrite=True)
+        await Mundipagg(
+            base_url=sandbox_url + BASE_PATH,
+            secret_key=SecretStr(gateway.secret_key),
+            retry_base_seconds=0.2,
+        ).save(DEMO_BLOCK, overwrite=True)
+        print(f"Mundipagg sandbox em {sandbox_url}{BASE_PATH}; executando o flow...")
+        await subscription_events(
+            erp_block=DEMO_BLOCK, mundipagg_block=DEMO_BLOCK, card_key_block=DEMO_BLOCK
+        )
+    print_outcome(engine, shown)
+    print(
+        f"\ngateway: {gateway.requests} requisições ({gateway.faults.injected.total()} com falha "
+        f"injetada e repetida), {len(gateway.subscriptions)} assinaturas, "
+        f"{len(gateway.cards)} cartões, {len(gateway.invoices)} faturas"
+    )
+    engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--directory", type=Path, help="where to keep the SQLite ERP (default: a temp dir)"
+    )
+    directory = parser.parse_args().directory
+    with tempfile.TemporaryDirectory(prefix="gym-demo-") as scratch:
+        target = directory or Path(scratch)
+        target.mkdir(parents=True, exist_ok=True)
+        asyncio.run(run_demo(target))
+
+
+if __name__ == "__main__":
+    main()

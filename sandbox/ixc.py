@@ -25,10 +25,9 @@ from starlette.routing import BaseRoute, Route
 from sandbox._php import php_intval, php_is_numeric, php_json
 from sandbox._sql import collate, fold, like_regex, order_rows, sign_of
 from sandbox.base import Record, SandboxBase, TemplateRecord, flatten
-from sandbox.faults import FaultPlan, FaultProfile
+from sandbox.faults import HTML, FaultPlan, FaultProfile
 
 JSON = "application/json; charset=utf-8"
-HTML = "text/html; charset=UTF-8"
 DEFAULT_TOKEN = "1:sandbox-token-hash"
 # The real API documents no maximum for `rp`; the sandbox caps it so one request stays bounded.
 MAX_RP = 10_000

@@ -36,9 +36,8 @@ from sandbox._php import (
 )
 from sandbox._sql import collate, fold, like_regex, order_rows, sign_of
 from sandbox.base import Record, SandboxBase, TemplateRecord, flatten
-from sandbox.faults import FaultPlan, FaultProfile
+from sandbox.faults import HTML, FaultPlan, FaultProfile
 
-HTML = "text/html; charset=UTF-8"
 BASE_PATH = "/mbilling/index.php"
 
 # A customer row exactly as `user/read` returns it (key order and types from fixture c).

@@ -26,7 +26,6 @@ from sandbox.magnusbilling import CUSTOMER_TEMPLATE, make_user, root_user
 MAGNUS_ACTIVE = (0, 1, 2, 3, 4)
 CONTRACT_STATUS = ("A", "I", "P", "N", "D")
 INTERNET_STATUS = ("A", "D", "CM", "CA", "FA", "AA", "", "ZZ")
-BLOCKED_INTERNET = ("CA", "CM", "FA")
 PADDED_DIST_CONTRACT = 1520
 SHARED_CONTRACT = 4409
 UNKNOWN_CONTRACT_BASE = 990_001
