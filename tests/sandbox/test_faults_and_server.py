@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 
@@ -157,6 +158,17 @@ def test_serve_over_loopback_with_timeout_and_reset() -> None:
             assert client.post(url).status_code == 200
     assert time.perf_counter() - started < 4.0
     assert sandbox.faults.injected == {FaultKind.TIMEOUT: 1, FaultKind.CONNECTION_RESET: 1}
+
+
+async def test_state_changed_from_another_thread_is_served() -> None:
+    sandbox = recorded_magnus()
+    with serve(sandbox.app) as base:
+        async with httpx.AsyncClient(base_url=base) as client:
+            before = await call(client, "read", {"start": 2, "limit": 1})
+            await asyncio.to_thread(sandbox.update_user, 3, active=0)
+            after = await call(client, "read", {"start": 2, "limit": 1})
+    assert (before.json()["rows"][0]["active"], after.json()["rows"][0]["active"]) == (1, 0)
+    assert sandbox.user(3)["active"] == 0
 
 
 def test_serve_all_yields_one_url_per_app() -> None:
