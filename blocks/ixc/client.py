@@ -117,13 +117,21 @@ class IxcClient:
         return listing
 
     async def _read_batch(self, chunk: Sequence[int]) -> list[dict[str, Any]]:
+        """One IN-filtered listing; later pages use the page size the server really gave."""
         grid = [{"TB": _ID, "OP": "IN", "P": ",".join(map(str, chunk))}]
         first = await self._page(page=1, rows=self.batch_size, grid=grid)
         records = list(first.records)
-        page = 1
-        while len(records) < first.total and page * self.batch_size < first.total:
+        per_page, page = len(records), 1
+        while per_page and _distinct(records) < first.total:
             page += 1
-            records += (await self._page(page=page, rows=self.batch_size, grid=grid)).records
+            more = (await self._page(page=page, rows=per_page, grid=grid)).records
+            if not more:
+                break
+            records += more
+        if _distinct(records) < first.total:
+            raise MalformedResponse(
+                f"listed {first.total} contracts but sent {_distinct(records)}", system=SYSTEM
+            )
         return records
 
     async def _full_listing(self, wanted: Sequence[int], table_size: int) -> ContractListing:
@@ -134,10 +142,17 @@ class IxcClient:
         )
         listing = ContractListing(strategy="full-listing")
         wanted_set = set(wanted)
+        pages_read = [r for r in results if not isinstance(r, BaseException)]
+        for result in pages_read:
+            _merge(listing, result.records, wanted_set)
         failures = [r for r in results if isinstance(r, BaseException)]
-        for result in results:
-            if not isinstance(result, BaseException):
-                _merge(listing, result.records, wanted_set)
+        received = _distinct([record for r in pages_read for record in r.records])
+        if not failures and received < table_size:
+            failures = [
+                MalformedResponse(
+                    f"listed {table_size} contracts but sent {received}", system=SYSTEM
+                )
+            ]
         if failures:
             unread = [i for i in wanted if i not in listing.contracts]
             _fail(listing, unread, failures[0])
@@ -202,6 +217,10 @@ def _parse_page(answer: Any) -> _Page:
     if not isinstance(records, list):
         raise MalformedResponse("'registros' is not a list", system=SYSTEM)
     return _Page(total=int(raw_total), records=records)
+
+
+def _distinct(records: list[dict[str, Any]]) -> int:
+    return len({str(r.get("id")) for r in records if isinstance(r, dict)})
 
 
 def _merge(listing: ContractListing, records: list[dict[str, Any]], wanted: set[int]) -> None:
