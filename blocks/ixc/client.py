@@ -122,15 +122,15 @@ class IxcClient:
         first = await self._page(page=1, rows=self.batch_size, grid=grid)
         records = list(first.records)
         per_page, page = len(records), 1
-        while per_page and _distinct(records) < first.total:
+        while per_page and len(records) < first.total:
             page += 1
             more = (await self._page(page=page, rows=per_page, grid=grid)).records
-            if not more:
-                break
+            if _ids(more) <= _ids(records):
+                break  # the server ignores paging or ran out early: no progress, stop
             records += more
-        if _distinct(records) < first.total:
+        if len(records) < first.total:
             raise MalformedResponse(
-                f"listed {first.total} contracts but sent {_distinct(records)}", system=SYSTEM
+                f"listed {first.total} contracts but sent {len(records)}", system=SYSTEM
             )
         return records
 
@@ -146,7 +146,7 @@ class IxcClient:
         for result in pages_read:
             _merge(listing, result.records, wanted_set)
         failures = [r for r in results if isinstance(r, BaseException)]
-        received = _distinct([record for r in pages_read for record in r.records])
+        received = sum(len(r.records) for r in pages_read)
         if not failures and received < table_size:
             failures = [
                 MalformedResponse(
@@ -219,8 +219,8 @@ def _parse_page(answer: Any) -> _Page:
     return _Page(total=int(raw_total), records=records)
 
 
-def _distinct(records: list[dict[str, Any]]) -> int:
-    return len({str(r.get("id")) for r in records if isinstance(r, dict)})
+def _ids(records: list[dict[str, Any]]) -> set[str]:
+    return {str(r.get("id")) for r in records if isinstance(r, dict)}
 
 
 def _merge(listing: ContractListing, records: list[dict[str, Any]], wanted: set[int]) -> None:
