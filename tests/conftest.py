@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 _TEST_HOME = tempfile.mkdtemp(prefix="billing-sync-prefect-")
-os.environ.setdefault("PREFECT_HOME", _TEST_HOME)
+os.environ["PREFECT_HOME"] = _TEST_HOME
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 os.environ.setdefault("PREFECT_LOGGING_TO_API_BATCH_INTERVAL", "0.3")

@@ -1,0 +1,105 @@
+"""Compare-and-set right before a write, and the mass-change guard."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from blocks.magnusbilling.models import MagnusUser
+from reconcile.decide import Action
+from reconcile.guard import GuardLimits, assess
+from reconcile.plan import PlannedChange
+from reconcile.recheck import Verdict, recheck
+from reconcile.status import Standing
+
+
+def planned(action: Action, before: int, after: int, ixc: Standing) -> PlannedChange:
+    return PlannedChange(
+        magnus_id=5,
+        username="50005",
+        customer="Cliente",
+        document="",
+        contract_ref="77",
+        contract_id=77,
+        action=action,
+        magnus_active=before,
+        target_active=after,
+        ixc_status="A",
+        ixc_status_internet="CA",
+        ixc_standing=ixc,
+        duplicate_contract=False,
+        reason="IXC blocked",
+    )
+
+
+def now(active: int | None, contract_ref: str | None = "77") -> MagnusUser:
+    return MagnusUser(
+        id=5, username="50005", active=active, contract_ref=contract_ref, name="", document=""
+    )
+
+
+BLOCK = planned(Action.BLOCK, 1, 4, Standing.BLOCKED)
+UNBLOCK = planned(Action.UNBLOCK, 3, 1, Standing.ACTIVE)
+
+
+def test_unchanged_customer_is_written():
+    assert recheck(BLOCK, now(1), 4).verdict is Verdict.WRITE
+
+
+def test_customer_already_in_target_is_not_written_again():
+    """A crashed run re-run, or an operator who did it by hand."""
+    assert recheck(BLOCK, now(4), 4).verdict is Verdict.ALREADY_DONE
+
+
+def test_operator_change_that_leads_to_another_action_stops_the_write():
+    result = recheck(BLOCK, now(0), 4)  # disabled by hand meanwhile
+    assert result.verdict is Verdict.STALE
+    assert "changed from 1 to 0" in result.reason
+
+
+def test_equivalent_change_since_planning_still_writes():
+    """Blocked 3 -> 4 by hand meanwhile; IXC says active: unblocking is still right."""
+    assert recheck(UNBLOCK, now(4), 4).verdict is Verdict.WRITE
+
+
+@pytest.mark.parametrize("active", [None, 9])
+def test_unknown_status_at_write_time_stops_the_write(active):
+    assert recheck(BLOCK, now(active), 4).verdict is Verdict.STALE
+
+
+@pytest.mark.parametrize("ref", ["78", "", None])
+def test_contract_id_changed_since_planning_stops_the_write(ref):
+    result = recheck(BLOCK, now(1, ref), 4)
+    assert result.verdict is Verdict.STALE
+    assert "contract id changed" in result.reason
+
+
+def plan_with(actions: dict[Action, int]) -> pd.DataFrame:
+    return pd.DataFrame({"action": [a for a, n in actions.items() for _ in range(n)]})
+
+
+@pytest.mark.parametrize(
+    ("actions", "needs"),
+    [
+        ({Action.NO_CHANGE: 90, Action.BLOCK: 10}, False),  # 10% of 100: at the limit
+        ({Action.NO_CHANGE: 89, Action.BLOCK: 10, Action.DISABLE: 1}, True),
+        ({Action.NO_CHANGE: 90, Action.UNBLOCK: 10, Action.ENABLE: 5}, False),  # benign
+        ({Action.NO_CHANGE: 949, Action.BLOCK: 51}, True),  # 5%, but over 50
+        (
+            {Action.NO_CHANGE: 5, Action.NOT_MANAGED: 1000, Action.BLOCK: 1},
+            True,
+        ),  # share of managed
+    ],
+)
+def test_guard_counts_blocks_and_disables_against_the_smaller_limit(actions, needs):
+    assert assess(plan_with(actions), GuardLimits()).needs_approval is needs
+
+
+def test_guard_limits_are_configurable():
+    verdict = assess(
+        plan_with({Action.NO_CHANGE: 10, Action.BLOCK: 10}),
+        GuardLimits(max_share=0.5, max_count=100),
+    )
+    assert (verdict.harmful, verdict.managed, verdict.limit) == (10, 20, 10)
+    assert not verdict.needs_approval
+    assert "10 blocks/disables planned for 20 managed customers" in verdict.describe()
