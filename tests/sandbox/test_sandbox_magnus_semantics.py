@@ -9,7 +9,15 @@ from typing import Any
 import pytest
 from magnus_recording import FORM, KEY, call, client_for, recorded_magnus
 
-from sandbox.magnusbilling import ApiKey, MagnusBillingSandbox, make_user, root_user, sign
+from sandbox.base import flatten
+from sandbox.magnusbilling import (
+    CUSTOMER_TEMPLATE,
+    ApiKey,
+    MagnusBillingSandbox,
+    make_user,
+    root_user,
+    sign,
+)
 
 NUMERIC_FIRST = {"type": "numeric", "field": "id", "value": 0, "comparison": "gt"}
 
@@ -216,3 +224,27 @@ async def test_body_without_form_content_type_is_not_seen_by_php() -> None:
         )
     assert unlabelled.text == "invalid API access"
     assert labelled.json()["count"] == 13
+
+
+async def test_key_of_a_missing_user_and_duplicate_email_on_create() -> None:
+    orphan = ApiKey("orphan-key", "orphan-secret", user_id=777)
+    sandbox = recorded_magnus()
+    sandbox.api_keys[orphan.key] = orphan
+    duplicate = {"createUser": 1, "firstname": "Ana", "email": "jose.pereira@example.net"}
+    async with client_for(sandbox.app) as client:
+        refused = await call(client, "read", {"start": 0}, key=orphan)
+        taken = await call(client, "save", duplicate, query="")
+    assert refused.text == "invalid user"
+    assert taken.text == '{"success":false,"errors":"This email already in use"}'
+    assert len(sandbox.users) == 13
+
+
+def test_template_records_store_only_their_own_fields() -> None:
+    record = make_user(42, "s3cr3tPass", dist="1520")
+    assert list(record) == list(CUSTOMER_TEMPLATE)
+    assert record["city"] == "" and record["dist"] == "1520"
+    record["active"] = 4
+    assert record.own == {"id": 42, "password": "s3cr3tPass", "dist": "1520", "active": 4}
+    assert CUSTOMER_TEMPLATE["active"] == 1
+    assert "s3cr3tPass" not in repr(record)
+    assert flatten(record) == dict(record)
