@@ -66,16 +66,19 @@ UNPARSEABLE_BODY = (
 )
 
 
+def _string_row(template: dict[str, str], row_id: int, fields: Mapping[str, Any]) -> Record:
+    own = {"id": str(row_id), **{k: str(v) for k, v in fields.items()}}
+    return TemplateRecord(own, template)
+
+
 def make_contract(contract_id: int, **fields: Any) -> Record:
     """A `cliente_contrato` row; values become strings, unspecified ones come from the template."""
-    own = {"id": str(contract_id), **{k: str(v) for k, v in fields.items()}}
-    return TemplateRecord(own, CONTRACT_TEMPLATE)
+    return _string_row(CONTRACT_TEMPLATE, contract_id, fields)
 
 
 def make_cliente(cliente_id: int, **fields: Any) -> Record:
     """A `cliente` row; values become strings, unspecified ones come from the template."""
-    own = {"id": str(cliente_id), **{k: str(v) for k, v in fields.items()}}
-    return TemplateRecord(own, CLIENTE_TEMPLATE)
+    return _string_row(CLIENTE_TEMPLATE, cliente_id, fields)
 
 
 class IxcSandbox(SandboxBase):

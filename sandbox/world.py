@@ -31,6 +31,7 @@ SHARED_CONTRACT = 4409
 UNKNOWN_CONTRACT_BASE = 990_001
 ODD_DISTS: tuple[str | None, ...] = (None, "", "  ", "abc", f" {PADDED_DIST_CONTRACT} ", "12.5")
 DRIFT_ACTIONS = ("block", "unblock", "disable", "enable")
+FIRST_CUSTOMER_ID = 2  # id 1 is the root admin
 
 FIRST_NAMES = (
     "Maria", "José", "Ana", "João", "Francisca", "Antônio", "Adriana", "Carlos", "Juliana",
@@ -139,7 +140,7 @@ class _DemoBuilder:
     users: list[Record] = field(default_factory=list)
     contracts: list[Record] = field(default_factory=list)
     clientes: list[Record] = field(default_factory=list)
-    user_ids: count = field(default_factory=lambda: count(2))
+    user_ids: count = field(default_factory=lambda: count(FIRST_CUSTOMER_ID))
     cliente_ids: count = field(default_factory=lambda: count(501))
     contract_ids: count = field(default_factory=lambda: count(20_000, 7))
 
@@ -273,15 +274,16 @@ def synthetic_provider(
     states, weights = zip(*_CONSISTENT, strict=True)
     contract_state = rng.choices(states, weights, k=contracts)
     assigned = rng.sample(range(1, contracts + 1), customers)
-    positions = rng.sample(range(customers), customers // 100 + round(customers * drift))
-    unmanaged = set(positions[: customers // 100])
-    drifted_positions = positions[customers // 100 :]
+    unmanaged_count = customers // 100
+    drift_count = min(round(customers * drift), customers - unmanaged_count)
+    positions = rng.sample(range(customers), unmanaged_count + drift_count)
+    unmanaged = set(positions[:unmanaged_count])
     customer_state = rng.choices(states, weights, k=customers)
     drifted: dict[int, str] = {}
-    for position in drifted_positions:
+    for position in positions[unmanaged_count:]:
         action = rng.choice(DRIFT_ACTIONS)
         customer_state[position] = rng.choice(_DRIFTED[action])
-        drifted[position + 2] = action
+        drifted[FIRST_CUSTOMER_ID + position] = action
     for position, contract_id in enumerate(assigned):
         contract_state[contract_id - 1] = customer_state[position]
     users = _synthetic_users(rng, assigned, customer_state, unmanaged)
@@ -307,7 +309,7 @@ def _synthetic_users(
     return [
         TemplateRecord(
             {
-                "id": position + 2,
+                "id": FIRST_CUSTOMER_ID + position,
                 "username": str(100_000 + position),
                 "password": passwords[position],
                 "active": states[position][0],
