@@ -129,7 +129,9 @@ class DiscordSandbox(SandboxBase):
             return None, {}
         now = self.clock()
         with self.lock:
-            windows = self._hits.setdefault(hook, [deque() for _ in self.rate_limits])
+            windows = self._hits.get(hook, [])
+            if len(windows) != len(self.rate_limits):  # first use, or limits changed at runtime
+                windows = self._hits[hook] = [deque() for _ in self.rate_limits]
             for hits, (_, period) in zip(windows, self.rate_limits, strict=True):
                 while hits and hits[0] <= now - period:
                     hits.popleft()

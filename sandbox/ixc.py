@@ -293,6 +293,12 @@ class _Listing:
     ) -> tuple[int, list[dict[str, Any]]]:
         """Total matches and the requested page (flattened copies, safe outside the lock)."""
         ids, rest = _narrow_by_id(rows, self.conditions)
+        start = (self.page - 1) * self.rp
+        if not rest and self.sort_field == "id":
+            # Paging through the id index: no row is touched except the page's own.
+            ordered = ids[::-1] if self.descending else ids
+            page = [_complete(rows[i], template) for i in ordered[start : start + self.rp]]
+            return len(ids), [flatten(row) for row in page]
         predicates = [condition.predicate() for condition in rest]
         views = (_complete(rows[i], template) for i in ids)
         matched = [row for row in views if all(p(row) for p in predicates)]
@@ -301,7 +307,6 @@ class _Listing:
                 matched.reverse()
         else:
             order_rows(matched, _sort_key(self.sort_field), descending=self.descending, rng=rng)
-        start = (self.page - 1) * self.rp
         return len(matched), [flatten(row) for row in matched[start : start + self.rp]]
 
 

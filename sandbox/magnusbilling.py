@@ -281,9 +281,7 @@ class MagnusBillingSandbox(SandboxBase):
         except _SqlError as error:
             return _yii_error(500, "CDbException", str(error))
         with self.lock:
-            rows = [record for record in self.users.values() if matches(record)]
-            rng = self._rng if order.shuffle_ties else None
-            order_rows(rows, order.key, descending=order.descending, rng=rng)
+            rows = order.arrange(self.users, matches, self._rng)
             page = [flatten(record) for record in _page(rows, post)]
         return _json({"rows": page, "count": len(rows), "sum": []})
 
@@ -576,18 +574,31 @@ def _compile_filter(raw: str) -> Predicate:
         for p in [_condition(item)]
         if p is not None
     ]
+    if len(predicates) == 1:  # the usual `id gt 0` guard: skip the all() per row
+        return predicates[0]
     return lambda record: all(p(record) for p in predicates)
 
 
 @dataclass(frozen=True)
 class _Order:
-    key: Callable[[Mapping[str, Any]], Any]
+    column: str
     descending: bool
-    shuffle_ties: bool
+
+    def arrange(self, users: dict[int, Record], matches: Predicate, rng: random.Random) -> list:
+        """The matching users in this order (ties shuffled: MariaDB promises no tie order)."""
+        if self.column == "id":  # the primary key: unique, and the dict keys are the ids
+            rows = [users[i] for i in sorted(users, reverse=self.descending)]
+            return [row for row in rows if matches(row)]
+        rows = [row for row in users.values() if matches(row)]
+        order_rows(rows, _sort_key(self.column), descending=self.descending, rng=rng)
+        return rows
+
+
+_NUMBER_TYPES = (int, float)
 
 
 def _as_number(value: Any) -> float:
-    return value if isinstance(value, int | float) else mysql_number(str(value))
+    return value if isinstance(value, _NUMBER_TYPES) else mysql_number(str(value))
 
 
 def _sort_key(column: str) -> Callable[[Mapping[str, Any]], Any]:
@@ -600,7 +611,7 @@ def _sort_key(column: str) -> Callable[[Mapping[str, Any]], Any]:
 def _compile_order(sort: str | None, direction: str | None) -> _Order:
     """`?sort=&dir=` (unsigned URL query); default `t.credit DESC` with ties in random order."""
     if not sort:
-        return _Order(_sort_key("credit"), descending=True, shuffle_ties=True)
+        return _Order("credit", descending=True)
     column = _column(sort, "order clause")
     if direction is not None and direction.strip().upper() not in ("ASC", "DESC"):
         raise _SqlError(
@@ -608,7 +619,7 @@ def _compile_order(sort: str | None, direction: str | None) -> _Order:
             f"access violation: 1064 You have an error in your SQL syntax near '{direction}'"
         )
     descending = direction is not None and direction.strip().upper() == "DESC"
-    return _Order(_sort_key(column), descending=descending, shuffle_ties=column != "id")
+    return _Order(column, descending=descending)
 
 
 def _php_positive(text: str) -> bool:
