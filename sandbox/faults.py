@@ -96,8 +96,8 @@ class FaultRule:
     times: int | None = 1
     delay: float = 30.0
     retry_after: float = 1.0
-    seen: int = 0
-    fired: int = 0
+    seen: int = field(default=0, init=False)
+    fired: int = field(default=0, init=False)
 
     def observe(self, request_text: str) -> bool:
         """Count this request if it matches; say whether it does."""
