@@ -10,7 +10,7 @@ whatever the outcome. Every gateway write carries an idempotency key made from t
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 
@@ -95,7 +95,7 @@ async def create_subscription(run: EventRun) -> Done:
     card = await _subscription_card(run, subscription, customer)
     card_to_register = None
     if card.id_api is None and customer.id_api is not None:
-        card = await _with_gateway_card(run, customer, card)
+        card = replace(card, id_api=await _gateway_card_id(run, customer, card))
     elif card.id_api is None:
         card_to_register = new_card(card, run.services.decryptor)
     request = new_subscription(
@@ -119,12 +119,11 @@ async def change_card(run: EventRun) -> Done:
     subscription, subscription_api_id = await _registered_subscription(run)
     customer = await _customer(run, subscription.id_cliente)
     card = await _card(run, _number(run.event.codaux_1, "codaux_1 (id do cartão)"), customer)
-    card = await _with_gateway_card(run, customer, card)
-    assert card.id_api is not None
+    card_id = await _gateway_card_id(run, customer, card)
     await run.services.gateway.change_subscription_card(
-        subscription_api_id, card.id_api, idempotency_key=run.key("subscription-card")
+        subscription_api_id, card_id, idempotency_key=run.key("subscription-card")
     )
-    run.id_api = card.id_api
+    run.id_api = card_id
     return Done(
         f"cobrança passa para o cartão {card.id}",
         [RowUpdate(subscriptions.name, subscription.id, {"id_cartao": card.id})],
@@ -318,19 +317,18 @@ async def _card(run: EventRun, card_id: int, owner: CustomerRow) -> CardRow:
     return card
 
 
-async def _with_gateway_card(run: EventRun, customer: CustomerRow, card: CardRow) -> CardRow:
-    """The card, registered at the gateway first if it is not yet (kept even if the event fails:
-    the gateway holds it now, and the card data is wiped from the ERP)."""
+async def _gateway_card_id(run: EventRun, customer: CustomerRow, card: CardRow) -> str:
+    """The card's gateway id, registering the card first if needed. The registration is committed
+    at once, even if the event fails later: the gateway holds the card, the ERP must not."""
     if card.id_api:
-        return card
+        return card.id_api
     if not customer.id_api:
         raise EventFailed(f"cliente {customer.cod_cli} ainda não está no gateway")
     registered = await run.services.gateway.create_card(
         customer.id_api, new_card(card, run.services.decryptor), idempotency_key=run.key("card")
     )
-    registration = _registered(card, registered)
-    await run.services.erp.apply([registration])
-    return CardRow(**{**card.__dict__, **registration.values})
+    await run.services.erp.apply([_registered(card, registered)])
+    return registered.id
 
 
 def _registered(card: CardRow, gateway_card: GatewayCard | None) -> RowUpdate:

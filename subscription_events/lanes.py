@@ -10,7 +10,7 @@ from decimal import Decimal
 from blocks.errors import ApiError, is_transient
 from blocks.gym_erp.cards import CardDataUnreadable
 from blocks.gym_erp.database import ErpDatabase
-from blocks.gym_erp.rows import EventRow, EventStatus, LogEntry
+from blocks.gym_erp.rows import Change, EventRow, EventStatus, LogEntry
 from subscription_events.events import Lane, References, event_code, plan_lanes, referenced_ids
 from subscription_events.failures import EventFailed
 from subscription_events.handlers import HANDLERS, UNKNOWN_CUSTOMER, EventRun, Services
@@ -45,7 +45,7 @@ async def process_event(event: EventRow, chain: str, services: Services) -> Even
     """Run the event's handler and commit its outcome, P or E, with a `rec_log_sync` row."""
     run = EventRun(event, services)
     code = event_code(event)
-    changes = ()
+    changes: Sequence[Change] = ()
     try:
         if code is None:
             raise EventFailed(

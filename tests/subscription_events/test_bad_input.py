@@ -140,3 +140,28 @@ async def test_transient_errors_are_retried_until_the_gateway_answers(
     assert gateway.counts["subscription/create"] == 1  # faults answer before the route
     assert gateway.requests == 3
     assert len(gateway.subscriptions) == 1
+
+
+async def test_card_registered_before_a_failure_is_kept_and_wiped(
+    database_url: str,
+    engine: Engine,
+    gym: GymErp,
+    gateway: MundipaggSandbox,
+    services: Services,
+) -> None:
+    gym.customer(1, "Lucas Vaz")
+    gym.card(10, 1)
+    gym.subscription(100, 1, 10)
+    gym.event("A_N", 100)
+    await run_pending(services)
+    gym.card(11, 1, number="5555555555554444")
+    gym.subscription(101, 1, 11, minimum="10.005")
+    failing = gym.event("A_N", 101)
+
+    result = (await run_pending(services))[failing]
+
+    assert result.status == "E"
+    card = row(engine, "cad_cliente_cartao", id=11)
+    assert card["id_api"] in gateway.cards
+    assert (card["numero_cartao"], card["cvc"], card["ultimos_digitos"]) == (None, None, "4444")
+    assert len(gateway.subscriptions) == 1
