@@ -116,8 +116,7 @@ async def create_subscription(run: EventRun) -> Done:
 
 async def change_card(run: EventRun) -> Done:
     """A_ECT: charge the subscription's next invoices on the card named in `codaux_1`."""
-    subscription, subscription_api_id = await _registered_subscription(run)
-    customer = await _customer(run, subscription.id_cliente)
+    subscription, customer, subscription_api_id = await _registered_subscription(run)
     card = await _card(run, _number(run.event.codaux_1, "codaux_1 (id do cartão)"), customer)
     card_id = await _gateway_card_id(run, customer, card)
     await run.services.gateway.change_subscription_card(
@@ -132,8 +131,7 @@ async def change_card(run: EventRun) -> Done:
 
 async def change_billing_day(run: EventRun) -> Done:
     """A_EDP: the ERP already holds the new `dia_cobranca`; move the next charge to it."""
-    subscription, subscription_api_id = await _registered_subscription(run)
-    await _customer(run, subscription.id_cliente)
+    subscription, _, subscription_api_id = await _registered_subscription(run)
     try:
         next_charge = next_billing_date(run.services.today, subscription.dia_cobranca)
     except ValueError as problem:
@@ -216,8 +214,7 @@ async def remove_item(run: EventRun) -> Done:
 
 async def import_invoices(run: EventRun) -> Done:
     """F_AA: every invoice of the subscription, all pages, into `rec_fatura` by `id_api`."""
-    subscription, subscription_api_id = await _registered_subscription(run)
-    await _customer(run, subscription.id_cliente)
+    subscription, _, subscription_api_id = await _registered_subscription(run)
     run.id_api = subscription_api_id
     found = await run.services.gateway.subscription_invoices(subscription_api_id)
     run.value = sum((from_cents(invoice.amount) for invoice in found), Decimal(0))
@@ -282,14 +279,15 @@ async def _subscription(run: EventRun, subscription_id: int) -> SubscriptionRow:
     return subscription
 
 
-async def _registered_subscription(run: EventRun) -> tuple[SubscriptionRow, str]:
+async def _registered_subscription(run: EventRun) -> tuple[SubscriptionRow, CustomerRow, str]:
+    """The event's subscription, its customer and its gateway id (it must have one)."""
     subscription = await _subscription(run, _target(run))
+    customer = await _customer(run, subscription.id_cliente)
     if not subscription.id_api:
-        await _customer(run, subscription.id_cliente)
         raise EventFailed(
             f"assinatura {subscription.id} ainda não está no gateway (A_N pendente ou com erro)"
         )
-    return subscription, subscription.id_api
+    return subscription, customer, subscription.id_api
 
 
 async def _customer(run: EventRun, cod_cli: int) -> CustomerRow:

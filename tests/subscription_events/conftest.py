@@ -83,7 +83,13 @@ def mariadb_url() -> Iterator[str]:
     yield from _throwaway_database("mariadb")
 
 
-@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("postgresql", marks=pytest.mark.database),
+        pytest.param("mariadb", marks=pytest.mark.database),
+    ]
+)
 def any_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return _fresh_database(request.param, request, tmp_path)
 
