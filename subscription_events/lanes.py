@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
+
+from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
 from blocks.errors import ApiError, is_transient
 from blocks.gym_erp.cards import CardDataUnreadable
 from blocks.gym_erp.database import ErpDatabase
 from blocks.gym_erp.rows import Change, EventRow, EventStatus, LogEntry
+from blocks.mundipagg.models import field_problems
 from subscription_events.events import Lane, References, event_code, plan_lanes, referenced_ids
 from subscription_events.failures import EventFailed
 from subscription_events.handlers import HANDLERS, UNKNOWN_CUSTOMER, EventRun, Services
@@ -64,6 +70,12 @@ async def process_event(event: EventRow, chain: str, services: Services) -> Even
             if is_transient(error)
             else f"gateway recusou ({error})"
         )
+    except ValidationError as invalid:
+        status, description = "E", f"dados inválidos para o gateway: {field_problems(invalid)}"
+    except SQLAlchemyError:
+        raise  # the ERP itself failed: the event stays N for the next run
+    except Exception as unexpected:  # a bug must not stall the queue, nor leak data in a message
+        status, description = "E", f"erro inesperado: {_where(unexpected)}"
     log = LogEntry(status, f"{event.sigla}: {description}", run.customer, run.id_api, run.value)
     await services.erp.finish_event(event, status, log, changes)
     return _result(event, chain, log)
@@ -88,6 +100,13 @@ async def process_lane(lane: Lane, services: Services) -> list[EventResult]:
                 failed_here[chain] = (event, result.customer)
             results.append(result)
     return results
+
+
+def _where(error: Exception) -> str:
+    """The error's type and where it was raised; its message may carry card or customer data."""
+    frames = traceback.extract_tb(error.__traceback__)
+    place = f" em {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    return f"{type(error).__name__}{place}"
 
 
 def _held(event: EventRow, failed: EventRow, customer: str) -> LogEntry:

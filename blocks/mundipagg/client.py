@@ -36,6 +36,7 @@ from blocks.mundipagg.models import (
     ItemData,
     NewCard,
     NewSubscription,
+    field_problems,
 )
 
 SYSTEM = "mundipagg"
@@ -256,13 +257,8 @@ def _validated(answer: type[Answer], data: Any, status: int) -> Answer:
     try:
         return answer.model_validate(data)
     except ValidationError as exc:
-        # Only field paths and error kinds: input values could be customer data.
-        problems = ", ".join(
-            f"{'.'.join(map(str, error['loc'])) or 'body'} {error['type']}"
-            for error in exc.errors()[:5]
-        )
         raise MalformedResponse(
-            f"unexpected {answer.__name__} answer (HTTP {status}): {problems}",
+            f"unexpected {answer.__name__} answer (HTTP {status}): {field_problems(exc)}",
             system=SYSTEM,
             status_code=status,
         ) from None

@@ -10,10 +10,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_serializer
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_serializer
 
 Interval = Literal["day", "week", "month", "year"]
 InvoiceStatus = Literal["pending", "paid", "canceled", "scheduled", "failed"]
+
+
+def field_problems(error: ValidationError, limit: int = 5) -> str:
+    """Which fields were wrong and how - never their values, which may be card or customer data."""
+    return ", ".join(
+        f"{'.'.join(map(str, problem['loc'])) or 'body'} {problem['type']}"
+        for problem in error.errors()[:limit]
+    )
 
 
 class _Request(BaseModel):

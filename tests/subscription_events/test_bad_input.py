@@ -9,9 +9,10 @@ from sqlalchemy.engine import Engine
 
 from blocks.gym_erp.schema import events
 from sandbox.faults import FaultKind
-from sandbox.gym_demo import GymErp
+from sandbox.gym_demo import TEST_CARD_NUMBER, GymErp
 from sandbox.mundipagg import MundipaggSandbox
-from subscription_events.handlers import Services
+from subscription_events.events import EventCode
+from subscription_events.handlers import HANDLERS, Done, EventRun, Services
 
 
 async def test_bad_erp_data_fails_each_event_with_its_reason(
@@ -165,3 +166,48 @@ async def test_card_registered_before_a_failure_is_kept_and_wiped(
     assert card["id_api"] in gateway.cards
     assert (card["numero_cartao"], card["cvc"], card["ultimos_digitos"]) == (None, None, "4444")
     assert len(gateway.subscriptions) == 1
+
+
+async def test_card_data_the_gateway_cannot_take_fails_without_showing_it(
+    database_url: str,
+    engine: Engine,
+    gym: GymErp,
+    gateway: MundipaggSandbox,
+    services: Services,
+) -> None:
+    gym.customer(1, "Marta Gil")
+    gym.card(10, 1, expiry=(13, 2031))
+    gym.subscription(100, 1, 10)
+    guid = gym.event("A_N", 100)
+
+    result = (await run_pending(services))[guid]
+
+    assert result.status == "E"
+    assert "dados inválidos para o gateway: exp_month" in result.description
+    assert TEST_CARD_NUMBER not in result.description
+    assert gateway.requests == 0
+
+
+async def test_a_bug_in_a_handler_fails_the_event_not_the_queue(
+    database_url: str,
+    engine: Engine,
+    gym: GymErp,
+    gateway: MundipaggSandbox,
+    services: Services,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def broken(run: EventRun) -> Done:
+        raise KeyError("4111111111111111")
+
+    monkeypatch.setitem(HANDLERS, EventCode.CUSTOMER_EDITED, broken)
+    gym.customer(1, "Nuno Reis")
+    gym.card(10, 1)
+    gym.subscription(100, 1, 10)
+    failing, after = gym.event("CLI_E", 1), gym.event("A_N", 100)
+
+    results = await run_pending(services)
+
+    assert results[failing].status == "E"
+    assert "erro inesperado: KeyError em test_bad_input.py:" in results[failing].description
+    assert "4111" not in results[failing].description
+    assert results[after].status == "P"
