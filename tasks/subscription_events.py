@@ -84,8 +84,11 @@ async def process_all_lanes(
         async with limit:
             return await process_customer_events(lane, services)
 
-    per_lane = await asyncio.gather(*(bounded(lane) for lane in lanes))
-    return [result for results in per_lane for result in results]
+    # A failing lane (the ERP database is down) stops the others: their events stay pending,
+    # and a cancelled event is safe to repeat thanks to its idempotency keys.
+    async with asyncio.TaskGroup() as group:
+        running = [group.create_task(bounded(lane)) for lane in lanes]
+    return [result for task in running for result in task.result()]
 
 
 @task(name="publish-report", cache_policy=NO_CACHE)
