@@ -6,6 +6,8 @@ flow exactly as production does: blocks loaded by name, real HTTP on 127.0.0.1.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -82,16 +84,24 @@ def running_stack(
         yield SandboxStack(magnus=magnus, ixc=ixc, discord=discord, urls=urls)
 
 
-async def run_artifact(flow_run_id: UUID, key: str) -> Any:
-    """The data of the artifact `key` that flow run `flow_run_id` created."""
+async def run_artifact(flow_run_id: UUID, key: str, wait_seconds: float = 30.0) -> Any:
+    """The data of the artifact `key` that flow run `flow_run_id` created.
+
+    The API only lists an artifact once its task run is recorded, which Prefect does from
+    events, a little after the run: so this polls for a while.
+    """
+    deadline = time.monotonic() + wait_seconds
     async with get_client() as client:
-        found = await client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])),
-            task_run_filter=TaskRunFilter(),
-            sort=ArtifactSort.CREATED_DESC,
-            limit=1,
-        )
-    if not found:
-        raise LookupError(f"flow run {flow_run_id} has no artifact {key!r}")
-    return found[0].data
+        while True:
+            found = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])),
+                task_run_filter=TaskRunFilter(),
+                sort=ArtifactSort.CREATED_DESC,
+                limit=1,
+            )
+            if found:
+                return found[0].data
+            if time.monotonic() > deadline:
+                raise LookupError(f"flow run {flow_run_id} has no artifact {key!r}")
+            await asyncio.sleep(0.2)

@@ -1,0 +1,152 @@
+"""contract-sync end to end: through Prefect, over HTTP, against the sandbox.
+
+The synthetic provider knows which customers drifted and how (`Provider.drifted`), which gives
+an oracle independent of the flow's own decision code.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from flows.contract_sync import contract_sync
+from sandbox.stack import CHANGES_WEBHOOK, SandboxStack, run_artifact, running_stack
+from sandbox.world import demo_provider, synthetic_provider
+
+pytestmark = pytest.mark.prefect
+
+TARGET = {"block": {4}, "unblock": {1}, "disable": {0}, "enable": {1}}
+NO_GUARD = {"max_harmful_share": 1.0, "max_harmful_count": 100_000}
+
+
+@pytest.fixture
+def synthetic(prefect_harness: None) -> Iterator[SandboxStack]:
+    provider = synthetic_provider(customers=300, contracts=600, drift=0.05, seed=11)
+    with running_stack(provider, seed=3) as stack:
+        stack.drifted = provider.drifted  # type: ignore[attr-defined]
+        stack.save_blocks()
+        yield stack
+
+
+@pytest.fixture
+def every_combination(prefect_harness: None) -> Iterator[SandboxStack]:
+    with running_stack(demo_provider()) as stack:
+        stack.save_blocks()
+        yield stack
+
+
+def actives(stack: SandboxStack) -> dict[int, int]:
+    return {user_id: int(user["active"]) for user_id, user in stack.magnus.users.items()}
+
+
+async def run(**parameters: Any):
+    return await contract_sync(**parameters, return_state=True)
+
+
+async def artifact(state, key: str) -> Any:
+    data = await run_artifact(state.state_details.flow_run_id, key)
+    return json.loads(data) if key.endswith("decisions") else data
+
+
+async def test_drifted_customers_end_in_the_right_status_and_a_second_run_changes_nothing(
+    synthetic: SandboxStack,
+):
+    before = actives(synthetic)
+    state = await run(**NO_GUARD)
+    assert state.is_completed(), state.message
+    after = actives(synthetic)
+    changed = {uid for uid in after if after[uid] != before[uid]}
+    assert changed == set(synthetic.drifted)
+    for uid, action in synthetic.drifted.items():
+        assert after[uid] in TARGET[action], (uid, action, before[uid], after[uid])
+
+    saves = synthetic.magnus.saves
+    messages = len(synthetic.discord.messages)
+    second = await run(**NO_GUARD)
+    assert second.is_completed()
+    assert actives(synthetic) == after
+    assert synthetic.magnus.saves == saves
+    assert len(synthetic.discord.messages) == messages
+    assert "0 Block, 0 Unblock, 0 Disable, 0 Enable" in second.message
+
+
+async def test_dry_run_writes_nothing_and_sends_nothing_but_reports_the_plan(
+    synthetic: SandboxStack,
+):
+    before = actives(synthetic)
+    state = await run(dry_run=True, **NO_GUARD)
+    assert state.is_completed()
+    assert actives(synthetic) == before
+    assert synthetic.magnus.saves == 0
+    assert synthetic.discord.messages == []
+    rows = await artifact(state, "contract-sync-decisions")
+    planned = {row["username"] for row in rows if row["result"].startswith("planned")}
+    drifted_usernames = {synthetic.magnus.users[uid]["username"] for uid in synthetic.drifted}
+    assert planned == drifted_usernames
+
+
+async def test_usernames_limit_the_run_to_those_customers(synthetic: SandboxStack):
+    chosen = sorted(synthetic.drifted)[:2]
+    usernames = [synthetic.magnus.users[uid]["username"] for uid in chosen]
+    before = actives(synthetic)
+    state = await run(usernames=usernames, **NO_GUARD)
+    assert state.is_completed(), state.message
+    after = actives(synthetic)
+    assert {uid for uid in after if after[uid] != before[uid]} == set(chosen)
+
+
+async def test_notifications_name_each_change(synthetic: SandboxStack):
+    state = await run(**NO_GUARD)
+    assert state.is_completed()
+    embeds = [
+        e for m in synthetic.messages_to(CHANGES_WEBHOOK) for e in m.payload.get("embeds", [])
+    ]
+    titled = [
+        e
+        for e in embeds
+        if e["title"].split(":")[0] in {"Bloqueio", "Desbloqueio", "Desativação", "Ativação"}
+    ]
+    assert len(titled) == len(synthetic.drifted)
+    uid = sorted(synthetic.drifted)[0]
+    user = synthetic.magnus.users[uid]
+    [embed] = [e for e in titled if any(f["value"] == user["username"] for f in e["fields"])]
+    fields = {f["name"]: f["value"] for f in embed["fields"]}
+    assert fields["Contrato"] == str(user["dist"]).strip()
+    assert fields["Novo status"].startswith(str(user["active"]))
+    assert all(len(m.payload.get("embeds", [])) <= 10 for m in synthetic.discord.messages)
+
+
+async def test_a_large_change_set_stops_unattended_runs_before_any_write(synthetic: SandboxStack):
+    before = actives(synthetic)
+    state = await run(unattended=True, max_harmful_share=0.001, max_harmful_count=1)
+    assert state.is_failed()
+    assert "unattended run, aborted" in state.message
+    assert actives(synthetic) == before
+    assert synthetic.magnus.saves == 0
+    summary = await artifact(state, "contract-sync-summary")
+    assert "Stopped before writing" in summary
+
+
+async def test_every_status_combination_of_the_demo_provider(every_combination: SandboxStack):
+    stack = every_combination
+    before = actives(stack)
+    state = await run(**NO_GUARD)
+    assert state.is_completed(), state.message
+    rows = {row["username"]: row for row in await artifact(state, "contract-sync-decisions")}
+    after = actives(stack)
+    for user_id, user in stack.magnus.users.items():
+        row = rows[user["username"]]
+        if row["action"] in {"Block", "Unblock", "Disable", "Enable"}:
+            assert row["result"] == "applied"
+            assert str(after[user_id]) == row["magnus_after"]
+        else:
+            assert after[user_id] == before[user_id], row
+    skipped = [row for row in rows.values() if row["action"] == "Skip"]
+    reasons = " | ".join(row["reason"] for row in skipped)
+    for expected in ("not found in IXC", "is not 0-4", "not a valid contract id", "not mapped"):
+        assert expected in reasons
+    assert any("shared with another customer" in row["reason"] for row in rows.values())
+    assert rows["root"]["action"] == "NotManaged"
