@@ -163,12 +163,6 @@ class GymErp:
         )
         return guid
 
-    def status_of(self, guid: str) -> str:
-        with self.engine.connect() as connection:
-            return connection.execute(
-                select(events.c.processado).where(events.c.id_guid == guid)
-            ).scalar_one()
-
     def _insert(self, table: Table, **values: object) -> None:
         with self.engine.begin() as connection:
             connection.execute(insert(table).values(**values))

@@ -219,11 +219,12 @@ class MundipaggSandbox(SandboxBase):
             raise GatewayRefusal(404, "Customer not found.")
         return customer
 
-    def _subscription(self, subscription_id: str, *, active: bool = True) -> Record:
+    def _subscription(self, subscription_id: str) -> Record:
+        """An active subscription (404 when unknown, 412 when canceled)."""
         subscription = self.subscriptions.get(subscription_id)
         if subscription is None:
             raise GatewayRefusal(404, "Subscription not found.")
-        if active and subscription["status"] == "canceled":
+        if subscription["status"] == "canceled":
             raise GatewayRefusal(412, "This subscription is canceled.")
         return subscription
 

@@ -72,10 +72,6 @@ class Lane:
     key: str
     events: list[PlannedEvent] = field(default_factory=list)
 
-    @property
-    def size(self) -> int:
-        return len(self.events)
-
 
 @dataclass(frozen=True)
 class References:
@@ -136,7 +132,7 @@ def plan_lanes(
         held_by = failure if failure is not None and _age(failure) < _age(event) else None
         key = lane_of(chain, references)
         lanes.setdefault(key, Lane(key)).events.append(PlannedEvent(event, chain, held_by))
-    return sorted(lanes.values(), key=lambda lane: -lane.size)
+    return sorted(lanes.values(), key=lambda lane: -len(lane.events))
 
 
 def _age(event: EventRow) -> tuple[object, str]:

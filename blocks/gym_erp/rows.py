@@ -7,9 +7,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
+# `processado` and `rec_log_sync.tipo`: P processed, E failed, N pending (in the log: held
+# behind a failed predecessor).
 EventStatus = Literal["N", "P", "E"]
-# rec_log_sync.tipo: P processed, E failed, N left pending behind a failed predecessor.
-LogKind = Literal["P", "E", "N"]
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ class InvoiceRow:
 class LogEntry:
     """One `rec_log_sync` row: what happened, to whom, with which gateway id and amount."""
 
-    kind: LogKind
+    kind: EventStatus
     description: str
     customer: str
     id_api: str | None = None
