@@ -38,7 +38,11 @@ MAX_PAGE_SIZE = 100
 
 
 class GatewayRefusal(Exception):
-    def __init__(self, status: int, message: str, errors: dict[str, list[str]] | None = None):
+    """A 4xx in the gateway's shape: `{"message": ..., "errors": {"field": ["..."]}}`."""
+
+    def __init__(
+        self, status: int, message: str, errors: dict[str, list[str]] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
