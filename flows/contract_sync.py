@@ -19,19 +19,28 @@ from prefect import flow, get_run_logger, pause_flow_run
 from prefect.client.schemas.objects import Flow, FlowRun, State
 from prefect.exceptions import FlowPauseTimeout
 from prefect.input import RunInput
+from prefect.runtime import flow_run as flow_run_context
 from prefect.states import Completed, Failed
+from prefect.variables import Variable
 from pydantic import Field
 
 from blocks.discord.block import Discord
-from blocks.discord.models import DiscordMessage
 from blocks.ixc.block import Ixc
 from blocks.magnusbilling.block import MagnusBilling
 from reconcile.guard import GuardLimits, GuardVerdict, assess
+from reconcile.ledger import (
+    LEDGER_VARIABLE,
+    LedgerEntry,
+    NotificationLedger,
+    WriteState,
+    default_ledger_path,
+)
 from reconcile.messages import announcements, summary_message
 from reconcile.outcome import ChangeOutcome, Result
 from reconcile.plan import PlannedChange, contract_ids, planned_changes
 from reconcile.report import RunReport
 from tasks.contract_sync import (
+    Outgoing,
     apply_changes,
     fetch_ixc_contracts,
     fetch_magnus_users,
@@ -76,7 +85,9 @@ async def contract_sync(
     max_harmful_count: int = 50,
     unattended: bool = False,
     approval_timeout_seconds: int = 3300,
+    approval_poll_seconds: int = 10,
     write_concurrency: int = 8,
+    ledger_path: str | None = None,
     magnus_block: str = "default",
     ixc_block: str = "default",
     discord_block: str = "default",
@@ -91,13 +102,23 @@ async def contract_sync(
             these (share of managed customers, absolute count) need approval.
         unattended: past the limit, abort with an alert instead of pausing for approval.
         approval_timeout_seconds: how long a paused run waits before giving up.
+        approval_poll_seconds: how often a paused run checks whether it was resumed.
         write_concurrency: changes written at once.
+        ledger_path: the notification ledger (SQLite file that must outlive runs); default:
+            the Prefect Variable `contract-sync-ledger-path`, else $CONTRACT_SYNC_LEDGER_PATH,
+            else $PREFECT_HOME/contract-sync-ledger.sqlite3.
         magnus_block / ixc_block / discord_block: names of the saved blocks to use.
     """
     logger = get_run_logger()
     magnus_config = await MagnusBilling.aload(magnus_block)
     ixc_config = await Ixc.aload(ixc_block)
     discord_config = await Discord.aload(discord_block)
+    run_id = str(flow_run_context.id)
+    ledger = (
+        None
+        if dry_run
+        else NotificationLedger(await _ledger_path(ledger_path), scope=magnus_config.base_url)
+    )
 
     async with magnus_config.client() as magnus, ixc_config.client() as ixc:
         users = await fetch_magnus_users(magnus, usernames)
@@ -109,33 +130,40 @@ async def contract_sync(
         report = RunReport(
             plan=plan, outcomes={}, dry_run=dry_run, problems=users.problems + contracts.problems
         )
+        if ledger is not None:
+            confirmed = ledger.resolve_unfinished(run_id, {u.id: u.active for u in users.users})
+            if confirmed:
+                logger.warning("%d writes of an interrupted run found applied in Magnus", confirmed)
 
         if dry_run:
             report.outcomes = _unwritten(changes, Result.PLANNED, "dry run")
         elif changes:
             limits = GuardLimits(max_share=max_harmful_share, max_count=max_harmful_count)
             refusal = await _approval_refused(
-                assess(plan, limits), changes, unattended, approval_timeout_seconds, discord_config
+                assess(plan, limits),
+                changes,
+                unattended=unattended,
+                timeout_seconds=approval_timeout_seconds,
+                poll_seconds=approval_poll_seconds,
+                discord=discord_config if notify else None,
             )
             if refusal:
                 report.stopped_because = refusal
                 report.outcomes = _unwritten(changes, Result.NOT_ATTEMPTED, refusal)
             else:
+                assert ledger is not None
                 report.outcomes = await apply_changes(
                     magnus,
                     changes,
                     magnus_config.block_status,
+                    ledger=ledger,
+                    run_id=run_id,
+                    policy=magnus_config.retry_policy(),
                     concurrency=write_concurrency,
-                    retries=magnus_config.attempts - 1,
-                    retry_delays=[magnus_config.retry_base_seconds * 4**n for n in range(3)],
                 )
 
-    applied = [c for c in changes if report.outcomes[c.magnus_id].result == Result.APPLIED]
-    if notify and not dry_run and (applied or not report.complete):
-        async with discord_config.webhook() as webhook:
-            report.unsent_notifications = await post_to_discord(
-                webhook, _messages(applied, report, discord_config)
-            )
+    if ledger is not None:
+        await _announce(ledger, run_id, report, discord_config, notify)
     await publish_report(report)
 
     if report.complete:
@@ -144,24 +172,85 @@ async def contract_sync(
     return Failed(message=_failure_message(report))
 
 
+async def _ledger_path(configured: str | None) -> str:
+    if configured:
+        return configured
+    from_variable = await Variable.aget(LEDGER_VARIABLE, default=None)
+    return str(from_variable) if from_variable else str(default_ledger_path())
+
+
+async def _announce(
+    ledger: NotificationLedger, run_id: str, report: RunReport, discord: Discord, notify: bool
+) -> None:
+    """Announce every applied-but-unannounced change (this run's and earlier runs'), once."""
+    pending = ledger.unannounced()
+    report.announced_late = [_describe(e.change) for e in pending if e.run_id != run_id]
+    if not notify:
+        ledger.mark([e.key for e in pending if e.run_id == run_id], WriteState.SILENCED)
+        return
+    if not pending and report.complete:
+        return
+    outgoing = _outgoing(pending, run_id, report, discord)
+    async with discord.webhook() as webhook:
+        report.unsent_notifications = await post_to_discord(webhook, outgoing, ledger)
+    still = ledger.unannounced()
+    report.unannounced_changes = [_describe(e.change) for e in still]
+
+
+def _outgoing(
+    pending: list[LedgerEntry], run_id: str, report: RunReport, discord: Discord
+) -> list[Outgoing]:
+    """Announcements, each with the ledger keys of the changes it carries, then a summary."""
+    changes = [entry.change for entry in pending]
+    late = {entry.change.magnus_id for entry in pending if entry.run_id != run_id}
+    messages = announcements(changes, discord.language, discord.max_embeds, late)
+    outgoing: list[Outgoing] = []
+    if len(changes) > discord.max_embeds:  # one summary message with the CSV of them all
+        outgoing = [Outgoing(messages[0], [entry.key for entry in pending])]
+    else:
+        offset = 0
+        for message in messages:
+            carried = pending[offset : offset + len(message.embeds)]
+            outgoing.append(Outgoing(message, [entry.key for entry in carried]))
+            offset += len(message.embeds)
+    lines = report.problems[:5] + [f"{o.magnus_id}: {o.detail}" for o in report.failed_changes[:5]]
+    if late:
+        lines.append(f"{len(late)} changes applied by an earlier, interrupted run announced now")
+    outgoing.append(Outgoing(summary_message("contract-sync", [report.headline(), *lines], {})))
+    return outgoing
+
+
+def _describe(change: PlannedChange) -> str:
+    return (
+        f"{change.action} {change.customer or change.username} (user {change.username}, "
+        f"contract {change.contract_id}): {change.magnus_active} -> {change.target_active}"
+    )
+
+
 async def _approval_refused(
     verdict: GuardVerdict,
     changes: list[PlannedChange],
+    *,
     unattended: bool,
     timeout_seconds: int,
-    discord: Discord,
+    poll_seconds: int,
+    discord: Discord | None,
 ) -> str | None:
     """None when the changes may go ahead; otherwise why they must not."""
     if not verdict.needs_approval:
         return None
     logger = get_run_logger()
     description = _approval_request(verdict, changes)
-    async with discord.errors_webhook() as webhook:
+    if discord is not None:
         title = "contract-sync: " + (
             "mass change aborted" if unattended else "approval needed in the Prefect UI"
         )
+        run = flow_run_context.name or "?"
         try:
-            await webhook.post(summary_message(title, [verdict.describe()], {}))
+            async with discord.errors_webhook() as webhook:
+                await webhook.post(
+                    summary_message(title, [f"run {run}", verdict.describe()], _counts(changes))
+                )
         except Exception as error:
             logger.error("Could not send the approval alert: %s", type(error).__name__)
     if unattended:
@@ -171,6 +260,7 @@ async def _approval_refused(
         approval = await pause_flow_run(
             wait_for_input=ChangeApproval.with_initial_data(description=description),
             timeout=timeout_seconds,
+            poll_interval=poll_seconds,
         )
     except FlowPauseTimeout:
         return f"{verdict.describe()}; no approval within {timeout_seconds} s"
@@ -178,6 +268,13 @@ async def _approval_refused(
         return f"{verdict.describe()}; rejected by operator ({approval.note or 'no note'})"
     logger.warning("Approved by operator: %s", approval.note or "no note")
     return None
+
+
+def _counts(changes: list[PlannedChange]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for change in changes:
+        counts[str(change.action)] = counts.get(str(change.action), 0) + 1
+    return counts
 
 
 def _approval_request(verdict: GuardVerdict, changes: list[PlannedChange]) -> str:
@@ -200,20 +297,15 @@ def _unwritten(changes: list[PlannedChange], result: Result, why: str) -> dict[i
     }
 
 
-def _messages(
-    applied: list[PlannedChange], report: RunReport, discord: Discord
-) -> list[DiscordMessage]:
-    messages = announcements(applied, discord.language, discord.max_embeds)
-    lines = report.problems[:5] + [f"{o.magnus_id}: {o.detail}" for o in report.failed_changes[:5]]
-    messages.append(summary_message("contract-sync", [report.headline(), *lines], {}))
-    return messages
-
-
 def _failure_message(report: RunReport) -> str:
     reasons = [report.stopped_because] if report.stopped_because else []
     reasons += report.problems[:3]
     if report.failed_changes:
         reasons.append(f"{len(report.failed_changes)} changes failed")
     if report.unsent_notifications:
-        reasons.append(f"{len(report.unsent_notifications)} Discord messages not sent")
+        reasons.append(
+            f"{len(report.unsent_notifications)} Discord messages not sent, "
+            f"{len(report.unannounced_changes)} applied changes not announced yet "
+            "(the next run announces them)"
+        )
     return f"{report.headline()} | " + "; ".join(reasons)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from blocks.discord.models import Attachment, DiscordMessage, Embed, EmbedField, pack_embeds
 from reconcile.decide import Action
@@ -39,6 +39,7 @@ TEXT: dict[str, dict[str, str]] = {
         "status2": "Pendente",
         "status3": "Bloqueado (entrada)",
         "status4": "Bloqueado (entrada e saída)",
+        "late": "Aplicada em uma execução anterior que não chegou a avisar.",
     },
     "en": {
         Action.BLOCK: "Block",
@@ -60,6 +61,7 @@ TEXT: dict[str, dict[str, str]] = {
         "status2": "Pending",
         "status3": "Blocked (incoming)",
         "status4": "Blocked (in and out)",
+        "late": "Applied by an earlier run that did not get to announce it.",
     },
 }
 
@@ -72,11 +74,14 @@ def ixc_codes(change: PlannedChange) -> str:
     return f"status {change.ixc_status or '-'} / internet {change.ixc_status_internet or '-'}"
 
 
-def change_embed(change: PlannedChange, language: str) -> Embed:
+def change_embed(change: PlannedChange, language: str, late: bool = False) -> Embed:
+    """One change; `late` when an earlier run applied it and could not announce it."""
     text = TEXT[language]
+    notes = [text["shared"]] if change.duplicate_contract else []
+    notes += [text["late"]] if late else []
     return Embed(
         title=f"{text[change.action]}: {change.customer or change.username}",
-        description=text["shared"] if change.duplicate_contract else "",
+        description="\n".join(notes),
         color=COLOURS[change.action],
         fields=[
             EmbedField(name=text["customer"], value=change.customer),
@@ -91,11 +96,20 @@ def change_embed(change: PlannedChange, language: str) -> Embed:
 
 
 def announcements(
-    applied: Sequence[PlannedChange], language: str, max_embeds: int
+    applied: Sequence[PlannedChange],
+    language: str,
+    max_embeds: int,
+    late: Collection[int] = (),
 ) -> list[DiscordMessage]:
-    """One embed per change; past `max_embeds`, one message with a CSV of every change."""
+    """One embed per change; past `max_embeds`, one message with a CSV of every change.
+
+    With embeds, messages hold consecutive changes in order (the ledger relies on it to know
+    which changes a message announces). `late`: Magnus ids applied by an earlier run.
+    """
     if len(applied) <= max_embeds:
-        return pack_embeds([change_embed(change, language) for change in applied])
+        return pack_embeds(
+            [change_embed(change, language, change.magnus_id in late) for change in applied]
+        )
     counts = _count_actions(applied)
     summary = Embed(
         title=TEXT[language]["summary_title"],

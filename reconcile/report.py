@@ -26,6 +26,10 @@ class RunReport:
     problems: list[str] = field(default_factory=list)
     unsent_notifications: list[str] = field(default_factory=list)
     stopped_because: str | None = None
+    # Changes applied (by this run or an interrupted earlier one) whose announcement is still
+    # owed, and earlier runs' changes this run announced.
+    unannounced_changes: list[str] = field(default_factory=list)
+    announced_late: list[str] = field(default_factory=list)
 
     def action_counts(self) -> dict[str, int]:
         counts = self.plan["action"].value_counts()
@@ -103,6 +107,11 @@ class RunReport:
             "Failed changes", [f"Magnus id {o.magnus_id}: {o.detail}" for o in self.failed_changes]
         )
         lines += _bullets("Notifications not sent", self.unsent_notifications)
+        lines += _bullets(
+            "Applied changes not announced yet (the next run announces them)",
+            self.unannounced_changes,
+        )
+        lines += _bullets("Applied by an earlier run, announced by this one", self.announced_late)
         shared = self.plan[self.plan["duplicate_contract"]]
         lines += _bullets(
             "Contract ids used by more than one customer",
