@@ -22,7 +22,5 @@ class GymErpDatabase(Block):
     pool_size: int = Field(default=10, gt=0, description="Connections kept open.")
 
     def database(self) -> ErpDatabase:
-        engine = create_engine(
-            self.url.get_secret_value(), pool_pre_ping=True, pool_size=self.pool_size
-        )
-        return ErpDatabase(engine)
+        """A fresh engine: each run opens its own pool and disposes of it, so no stale links."""
+        return ErpDatabase(create_engine(self.url.get_secret_value(), pool_size=self.pool_size))
