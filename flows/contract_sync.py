@@ -13,12 +13,16 @@ customers stops and asks a human.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
+import anyio
 from prefect import flow, get_run_logger, pause_flow_run
 from prefect.client.schemas.objects import Flow, FlowRun, State
-from prefect.exceptions import FlowPauseTimeout
+from prefect.exceptions import NotPausedError
+from prefect.flow_runs import aresume_flow_run
 from prefect.input import RunInput
+from prefect.input.run_input import keyset_from_base_key
 from prefect.runtime import flow_run as flow_run_context
 from prefect.states import Completed, Failed
 from prefect.variables import Variable
@@ -48,6 +52,10 @@ from tasks.contract_sync import (
     post_to_discord,
     publish_report,
 )
+
+APPROVAL_KEY = "approval"
+PAUSE_MARGIN_SECONDS = 120
+TIMED_OUT = "(no answer in time)"
 
 
 class ChangeApproval(RunInput):
@@ -256,18 +264,37 @@ async def _approval_refused(
     if unattended:
         return f"{verdict.describe()}; unattended run, aborted"
     logger.warning("Pausing for approval: %s", verdict.describe())
-    try:
-        approval = await pause_flow_run(
-            wait_for_input=ChangeApproval.with_initial_data(description=description),
-            timeout=timeout_seconds,
-            poll_interval=poll_seconds,
-        )
-    except FlowPauseTimeout:
+    approval = await _wait_for_approval(description, timeout_seconds, poll_seconds)
+    if approval is None:
         return f"{verdict.describe()}; no approval within {timeout_seconds} s"
     if not approval.approve:
         return f"{verdict.describe()}; rejected by operator ({approval.note or 'no note'})"
     logger.warning("Approved by operator: %s", approval.note or "no note")
     return None
+
+
+async def _wait_for_approval(
+    description: str, timeout_seconds: int, poll_seconds: int
+) -> ChangeApproval | None:
+    """Pause with the approval form; the operator's answer, or None when none came in time.
+
+    Prefect fails a run whose pause expires before the run itself can react (no report, a
+    generic message), so the run waits a little less than the pause lasts and, on time-out,
+    resumes itself with a rejection. Whoever resumed first (operator or time-out) decides.
+    """
+    form = ChangeApproval.with_initial_data(description=description)
+    with anyio.move_on_after(timeout_seconds):
+        return await pause_flow_run(
+            wait_for_input=form,
+            timeout=timeout_seconds + PAUSE_MARGIN_SECONDS,
+            poll_interval=poll_seconds,
+            key=APPROVAL_KEY,
+        )
+    run_id = flow_run_context.id
+    with contextlib.suppress(NotPausedError):  # the operator answered meanwhile: theirs stands
+        await aresume_flow_run(run_id, run_input={"approve": False, "note": TIMED_OUT})
+    answer = await ChangeApproval.aload(keyset_from_base_key(f"paused-{APPROVAL_KEY}"))
+    return None if answer.note == TIMED_OUT else answer
 
 
 def _counts(changes: list[PlannedChange]) -> dict[str, int]:

@@ -9,6 +9,7 @@ from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
 
 from blocks.discord.client import DiscordWebhook
+from blocks.http import RetryPolicy
 
 
 class Discord(Block):
@@ -30,6 +31,10 @@ class Discord(Block):
         description="Above this many changes, send one summary with a CSV file instead of embeds.",
     )
     timeout_seconds: float = Field(default=15.0, gt=0)
+    attempts: int = Field(default=6, gt=0, description="Tries per message (429/5xx/timeouts).")
+    retry_base_seconds: float = Field(
+        default=1.0, ge=0, description="First retry delay (a 429's retry_after wins if longer)."
+    )
 
     def webhook(self, transport: httpx.AsyncBaseTransport | None = None) -> DiscordWebhook:
         return self._client(self.webhook_url, transport)
@@ -42,5 +47,8 @@ class Discord(Block):
             url.get_secret_value(),
             username=self.username,
             timeout=self.timeout_seconds,
+            retry=RetryPolicy(
+                attempts=self.attempts, base_delay=self.retry_base_seconds, max_delay=60.0
+            ),
             transport=transport,
         )

@@ -1,0 +1,207 @@
+"""Shared helpers for the contract-sync robustness tests (faults, bad input, guard, crash, secrets).
+
+`stack()` serves the three emulators on loopback like `sandbox.stack.running_stack`, but lets a
+test put a `Tamper` in front of any of them to rewrite chosen answers (bad input the emulators
+would never produce themselves). `save_fast_blocks()` saves blocks with short timeouts and fast
+retries so fault tests stay quick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+from prefect.client.schemas.sorting import FlowRunSort
+
+from flows.contract_sync import contract_sync
+from sandbox.discord import DiscordSandbox
+from sandbox.ixc import IxcSandbox
+from sandbox.magnusbilling import MagnusBillingSandbox
+from sandbox.server import serve_all
+from sandbox.stack import CHANGES_WEBHOOK, ERRORS_WEBHOOK, IXC_TOKEN, SANDBOX_KEY, SandboxStack
+from sandbox.world import Provider
+
+NO_GUARD = {"max_harmful_share": 1.0, "max_harmful_count": 100_000}
+TARGET = {"block": {4}, "unblock": {1}, "disable": {0}, "enable": {1}}
+CHANGE_TITLES = {"Bloqueio", "Desbloqueio", "Desativação", "Ativação"}
+
+Transform = Callable[[int, bytes], tuple[int, bytes]]
+
+
+@dataclass
+class TamperRule:
+    """Rewrite the answer to requests matching `match` ("METHOD /path?query\\n<body>")."""
+
+    match: str
+    transform: Transform
+    times: int | None = None  # None: every matching request
+    fired: int = 0
+
+
+@dataclass
+class Tamper:
+    """ASGI wrapper: runs the emulator, then hands matching answers to a rule's transform."""
+
+    app: Any
+    rules: list[TamperRule] = field(default_factory=list)
+
+    def add(self, match: str, transform: Transform, times: int | None = None) -> TamperRule:
+        rule = TamperRule(match, transform, times)
+        self.rules.append(rule)
+        return rule
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not self.rules:
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        body = b"".join(chunks)
+        query = scope.get("query_string", b"").decode("latin-1")
+        text = f"{scope['method']} {scope['path']}?{query}\n{body.decode('utf-8', 'replace')}"
+        rule = next(
+            (
+                r
+                for r in self.rules
+                if re.search(r.match, text) and (r.times is None or r.fired < r.times)
+            ),
+            None,
+        )
+        delivered = False
+
+        async def replay() -> Any:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        if rule is None:
+            await self.app(scope, replay, send)
+            return
+        rule.fired += 1
+        start: dict[str, Any] = {}
+        parts: list[bytes] = []
+
+        async def capture(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                parts.append(message.get("body", b""))
+
+        await self.app(scope, replay, capture)
+        status, new_body = rule.transform(start["status"], b"".join(parts))
+        headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
+        headers.append((b"content-length", str(len(new_body)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": new_body})
+
+
+def json_rewrite(edit: Callable[[Any], Any]) -> Transform:
+    """A transform that parses the JSON answer, lets `edit` change (or replace) it, re-encodes."""
+
+    def transform(status: int, body: bytes) -> tuple[int, bytes]:
+        data = json.loads(body)
+        changed = edit(data)
+        return status, json.dumps(data if changed is None else changed).encode()
+
+    return transform
+
+
+def raw(new_body: bytes, status: int = 200) -> Transform:
+    return lambda _status, _body: (status, new_body)
+
+
+@dataclass
+class Stack(SandboxStack):
+    tamper: dict[str, Tamper] = field(default_factory=dict)
+
+
+@contextmanager
+def stack(provider: Provider, *, seed: int = 0) -> Iterator[Stack]:
+    magnus = MagnusBillingSandbox(provider.magnus_users, [SANDBOX_KEY], seed=seed)
+    ixc = IxcSandbox(provider.ixc_contracts, provider.ixc_clientes, token=IXC_TOKEN, seed=seed)
+    discord = DiscordSandbox([CHANGES_WEBHOOK, ERRORS_WEBHOOK])
+    tamper = {"magnus": Tamper(magnus.app), "ixc": Tamper(ixc.app), "discord": Tamper(discord.app)}
+    with serve_all(**tamper) as urls:
+        yield Stack(magnus=magnus, ixc=ixc, discord=discord, urls=urls, tamper=tamper)
+
+
+def save_fast_blocks(sandbox: SandboxStack, name: str, timeout: float = 1.0, **magnus: Any):
+    """Blocks for `sandbox` under `name`: 1 s timeouts, 50 ms first retry, 4 tries."""
+    magnus_block, ixc_block, discord_block = sandbox.blocks(timeout_seconds=timeout, **magnus)
+    ixc_block.timeout_seconds = timeout
+    discord_block.timeout_seconds = timeout
+    discord_block.retry_base_seconds = 0.05
+    discord_block.attempts = 4
+    for block in (magnus_block, ixc_block, discord_block):
+        block.save(name, overwrite=True)
+    return magnus_block, ixc_block, discord_block
+
+
+def block_names(name: str) -> dict[str, str]:
+    return {"magnus_block": name, "ixc_block": name, "discord_block": name}
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+async def run(name: str, ledger: Path, **parameters: Any):
+    """One contract-sync run through Prefect with the blocks saved as `name`."""
+    return await contract_sync(
+        **block_names(name), ledger_path=str(ledger), **parameters, return_state=True
+    )
+
+
+def actives(sandbox: SandboxStack) -> dict[int, int]:
+    return {uid: int(user["active"]) for uid, user in sandbox.magnus.users.items()}
+
+
+def change_embeds(sandbox: SandboxStack) -> list[dict[str, Any]]:
+    """Every change announcement embed sent to the changes webhook, in order."""
+    return [
+        embed
+        for message in sandbox.messages_to(CHANGES_WEBHOOK)
+        for embed in message.payload.get("embeds", [])
+        if embed["title"].split(":")[0] in CHANGE_TITLES
+    ]
+
+
+def announced_usernames(sandbox: SandboxStack) -> list[str]:
+    names = []
+    for embed in change_embeds(sandbox):
+        fields = {f["name"]: f["value"] for f in embed["fields"]}
+        names.append(fields["Usuário"])
+    return names
+
+
+async def wait_for_flow_run(name: str, state: str, timeout: float = 30.0):
+    """The flow run called `name` once it reaches state type `state` (e.g. "PAUSED")."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    async with get_client() as client:
+        while True:
+            runs = await client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[name])),
+                sort=FlowRunSort.ID_DESC,
+                limit=1,
+            )
+            if runs and runs[0].state is not None and runs[0].state.type.value == state:
+                return runs[0]
+            if asyncio.get_running_loop().time() > deadline:
+                found = runs[0].state if runs else None
+                raise TimeoutError(f"flow run {name} not {state} (now {found})")
+            await asyncio.sleep(0.2)
