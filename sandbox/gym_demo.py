@@ -5,7 +5,8 @@
 It creates the ERP tables in a fresh SQLite file, writes a small day of gym life into the event
 queue - new subscriptions, a card change, a billing-day change, items added/changed/removed, an
 invoice import and cancellation, a customer edit, a cancellation - plus the bad input the old
-synchronizer choked on, runs the flow once through Prefect, and prints each event turning P or E.
+synchronizer choked on, runs the flow through Prefect, queues one more item, runs it again (the
+next minute, as it were) and prints each event turning P or E, or staying N behind a failure.
 `GymErp` (the writer of that data) is also what the tests and the benchmark use.
 """
 
@@ -177,7 +178,6 @@ def queue_a_day_at_the_gym(gym: GymErp) -> dict[str, str]:
         100, 1, 10, [("Musculação", 1, "89.90"), ("Natação", 2, "45.50")], billing_day=5
     )
     shown[gym.event("A_N", 100)] = "nova assinatura: cliente, cartão e itens vão juntos"
-    shown[gym.event("IA_N", gym.item(100, "Pilates", 1, "60.00"))] = "item incluído"
     shown[gym.event("IA_E", musculacao)] = "item alterado"
     shown[gym.event("A_EDP", 100)] = "dia de cobrança alterado"
     shown[gym.event("F_AA", 100)] = "faturas importadas (todas as páginas)"
@@ -211,6 +211,11 @@ def queue_a_day_at_the_gym(gym: GymErp) -> dict[str, str]:
     return shown
 
 
+def add_an_item_later(gym: GymErp) -> dict[str, str]:
+    """What the gym does before the next minute's run."""
+    return {gym.event("IA_N", gym.item(100, "Pilates", 1, "60.00")): "item incluído (2ª execução)"}
+
+
 def print_outcome(engine: Engine, shown: dict[str, str]) -> None:
     with engine.connect() as connection:
         states = dict(connection.execute(select(events.c.id_guid, events.c.processado)).all())
@@ -219,9 +224,9 @@ def print_outcome(engine: Engine, shown: dict[str, str]) -> None:
                 select(sync_log.c.id_evento, sync_log.c.descricao).order_by(sync_log.c.id)
             ).all()
         )
-    print(f"\n{'':2}{'evento (id_guid)':38} {'':3} {'o que mostra':50} rec_log_sync")
+    print(f"\n{'':2}{'evento (id_guid)':38} {'':3} {'o que mostra':52} rec_log_sync")
     for guid, meaning in shown.items():
-        print(f"  {guid:38} {states[guid]:3} {meaning:50} {reasons.get(guid, '')}")
+        print(f"  {guid:38} {states[guid]:3} {meaning:52} {reasons.get(guid, '')}")
 
 
 async def run_demo(directory: Path) -> None:
@@ -234,7 +239,8 @@ async def run_demo(directory: Path) -> None:
     engine = create_engine(url)
     create_schema(engine)
     card_key = FernetCardKey(key=SecretStr(Fernet.generate_key().decode()))
-    shown = queue_a_day_at_the_gym(GymErp(engine, card_key.cipher(), start=datetime.now()))
+    gym = GymErp(engine, card_key.cipher(), start=datetime.now())
+    shown = queue_a_day_at_the_gym(gym)
     gateway = MundipaggSandbox()
     # One passing hiccup: the first subscription request answers 503 and is retried.
     gateway.faults.add(FaultKind.HTTP_503, match=r"^POST /core/v1/subscriptions", times=1)
@@ -248,9 +254,11 @@ async def run_demo(directory: Path) -> None:
             retry_base_seconds=0.2,
         ).save(DEMO_BLOCK, overwrite=True)
         print(f"Mundipagg sandbox em {sandbox_url}{BASE_PATH}; executando o flow...")
-        await subscription_events(
-            erp_block=DEMO_BLOCK, mundipagg_block=DEMO_BLOCK, card_key_block=DEMO_BLOCK
-        )
+        blocks = {"erp_block": DEMO_BLOCK, "mundipagg_block": DEMO_BLOCK}
+        await subscription_events(**blocks, card_key_block=DEMO_BLOCK)
+        shown |= add_an_item_later(gym)
+        print("Um item novo entrou na fila; executando o flow de novo...")
+        await subscription_events(**blocks, card_key_block=DEMO_BLOCK)
     print_outcome(engine, shown)
     print(
         f"\ngateway: {gateway.requests} requisições ({gateway.faults.injected.total()} com falha "
