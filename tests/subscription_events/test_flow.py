@@ -7,6 +7,7 @@ import logging
 import re
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
@@ -104,4 +105,56 @@ async def test_flow_processes_the_queue_and_leaks_no_card_data(
     for secret in (GOOD_CARD, BAD_CARD):
         assert secret not in everything
     assert re.search(rf"\b{CVV}\b", everything) is None
+    engine.dispose()
+
+
+class InFlight:
+    """ASGI wrapper counting the gateway requests being served at the same time."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.now = 0
+        self.most = 0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        self.now += 1
+        self.most = max(self.most, self.now)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.now -= 1
+
+
+async def test_customers_run_concurrently_up_to_the_bound(
+    prefect_harness: None, tmp_path: Path
+) -> None:
+    key = Fernet.generate_key().decode()
+    url = f"sqlite:///{tmp_path / 'gym.db'}"
+    engine = create_engine(url)
+    create_schema(engine)
+    gym = GymErp(engine, FernetCardKey(key=SecretStr(key)).cipher(), start=datetime(2026, 1, 5))
+    for customer in range(1, 7):
+        gym.customer(customer, f"Aluno {customer}")
+        gym.card(customer, customer)
+        gym.subscription(customer, customer, customer)
+        gym.event("A_N", customer)
+        gym.event("A_EDP", customer)
+    gateway = MundipaggSandbox(latency=0.05)
+    in_flight = InFlight(gateway.app)
+
+    with serve(in_flight) as sandbox_url:
+        await GymErpDatabase(url=SecretStr(url)).save("events-bound", overwrite=True)
+        await FernetCardKey(key=SecretStr(key)).save("events-bound", overwrite=True)
+        await Mundipagg(
+            base_url=sandbox_url + BASE_PATH, secret_key=SecretStr(gateway.secret_key)
+        ).save("events-bound", overwrite=True)
+        report = await subscription_events(
+            max_concurrent_customers=2,
+            erp_block="events-bound",
+            mundipagg_block="events-bound",
+            card_key_block="events-bound",
+        )
+
+    assert report.counts["P"] == 12
+    assert in_flight.most == 2
     engine.dispose()
