@@ -283,11 +283,15 @@ async def _registered_subscription(run: EventRun) -> tuple[SubscriptionRow, Cust
     """The event's subscription, its customer and its gateway id (it must have one)."""
     subscription = await _subscription(run, _target(run))
     customer = await _customer(run, subscription.id_cliente)
+    return subscription, customer, _gateway_id(subscription)
+
+
+def _gateway_id(subscription: SubscriptionRow) -> str:
     if not subscription.id_api:
         raise EventFailed(
             f"assinatura {subscription.id} ainda não está no gateway (A_N pendente ou com erro)"
         )
-    return subscription, customer, subscription.id_api
+    return subscription.id_api
 
 
 async def _customer(run: EventRun, cod_cli: int) -> CustomerRow:
@@ -364,12 +368,7 @@ async def _item_of_registered_subscription(run: EventRun) -> tuple[ItemRow, str]
         )
     await _customer(run, subscription.id_cliente)
     run.value = item.quant * item.valor
-    if not subscription.id_api:
-        raise EventFailed(
-            f"assinatura {subscription.id} do item ainda não está no gateway "
-            "(A_N pendente ou com erro)"
-        )
-    return item, subscription.id_api
+    return item, _gateway_id(subscription)
 
 
 async def _invoices_to_cancel(run: EventRun, subscription: SubscriptionRow) -> list[InvoiceRow]:
