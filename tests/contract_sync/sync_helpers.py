@@ -42,9 +42,10 @@ class TamperRule:
     """Rewrite the answer to requests matching `match` ("METHOD /path?query\\n<body>")."""
 
     match: str
-    transform: Transform
+    transform: Transform | None
     times: int | None = None  # None: every matching request
     fired: int = 0
+    hang: str | None = None  # "before": never answer; "after": let the emulator act, never answer
 
 
 @dataclass
@@ -54,8 +55,14 @@ class Tamper:
     app: Any
     rules: list[TamperRule] = field(default_factory=list)
 
-    def add(self, match: str, transform: Transform, times: int | None = None) -> TamperRule:
-        rule = TamperRule(match, transform, times)
+    def add(
+        self,
+        match: str,
+        transform: Transform | None = None,
+        times: int | None = None,
+        hang: str | None = None,
+    ) -> TamperRule:
+        rule = TamperRule(match, transform, times, hang=hang)
         self.rules.append(rule)
         return rule
 
@@ -93,6 +100,9 @@ class Tamper:
             await self.app(scope, replay, send)
             return
         rule.fired += 1
+        if rule.hang == "before":
+            await _until_disconnect(receive)
+            return
         start: dict[str, Any] = {}
         parts: list[bytes] = []
 
@@ -103,11 +113,20 @@ class Tamper:
                 parts.append(message.get("body", b""))
 
         await self.app(scope, replay, capture)
+        if rule.hang == "after" or rule.transform is None:
+            await _until_disconnect(receive)
+            return
         status, new_body = rule.transform(start["status"], b"".join(parts))
         headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
         headers.append((b"content-length", str(len(new_body)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": new_body})
+
+
+async def _until_disconnect(receive: Any) -> None:
+    """Hold the request open until the client goes away (a hung server, a killed client)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 def json_rewrite(edit: Callable[[Any], Any]) -> Transform:
@@ -189,9 +208,9 @@ def announced_usernames(sandbox: SandboxStack) -> list[str]:
     return names
 
 
-async def wait_for_flow_run(name: str, state: str, timeout: float = 30.0):
+async def wait_for_flow_run(name: str, state: str, within: float = 30.0):
     """The flow run called `name` once it reaches state type `state` (e.g. "PAUSED")."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + within
     async with get_client() as client:
         while True:
             runs = await client.read_flow_runs(
