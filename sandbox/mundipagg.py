@@ -184,9 +184,10 @@ class MundipaggSandbox(SandboxBase):
             return GatewayRefusal(
                 400, "The request is invalid.", {"body": ["expected object"]}
             ).response()
-        key = request.headers.get("idempotency-key")
+        writes = request.method != "GET"
+        key = request.headers.get("idempotency-key") if writes else None
         call = f"{request.method} {request.url.path}"
-        if key is not None and request.method != "GET":
+        if key is not None:
             with self.lock:
                 remembered = self.answers_by_key.get(key)
                 if remembered is not None and remembered[0] == call:
@@ -200,10 +201,11 @@ class MundipaggSandbox(SandboxBase):
             status, answer = await endpoint(request, payload)
         except GatewayRefusal as refusal:
             return refusal.response()
-        with self.lock:
-            self.writes[operation] += request.method != "GET"
-            if key is not None and request.method != "GET":
-                self.answers_by_key[key] = (call, status, answer)
+        if writes:
+            with self.lock:
+                self.writes[operation] += 1
+                if key is not None:
+                    self.answers_by_key[key] = (call, status, answer)
         return JSONResponse(answer, status)
 
     def _authorized(self, request: Request) -> bool:
