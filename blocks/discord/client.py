@@ -18,6 +18,7 @@ import httpx
 from blocks.discord.models import DiscordMessage
 from blocks.errors import (
     AuthenticationError,
+    MalformedResponse,
     NotFound,
     PermanentApiError,
     ValidationFailed,
@@ -67,6 +68,7 @@ class DiscordWebhook:
         response = await send(self._http, SYSTEM, self._build(message))
         self._remember_bucket(response)
         _raise_for_status(response)
+        _raise_unless_delivered(response)
 
     def _build(self, message: DiscordMessage) -> httpx.Request:
         payload: dict[str, Any] = {
@@ -100,6 +102,26 @@ class DiscordWebhook:
         if remaining == "0" and reset_after:
             with contextlib.suppress(ValueError):
                 self._not_before = time.monotonic() + float(reset_after)
+
+
+def _raise_unless_delivered(response: httpx.Response) -> None:
+    """A 200 that is not Discord's JSON (a proxy's HTML page, plain text, nothing) is no delivery.
+
+    With `?wait=true` Discord answers the created message as JSON. An HTML or text page with
+    HTTP 200 comes from something in front of Discord, so the message was not posted: transient,
+    retried. A JSON answer cut short still came from Discord after it posted the message, so it
+    counts as delivered (retrying would announce the change twice).
+    """
+    if response.status_code == 204:
+        return
+    body = response_text(response).lstrip()
+    if body.startswith("{"):
+        return
+    raise MalformedResponse(
+        f"HTTP {response.status_code} but not Discord's answer: {excerpt(body, 80)!r}",
+        system=SYSTEM,
+        status_code=response.status_code,
+    )
 
 
 def _raise_for_status(response: httpx.Response) -> None:

@@ -159,16 +159,28 @@ def stack(provider: Provider, *, seed: int = 0) -> Iterator[Stack]:
         yield Stack(magnus=magnus, ixc=ixc, discord=discord, urls=urls, tamper=tamper)
 
 
-def save_fast_blocks(sandbox: SandboxStack, name: str, timeout: float = 1.0, **magnus: Any):
-    """Blocks for `sandbox` under `name`: 1 s timeouts, 50 ms first retry, 4 tries."""
+def fast_blocks(sandbox: SandboxStack, timeout: float = 1.0, **magnus: Any) -> tuple:
+    """Blocks for `sandbox`: `timeout` s per request, 50 ms first retry, 4 tries."""
     magnus_block, ixc_block, discord_block = sandbox.blocks(timeout_seconds=timeout, **magnus)
     ixc_block.timeout_seconds = timeout
     discord_block.timeout_seconds = timeout
     discord_block.retry_base_seconds = 0.05
     discord_block.attempts = 4
-    for block in (magnus_block, ixc_block, discord_block):
-        block.save(name, overwrite=True)
     return magnus_block, ixc_block, discord_block
+
+
+def save_fast_blocks(sandbox: SandboxStack, name: str, timeout: float = 1.0, **magnus: Any):
+    """Save `fast_blocks` under `name` (from sync code, e.g. a fixture)."""
+    blocks = fast_blocks(sandbox, timeout, **magnus)
+    for block in blocks:
+        block.save(name, overwrite=True)
+    return blocks
+
+
+async def asave_blocks(name: str, *blocks: Any) -> None:
+    """Save blocks from a test's event loop (Block.save would return an unawaited coroutine)."""
+    for block in blocks:
+        await block.asave(name, overwrite=True)
 
 
 def block_names(name: str) -> dict[str, str]:
