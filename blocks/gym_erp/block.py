@@ -23,4 +23,5 @@ class GymErpDatabase(Block):
 
     def database(self) -> ErpDatabase:
         """A fresh engine: each run opens its own pool and disposes of it, so no stale links."""
-        return ErpDatabase(create_engine(self.url.get_secret_value(), pool_size=self.pool_size))
+        engine = create_engine(self.url.get_secret_value(), pool_size=self.pool_size)
+        return ErpDatabase(engine, workers=self.pool_size)

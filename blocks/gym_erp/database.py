@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Callable, Collection, Coroutine, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Connection, Table, and_, func, insert, select, update
 from sqlalchemy.engine import Engine
@@ -48,19 +49,27 @@ IN_LIST_CHUNK = 1000
 LOG_TEXT_LIMIT = 255
 
 
-def _off_the_event_loop(function: Callable[P, R]) -> Callable[P, Coroutine[Any, Any, R]]:
-    @functools.wraps(function)
-    async def in_worker_thread(*args: P.args, **kwargs: P.kwargs) -> R:
-        return await asyncio.to_thread(function, *args, **kwargs)
+def _off_the_event_loop(
+    method: Callable[Concatenate[ErpDatabase, P], R],
+) -> Callable[Concatenate[ErpDatabase, P], Coroutine[Any, Any, R]]:
+    @functools.wraps(method)
+    async def in_worker_thread(self: ErpDatabase, *args: P.args, **kwargs: P.kwargs) -> R:
+        call = functools.partial(method, self, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self._workers, call)
 
     return in_worker_thread
 
 
 class ErpDatabase:
-    def __init__(self, engine: Engine) -> None:
+    """The ERP's tables over `engine`, with its own worker threads (one per pooled connection):
+    a statement waiting for a lock holds one of them, not the event loop nor anyone else's."""
+
+    def __init__(self, engine: Engine, *, workers: int = 5) -> None:
         self.engine = engine
+        self._workers = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gym-erp")
 
     def dispose(self) -> None:
+        self._workers.shutdown()
         self.engine.dispose()
 
     @_off_the_event_loop

@@ -150,5 +150,7 @@ async def services(
         retry=FAST_RETRY,
         transport=httpx.ASGITransport(app=gateway.app),
     )
+    erp = ErpDatabase(engine)
     async with client:
-        yield Services(ErpDatabase(engine), client, cipher, TODAY)
+        yield Services(erp, client, cipher, TODAY)
+    erp.dispose()
