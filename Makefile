@@ -27,6 +27,10 @@ $(STAMP): pyproject.toml
 demo: install
 	$(BIN)/python -m sandbox.demo
 
+# The second demo: subscription-events on a SQLite gym ERP against the Mundipagg sandbox.
+demo-events: install
+	$(BIN)/python -m sandbox.gym_demo
+
 test: install lint
 	$(BIN)/python -m pytest -q
 
@@ -40,6 +44,7 @@ format: install
 
 bench: install
 	$(BIN)/python -m benchmarks.contract_sync
+	$(BIN)/python -m benchmarks.subscription_events
 
 soak: install
 	$(BIN)/python -m benchmarks.soak
@@ -51,6 +56,9 @@ blocks: install
 	$(BIN)/prefect block register -m blocks.magnusbilling.block
 	$(BIN)/prefect block register -m blocks.ixc.block
 	$(BIN)/prefect block register -m blocks.discord.block
+	$(BIN)/prefect block register -m blocks.mundipagg.block
+	$(BIN)/prefect block register -m blocks.gym_erp.block
+	$(BIN)/prefect block register -m blocks.gym_erp.cards
 	$(BIN)/python -m deployments.create_blocks
 
 serve: install

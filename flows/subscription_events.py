@@ -16,7 +16,6 @@ run never charges, creates or cancels anything twice.
 from __future__ import annotations
 
 from prefect import flow
-from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 
 from subscription_events.report import RunReport
 from tasks.subscription_events import (
@@ -42,15 +41,3 @@ async def subscription_events(
         lanes = await group_events(services.erp, pending)
         results = await process_all_lanes(lanes, services, max_concurrent_customers)
         return await publish_report(results)
-
-
-if __name__ == "__main__":
-    # One run at a time: a slow run must not meet the next minute's run on the same events.
-    subscription_events.serve(
-        name="subscription-events",
-        cron="* * * * *",
-        global_limit=ConcurrencyLimitConfig(
-            limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW
-        ),
-        pause_on_shutdown=False,
-    )
