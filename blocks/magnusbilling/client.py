@@ -100,12 +100,23 @@ class MagnusBillingClient:
         await self._http.aclose()
 
     async def read_users(self) -> UserListing:
-        """Every user, in large pages sorted by id, pages fetched concurrently (bounded)."""
+        """Every user, in large pages sorted by id, pages fetched concurrently (bounded).
+
+        Each page is parsed as soon as it arrives and its raw rows dropped: a raw row has ~90
+        fields, so 100k of them at once would cost gigabytes; a `MagnusUser` is small.
+        """
         first = await self._read_page(start=0, filters=[])
         total = _int_field(first, "count")
+        pages = [_parse_rows(first["rows"], self.contract_field)]
+        del first
+
+        async def parsed(start: int) -> _ParsedPage:
+            page = await self._read_page(start=start, filters=[])
+            return _parse_rows(page["rows"], self.contract_field)
+
         starts = range(self.page_size, total, self.page_size)
-        rest = await asyncio.gather(*(self._read_page(start=s, filters=[]) for s in starts))
-        listing = _collect([first, *rest], self.contract_field)
+        pages += await asyncio.gather(*(parsed(s) for s in starts))
+        listing = _merge_pages(pages)
         listing.reported_total = total
         if len(listing.users) + len(listing.problems) < total:
             listing.problems.append(
@@ -269,23 +280,34 @@ def _int_field(answer: dict[str, Any], name: str) -> int:
     return value
 
 
-def _collect(pages: Sequence[dict[str, Any]], contract_field: str) -> UserListing:
-    """Parse rows of several pages; the same id twice is kept once if identical, else flagged."""
+_ParsedPage = tuple[list[MagnusUser], list[str]]
+
+
+def _parse_rows(rows: Sequence[Any], contract_field: str) -> _ParsedPage:
+    """The users of one page, and what could not be parsed (described without customer data)."""
+    users: list[MagnusUser] = []
+    problems: list[str] = []
+    for position, row in enumerate(rows):
+        if not isinstance(row, dict):
+            problems.append(f"row {position} of a page is not an object")
+            continue
+        try:
+            users.append(MagnusUser.from_row(row, contract_field))
+        except ValueError:
+            problems.append(f"row {position} of a page has no valid id")
+    return users, problems
+
+
+def _merge_pages(pages: Sequence[_ParsedPage]) -> UserListing:
+    """Users of several pages; the same id twice is kept once if identical, else flagged."""
     by_id: dict[int, MagnusUser] = {}
     conflicting: set[int] = set()
     problems: list[str] = []
-    for page in pages:
-        for position, row in enumerate(page["rows"]):
-            if not isinstance(row, dict):
-                problems.append(f"row {position} of a page is not an object")
-                continue
-            try:
-                user = MagnusUser.from_row(row, contract_field)
-            except ValueError:
-                problems.append(f"row {position} of a page has no valid id")
-                continue
+    for users, page_problems in pages:
+        problems += page_problems
+        for user in users:
             known = by_id.setdefault(user.id, user)
-            if known != user:
+            if known is not user and known != user:
                 conflicting.add(user.id)
     for user_id in sorted(conflicting):
         problems.append(f"user id {user_id} came back twice with different data; left out")
@@ -293,3 +315,8 @@ def _collect(pages: Sequence[dict[str, Any]], contract_field: str) -> UserListin
     return UserListing(
         users=sorted(by_id.values(), key=lambda u: u.id), reported_total=0, problems=problems
     )
+
+
+def _collect(pages: Sequence[dict[str, Any]], contract_field: str) -> UserListing:
+    """Parse rows of several pages; the same id twice is kept once if identical, else flagged."""
+    return _merge_pages([_parse_rows(page["rows"], contract_field) for page in pages])

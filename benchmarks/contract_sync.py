@@ -1,0 +1,360 @@
+"""Benchmark: contract-sync at provider scale, through Prefect, against a slow sandbox.
+
+    python -m benchmarks.contract_sync [--latency 0.025] [--only small,medium,...]
+
+Each scenario builds a synthetic provider (sandbox.world.synthetic_provider) in a child process
+that serves MagnusBilling, IXC and Discord on 127.0.0.1 with `--latency` seconds per request
+(sandbox.bench_server: the emulators do real CPU work and must not share the flow's GIL, just as
+the real systems run elsewhere). The flow runs in this process through a throw-away Prefect API
+(its start-up is not timed). For each scenario one line `BENCH {json}` goes to stdout:
+
+- customers / contracts / changes: provider size and changes written (Magnus saves).
+- magnus_requests / ixc_requests / discord_requests: requests each emulator received.
+- wall_s: the flow run alone, from the call to its final state.
+- peak_rss_mb: peak resident memory of this (the flow's) process during the scenario, sampled
+  every 10 ms from /proc (ru_maxrss is monotonic across scenarios, so it is not used).
+- lower_bound_s: the round trips that cannot be avoided, times the latency: reads in the pages
+  the flow asked for (the first page, then the rest `max_concurrency` at a time), per change a
+  re-read and a save (`write_concurrency` at a time), and the Discord messages one after another.
+- naive_wall_s / naive_method: the old service's way, one IXC request per managed customer,
+  one after another. Measured for real on the "1k" scenario; for larger ones, extrapolated from
+  the per-request time measured there (naive_method says which).
+- prefect_overhead_s (the "no-change" scenario): the flow's wall time minus the same work done
+  with the same clients and functions without Prefect (no task runs, no artifacts).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import resource
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+
+import httpx
+from prefect.testing.utilities import prefect_test_harness
+
+from blocks.ixc.block import Ixc
+from blocks.magnusbilling.block import MagnusBilling
+from flows.contract_sync import contract_sync
+from reconcile.plan import build_plan, contract_ids, planned_changes
+from reconcile.report import RunReport
+from sandbox.bench_server import ProviderSpec, RemoteStack, remote_stack
+
+BLOCK = "benchmark"
+# Every scenario writes more blocks/disables than the default guard lets through unasked (1% of
+# 100k is 1,000 changes): the bench runs as if an operator approved them (raised limits), and
+# unattended, so a tripped guard aborts instead of pausing for an hour.
+APPROVED = {"max_harmful_share": 1.0, "max_harmful_count": 1_000_000, "unattended": True}
+WRITE_CONCURRENCY = 8
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    spec: ProviderSpec
+    naive_measured: bool = False
+    no_change_rerun: bool = False
+
+
+SCENARIOS = (
+    Scenario("1k", ProviderSpec(1_000, 5_000, 0.01, seed=1), naive_measured=True),
+    Scenario("10k", ProviderSpec(10_000, 50_000, 0.01, seed=2), no_change_rerun=True),
+    Scenario("100k", ProviderSpec(100_000, 500_000, 0.01, seed=3)),
+    Scenario("first-run-1000-changes", ProviderSpec(10_000, 50_000, 0.10, seed=4)),
+)
+
+
+class PeakRss:
+    """Samples this process's resident memory in a thread; `peak_mb` is the highest seen."""
+
+    def __init__(self, interval: float = 0.01) -> None:
+        self.interval = interval
+        self.peak_kb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    @staticmethod
+    def _rss_kb() -> int:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * (os.sysconf("SC_PAGE_SIZE") // 1024)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak_kb = max(self.peak_kb, self._rss_kb())
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> PeakRss:
+        self.peak_kb = self._rss_kb()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak_kb = max(self.peak_kb, self._rss_kb())
+
+    @property
+    def peak_mb(self) -> float:
+        return round(self.peak_kb / 1024, 1)
+
+
+async def save_blocks(stack: RemoteStack) -> tuple[MagnusBilling, Ixc]:
+    magnus, ixc, discord = stack.blocks()
+    for block in (magnus, ixc, discord):
+        await block.asave(BLOCK, overwrite=True)
+    return magnus, ixc
+
+
+PROFILE_DIR: str | None = None  # --profile: write a pyinstrument report per flow run here
+
+
+@contextmanager
+def profiled(name: str) -> Iterator[None]:
+    if PROFILE_DIR is None:
+        yield
+        return
+    from pyinstrument import Profiler
+
+    profiler = Profiler(async_mode="disabled", interval=0.001)
+    profiler.start()
+    try:
+        yield
+    finally:
+        profiler.stop()
+        os.makedirs(PROFILE_DIR, exist_ok=True)
+        path = os.path.join(PROFILE_DIR, name)
+        with open(path + ".txt", "w") as out:
+            out.write(profiler.output_text(unicode=True, show_all=False))
+        with open(path + ".html", "w") as out:
+            out.write(profiler.output_html())
+        profiler.last_session.save(path + ".pyisession")
+
+
+async def run_flow(name: str) -> tuple[Any, float, float]:
+    """(final state, wall seconds, peak RSS MB) of one flow run."""
+    with PeakRss() as rss, profiled(name):
+        started = time.perf_counter()
+        state = await contract_sync(
+            magnus_block=BLOCK,
+            ixc_block=BLOCK,
+            discord_block=BLOCK,
+            write_concurrency=WRITE_CONCURRENCY,
+            **APPROVED,
+            return_state=True,
+        )
+        wall = time.perf_counter() - started
+    return state, wall, rss.peak_mb
+
+
+async def without_prefect(magnus_block: MagnusBilling, ixc_block: Ixc) -> float:
+    """The no-change run's work with the same clients and functions, no Prefect: seconds."""
+    started = time.perf_counter()
+    async with magnus_block.client() as magnus, ixc_block.client() as ixc:
+        users = await magnus.read_users()
+        contracts = await ixc.contracts(contract_ids(users.users))
+        plan = build_plan(
+            users.users,
+            contracts.contracts,
+            contracts.failed_ids,
+            ixc_block.status_mapping,
+            magnus_block.block_status,
+        )
+        changes = planned_changes(plan)
+    report = RunReport(plan=plan, outcomes={}, dry_run=False, problems=[])
+    report.table_rows()
+    report.markdown()
+    if changes:
+        raise AssertionError("the no-change run found changes")
+    return time.perf_counter() - started
+
+
+async def naive_ixc(magnus_block: MagnusBilling, ixc_block: Ixc) -> tuple[int, float]:
+    """The old way: one IXC request per managed customer, one after the other.
+
+    Returns (requests, seconds) for the IXC part only (the Magnus read is not counted, which
+    flatters the old way).
+    """
+    async with magnus_block.client() as magnus:
+        ids = contract_ids((await magnus.read_users()).users)
+    user, _, password = ixc_block.token.get_secret_value().partition(":")
+    async with httpx.AsyncClient(
+        base_url=ixc_block.base_url,
+        auth=httpx.BasicAuth(user, password),
+        headers={"ixcsoft": "listar"},
+    ) as http:
+        started = time.perf_counter()
+        for contract_id in ids:
+            body = {
+                "qtype": "cliente_contrato.id",
+                "query": str(contract_id),
+                "oper": "=",
+                "page": "1",
+                "rp": "1",
+            }
+            answer = await http.post("/webservice/v1/cliente_contrato", json=body)
+            if answer.json().get("total") != "1":
+                raise AssertionError(f"contract {contract_id} not found the naive way")
+        return len(ids), time.perf_counter() - started
+
+
+def lower_bound(
+    latency: float,
+    magnus_reads: int,
+    ixc_reads: int,
+    changes: int,
+    discord: int,
+    magnus_block: MagnusBilling,
+    ixc_block: Ixc,
+) -> float:
+    """Round trips on the critical path x latency (see the module docstring)."""
+
+    def paged(requests: int, concurrency: int) -> int:
+        return 0 if requests == 0 else 1 + math.ceil((requests - 1) / concurrency)
+
+    trips = (
+        paged(magnus_reads, magnus_block.max_concurrency)
+        + paged(ixc_reads, ixc_block.max_concurrency)
+        + 2 * math.ceil(changes / WRITE_CONCURRENCY)
+        + discord
+    )
+    return trips * latency
+
+
+async def measure(
+    scenario: Scenario, stack: RemoteStack, latency: float, naive_per_request: float | None
+) -> list[dict[str, Any]]:
+    lines = []
+    magnus_block, ixc_block = await save_blocks(stack)
+    stack.reset_counters()
+    state, wall, peak = await run_flow(scenario.name)
+    counters = stack.counters()
+    check = stack.check()
+    changes = counters["saves"]
+    magnus_reads = counters["magnus"] - changes * 2  # each change: one re-read, one save
+    result = {
+        "scenario": scenario.name,
+        "customers": scenario.spec.customers,
+        "contracts": scenario.spec.contracts,
+        "drift": scenario.spec.drift,
+        "changes": changes,
+        "drifted_fixed": f"{check['fixed']}/{check['drifted']}",
+        "state": state.type.value,
+        "magnus_requests": counters["magnus"],
+        "ixc_requests": counters["ixc"],
+        "discord_requests": counters["discord"],
+        "latency_s": latency,
+        "wall_s": round(wall, 2),
+        "peak_rss_mb": peak,
+        "lower_bound_s": round(
+            lower_bound(
+                latency,
+                magnus_reads,
+                counters["ixc"],
+                changes,
+                counters["discord"],
+                magnus_block,
+                ixc_block,
+            ),
+            3,
+        ),
+    }
+    managed = stack.managed
+    if scenario.naive_measured:
+        stack.reset_counters()
+        requests, seconds = await naive_ixc(magnus_block, ixc_block)
+        naive_per_request = seconds / requests
+        result["naive_wall_s"] = round(seconds, 2)
+        result["naive_per_request_s"] = round(naive_per_request, 5)
+        result["naive_method"] = (
+            f"measured: {requests} sequential IXC requests, one per managed customer "
+            f"({naive_per_request * 1000:.1f} ms each; IXC part only)"
+        )
+    elif naive_per_request is not None:
+        result["naive_wall_s"] = round(managed * naive_per_request, 2)
+        result["naive_method"] = (
+            f"extrapolated: {managed} managed customers x {naive_per_request * 1000:.1f} ms "
+            "per sequential IXC request measured in scenario 1k (IXC part only)"
+        )
+    if "naive_wall_s" in result:
+        result["speedup_vs_naive"] = round(result["naive_wall_s"] / wall, 1)
+    lines.append(result)
+
+    if scenario.no_change_rerun:
+        stack.reset_counters()
+        state, wall, peak = await run_flow(f"{scenario.name}-no-change")
+        counters = stack.counters()
+        stack.reset_counters()
+        direct = await without_prefect(magnus_block, ixc_block)
+        lines.append(
+            {
+                "scenario": f"{scenario.name}-no-change",
+                "customers": scenario.spec.customers,
+                "contracts": scenario.spec.contracts,
+                "changes": counters["saves"],
+                "state": state.type.value,
+                "magnus_requests": counters["magnus"],
+                "ixc_requests": counters["ixc"],
+                "discord_requests": counters["discord"],
+                "latency_s": latency,
+                "wall_s": round(wall, 2),
+                "without_prefect_s": round(direct, 2),
+                "prefect_overhead_s": round(wall - direct, 2),
+                "peak_rss_mb": peak,
+                "lower_bound_s": round(
+                    lower_bound(
+                        latency,
+                        counters["magnus"],
+                        counters["ixc"],
+                        0,
+                        counters["discord"],
+                        magnus_block,
+                        ixc_block,
+                    ),
+                    3,
+                ),
+            }
+        )
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--latency", type=float, default=0.025, help="seconds per request")
+    parser.add_argument("--only", default="", help="comma-separated scenario names (default: all)")
+    parser.add_argument("--profile", metavar="DIR", help="pyinstrument report per flow run")
+    options = parser.parse_args()
+    global PROFILE_DIR
+    PROFILE_DIR = options.profile
+    chosen = [s for s in SCENARIOS if not options.only or s.name in options.only.split(",")]
+    naive_per_request: float | None = None
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-contract-sync-") as scratch,
+        prefect_test_harness(server_startup_timeout=90),
+    ):
+        # The flow's durable notification ledger (SQLite): a fresh file, not the user's.
+        os.environ.setdefault("CONTRACT_SYNC_LEDGER_PATH", os.path.join(scratch, "ledger.db"))
+        for scenario in chosen:
+            with remote_stack(scenario.spec, latency=options.latency) as stack:
+                lines = asyncio.run(measure(scenario, stack, options.latency, naive_per_request))
+            for line in lines:
+                naive_per_request = line.get("naive_per_request_s", naive_per_request)
+                print("BENCH " + json.dumps(line), flush=True)
+    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"benchmark process peak RSS (ru_maxrss): {maxrss:.0f} MB", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
