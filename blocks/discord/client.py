@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
+import re
 import time
 from typing import Any, Self
 
@@ -28,6 +30,23 @@ from blocks.http import RetryPolicy, response_text, send, with_retries
 
 SYSTEM = "discord"
 DISCORD_RETRY = RetryPolicy(attempts=6, base_delay=1.0, max_delay=60.0)
+_WEBHOOK_TOKEN = re.compile(r"(/webhooks/[^/\s]+/)[^/?#\s\"']+")
+
+
+class _RedactWebhookTokens(logging.Filter):
+    """httpx logs every request's URL at INFO; a webhook URL's last part is its token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            text = record.getMessage()
+        except Exception:  # a malformed record is not ours to fix
+            return True
+        if "/webhooks/" in text:
+            record.msg, record.args = _WEBHOOK_TOKEN.sub(r"\1***", text), ()
+        return True
+
+
+logging.getLogger("httpx").addFilter(_RedactWebhookTokens())
 
 
 class DiscordWebhook:

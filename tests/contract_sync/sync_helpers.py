@@ -25,7 +25,7 @@ from prefect.client.schemas.sorting import FlowRunSort
 from flows.contract_sync import contract_sync
 from sandbox.discord import DiscordSandbox
 from sandbox.ixc import IxcSandbox
-from sandbox.magnusbilling import MagnusBillingSandbox
+from sandbox.magnusbilling import ApiKey, MagnusBillingSandbox
 from sandbox.server import serve_all
 from sandbox.stack import CHANGES_WEBHOOK, ERRORS_WEBHOOK, IXC_TOKEN, SANDBOX_KEY, SandboxStack
 from sandbox.world import Provider
@@ -150,10 +150,18 @@ class Stack(SandboxStack):
 
 
 @contextmanager
-def stack(provider: Provider, *, seed: int = 0) -> Iterator[Stack]:
-    magnus = MagnusBillingSandbox(provider.magnus_users, [SANDBOX_KEY], seed=seed)
-    ixc = IxcSandbox(provider.ixc_contracts, provider.ixc_clientes, token=IXC_TOKEN, seed=seed)
-    discord = DiscordSandbox([CHANGES_WEBHOOK, ERRORS_WEBHOOK])
+def stack(
+    provider: Provider,
+    *,
+    seed: int = 0,
+    api_key: ApiKey = SANDBOX_KEY,
+    ixc_token: str = IXC_TOKEN,
+    webhooks: tuple[tuple[str, str], ...] = (CHANGES_WEBHOOK, ERRORS_WEBHOOK),
+) -> Iterator[Stack]:
+    """The emulators on loopback behind Tampers; credentials may be chosen (secrets tests)."""
+    magnus = MagnusBillingSandbox(provider.magnus_users, [api_key], seed=seed)
+    ixc = IxcSandbox(provider.ixc_contracts, provider.ixc_clientes, token=ixc_token, seed=seed)
+    discord = DiscordSandbox(list(webhooks))
     tamper = {"magnus": Tamper(magnus.app), "ixc": Tamper(ixc.app), "discord": Tamper(discord.app)}
     with serve_all(**tamper) as urls:
         yield Stack(magnus=magnus, ixc=ixc, discord=discord, urls=urls, tamper=tamper)
