@@ -113,7 +113,7 @@ class IxcClient:
             if isinstance(result, BaseException):
                 _fail(listing, chunk, result)
             else:
-                _merge(listing, result, set(chunk))
+                _unusable_records(listing, chunk, _merge(listing, result, set(chunk)))
         return listing
 
     async def _read_batch(self, chunk: Sequence[int]) -> list[dict[str, Any]]:
@@ -143,8 +143,8 @@ class IxcClient:
         listing = ContractListing(strategy="full-listing")
         wanted_set = set(wanted)
         pages_read = [r for r in results if not isinstance(r, BaseException)]
-        for result in pages_read:
-            _merge(listing, result.records, wanted_set)
+        unusable = sum(_merge(listing, result.records, wanted_set) for result in pages_read)
+        _unusable_records(listing, wanted, unusable)
         failures = [r for r in results if isinstance(r, BaseException)]
         received = sum(len(r.records) for r in pages_read)
         if not failures and received < table_size:
@@ -223,8 +223,12 @@ def _ids(records: list[dict[str, Any]]) -> set[str]:
     return {str(r.get("id")) for r in records if isinstance(r, dict)}
 
 
-def _merge(listing: ContractListing, records: list[dict[str, Any]], wanted: set[int]) -> None:
-    """Add parsed records; a contract seen twice with different data is not trusted."""
+def _merge(listing: ContractListing, records: list[dict[str, Any]], wanted: set[int]) -> int:
+    """Add parsed records; a contract seen twice with different data is not trusted.
+
+    Returns how many records had no usable id (the caller cannot tell which contract they were).
+    """
+    unusable = 0
     for record in records:
         try:
             contract = IxcContract.from_record(record) if isinstance(record, dict) else None
@@ -232,6 +236,7 @@ def _merge(listing: ContractListing, records: list[dict[str, Any]], wanted: set[
             contract = None
         if contract is None:
             listing.problems.append("a contract record without a numeric id was ignored")
+            unusable += 1
             continue
         if contract.id not in wanted or contract.id in listing.failed_ids:
             continue
@@ -239,6 +244,16 @@ def _merge(listing: ContractListing, records: list[dict[str, Any]], wanted: set[
         if known != contract:
             del listing.contracts[contract.id]
             listing.failed_ids[contract.id] = "IXC returned two different records for this id"
+    return unusable
+
+
+def _unusable_records(listing: ContractListing, ids: Sequence[int], unusable: int) -> None:
+    """Records without an id might be any of the contracts not found: those were not read."""
+    if unusable:
+        missing = [i for i in ids if i not in listing.contracts and i not in listing.failed_ids]
+        reason = f"IXC read failed: {unusable} records without a valid id in the answer"
+        for contract_id in missing:
+            listing.failed_ids[contract_id] = reason
 
 
 def _fail(listing: ContractListing, ids: Sequence[int], error: BaseException) -> None:
