@@ -46,6 +46,7 @@ class TamperRule:
     times: int | None = None  # None: every matching request
     fired: int = 0
     hang: str | None = None  # "before": never answer; "after": let the emulator act, never answer
+    run_app: bool = True  # False: the emulator never sees the request (transform gets 200, b"")
 
 
 @dataclass
@@ -61,8 +62,9 @@ class Tamper:
         transform: Transform | None = None,
         times: int | None = None,
         hang: str | None = None,
+        run_app: bool = True,
     ) -> TamperRule:
-        rule = TamperRule(match, transform, times, hang=hang)
+        rule = TamperRule(match, transform, times, hang=hang, run_app=run_app)
         self.rules.append(rule)
         return rule
 
@@ -112,7 +114,10 @@ class Tamper:
             elif message["type"] == "http.response.body":
                 parts.append(message.get("body", b""))
 
-        await self.app(scope, replay, capture)
+        if rule.run_app:
+            await self.app(scope, replay, capture)
+        else:
+            start.update(status=200, headers=[(b"content-type", b"text/html; charset=UTF-8")])
         if rule.hang == "after" or rule.transform is None:
             await _until_disconnect(receive)
             return
@@ -165,6 +170,21 @@ def stack(
     tamper = {"magnus": Tamper(magnus.app), "ixc": Tamper(ixc.app), "discord": Tamper(discord.app)}
     with serve_all(**tamper) as urls:
         yield Stack(magnus=magnus, ixc=ixc, discord=discord, urls=urls, tamper=tamper)
+
+
+def refill(running: Stack, provider: Provider, seed: int = 0) -> None:
+    """Put fresh emulators for `provider` behind `running`'s servers (same URLs and tokens).
+
+    Starting three loopback servers costs ~1 s; a table of cases reuses them this way.
+    """
+    running.magnus = MagnusBillingSandbox(provider.magnus_users, [SANDBOX_KEY], seed=seed)
+    running.ixc = IxcSandbox(
+        provider.ixc_contracts, provider.ixc_clientes, token=IXC_TOKEN, seed=seed
+    )
+    running.discord = DiscordSandbox([CHANGES_WEBHOOK, ERRORS_WEBHOOK])
+    for system, tamper in running.tamper.items():
+        tamper.rules.clear()
+        tamper.app = getattr(running, system).app
 
 
 def fast_blocks(sandbox: SandboxStack, timeout: float = 1.0, **magnus: Any) -> tuple:
