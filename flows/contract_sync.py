@@ -142,6 +142,7 @@ async def contract_sync(
             plan=plan, outcomes={}, dry_run=dry_run, problems=users.problems + contracts.problems
         )
         if ledger is not None:
+            ledger.prune()
             confirmed = ledger.resolve_unfinished(run_id, {u.id: u.active for u in users.users})
             if confirmed:
                 logger.warning("%d writes of an interrupted run found applied in Magnus", confirmed)

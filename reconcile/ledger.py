@@ -183,6 +183,22 @@ class NotificationLedger:
                 self.mark([entry.key], WriteState.NOT_APPLIED, "not in Magnus after the run ended")
         return applied
 
+    def prune(self, keep_days: float = 90.0) -> int:
+        """Forget settled entries (announced, not applied, silenced) older than `keep_days`."""
+        cutoff = time.time() - keep_days * 86_400
+        with self._db() as db:
+            cursor = db.execute(
+                "DELETE FROM writes WHERE scope = ? AND updated_at < ? AND state IN (?, ?, ?)",
+                (
+                    self.scope,
+                    cutoff,
+                    WriteState.ANNOUNCED,
+                    WriteState.NOT_APPLIED,
+                    WriteState.SILENCED,
+                ),
+            )
+        return cursor.rowcount
+
     def unannounced(self) -> list[LedgerEntry]:
         """Applied changes of any run whose announcement has not been accepted yet."""
         return self.entries([WriteState.APPLIED])

@@ -174,3 +174,7 @@ def test_ledger_settles_an_interrupted_write_from_what_magnus_says(tmp_path: Pat
     assert [e.change.magnus_id for e in ledger.entries([WriteState.NOT_APPLIED])] == [6]
     ledger.mark([("dead-run", 5)], WriteState.ANNOUNCED)
     assert ledger.unannounced() == []
+    assert ledger.prune(keep_days=1) == 0, "recent entries are kept"
+    assert ledger.prune(keep_days=-1) == 2, "settled entries are forgotten"
+    ledger.writing("live-run", BLOCK)
+    assert ledger.prune(keep_days=-1) == 0, "an unsettled write is never forgotten"
