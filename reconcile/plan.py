@@ -34,7 +34,16 @@ PLAN_COLUMNS = [
     "duplicate_contract",
     "reason",
 ]
+_EMPTY_DTYPES = {
+    "magnus_id": "int64",
+    "contract_id": "Int64",
+    "magnus_active": "Int64",
+    "target_active": "Int64",
+    "duplicate_contract": "bool",
+}
 _CONTRACT_ID = r"\d{1,18}"
+# The decision table keyed by "magnus|ixc" standings, so a whole column is decided by one map.
+_DECISION_BY_PAIR = {f"{magnus}|{ixc}": action for (magnus, ixc), action in DECISIONS.items()}
 
 
 class PlannedChange(BaseModel):
@@ -63,7 +72,7 @@ def customers_frame(users: Sequence[MagnusUser]) -> pd.DataFrame:
             "username": [u.username for u in users],
             "customer": [u.name for u in users],
             "document": [u.document for u in users],
-            "contract_ref": [u.contract_ref for u in users],
+            "contract_ref": pd.Series([u.contract_ref for u in users], dtype="object"),
             "magnus_active": pd.array([u.active for u in users], dtype="Int64"),
         }
     )
@@ -84,6 +93,13 @@ def build_plan(
     block_status: int,
 ) -> pd.DataFrame:
     """Decide every customer. `failed_reads` are contract ids IXC could not be asked about."""
+    if not users:  # an ad-hoc run that matched nobody
+        return pd.DataFrame(
+            {
+                column: pd.Series(dtype=_EMPTY_DTYPES.get(column, "object"))
+                for column in PLAN_COLUMNS
+            }
+        )
     plan = customers_frame(users)
     ref = plan["contract_ref"].fillna("").str.strip()
     managed = ref.ne("")
@@ -108,14 +124,8 @@ def build_plan(
     plan["ixc_standing"] = ixc_standing(plan["ixc_status"], plan["ixc_status_internet"], mapping)
     plan.loc[~found | read_failed, "ixc_standing"] = Standing.UNKNOWN
 
-    decided = pd.Series(
-        [
-            DECISIONS.get(pair, Action.SKIP)
-            for pair in zip(plan["magnus_standing"], plan["ixc_standing"], strict=True)
-        ],
-        index=plan.index,
-        dtype="object",
-    )
+    pairs = plan["magnus_standing"].astype(str) + "|" + plan["ixc_standing"].astype(str)
+    decided = pairs.map(_DECISION_BY_PAIR).fillna(Action.SKIP).astype("object")
     counted = plan["contract_id"].where(well_formed)
     plan["duplicate_contract"] = counted.notna() & counted.duplicated(keep=False)
 
@@ -149,9 +159,8 @@ def build_plan(
     plan.loc[shared, "reason"] = (
         plan.loc[shared, "reason"] + "; contract id shared with another customer"
     )
-    plan["target_active"] = pd.array(
-        [target_active(Action(a), block_status) for a in plan["action"]], dtype="Int64"
-    )
+    targets = {str(a): target_active(a, block_status) for a in Action}
+    plan["target_active"] = plan["action"].astype(str).map(targets).astype("Int64")
     return plan[PLAN_COLUMNS]
 
 

@@ -9,12 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-import pandas as pd
-
 from blocks.magnusbilling.models import MagnusUser
 from reconcile.decide import decide, target_active
 from reconcile.plan import PlannedChange
-from reconcile.status import magnus_standing
+from reconcile.status import magnus_standing_of
 
 
 class Verdict(StrEnum):
@@ -36,7 +34,7 @@ def recheck(change: PlannedChange, current: MagnusUser, block_status: int) -> Re
         )
     if current.active == change.target_active:
         return Recheck(Verdict.ALREADY_DONE, f"already {change.target_active} in Magnus")
-    standing = magnus_standing(pd.Series([current.active], dtype="Int64")).iloc[0]
+    standing = magnus_standing_of(current.active)
     action = decide(standing, change.ixc_standing)
     if action != change.action or target_active(action, block_status) != change.target_active:
         return Recheck(

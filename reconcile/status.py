@@ -38,6 +38,15 @@ def magnus_standing(active: pd.Series) -> pd.Series:
     )
 
 
+def magnus_standing_of(active: int | None) -> Standing:
+    """`magnus_standing` for one value (the recheck before each write: no Series needed)."""
+    if active == 1:
+        return Standing.ACTIVE
+    if active in MAGNUS_BLOCKED_CODES:
+        return Standing.BLOCKED
+    return Standing.INACTIVE if active == 0 else Standing.UNKNOWN
+
+
 def ixc_standing(status: pd.Series, internet: pd.Series, mapping: IxcStatusMapping) -> pd.Series:
     """IXC contract `status` + `status_internet`, in the order IxcStatusMapping documents."""
     status = status.fillna("").astype(str).str.strip().str.upper()

@@ -11,6 +11,7 @@ from blocks.ixc.models import IxcContract, IxcStatusMapping
 from blocks.magnusbilling.models import MagnusUser
 from reconcile.decide import Action
 from reconcile.plan import build_plan, contract_ids, planned_changes
+from reconcile.report import RunReport
 
 CONTRACT_STATUSES = ["A", "I", "P", "N", "D", "", "X"]
 INTERNET_STATUSES = ["A", "D", "CM", "CA", "FA", "AA", "", "ZZ"]
@@ -188,3 +189,14 @@ def test_custom_mapping_changes_the_meaning_of_codes():
     mapping = IxcStatusMapping(blocked_internet=["CM", "CA", "FA", "D"])  # AA no longer blocks
     plan = build_plan([user(1, 1, "10")], {10: contract(10, "A", "AA")}, {}, mapping, 4)
     assert plan.iloc[0]["action"] == Action.SKIP
+
+
+def test_an_ad_hoc_run_that_matches_nobody_plans_nothing():
+    plan = build_plan([], {}, {}, IxcStatusMapping(), 4)
+    assert plan.empty
+    assert list(plan.columns)[:3] == ["magnus_id", "username", "customer"]
+    assert planned_changes(plan) == []
+    assert contract_ids([]) == []
+    report = RunReport(plan=plan, outcomes={}, dry_run=True)
+    assert report.table_rows() == []
+    assert "0 customers" in report.markdown()
