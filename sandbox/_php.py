@@ -11,6 +11,9 @@ import re
 from typing import Any
 from urllib.parse import quote_plus, unquote_to_bytes
 
+import orjson
+
+_NON_ASCII = re.compile(r"[^\x00-\x7e]")  # DEL too, as the stdlib escapes it
 _PHP_INT_PREFIX = re.compile(r"\s*[+-]?\d+")
 _PHP_NUMERIC = re.compile(r"\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*")
 _PHP_FLOAT_PREFIX = re.compile(r"\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
@@ -58,8 +61,25 @@ def http_build_query(fields: dict[str, bytes | list[bytes]]) -> str:
 
 
 def php_json(value: Any) -> str:
-    """PHP `json_encode` with default flags: compact, `\\uXXXX` for non-ASCII and `\\/`."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=True).replace("/", "\\/")
+    """PHP `json_encode` with default flags: compact, `\\uXXXX` for non-ASCII and `\\/`.
+
+    Pages of thousands of rows are encoded by orjson (a tenth of the stdlib's time), then given
+    PHP's escapes; what orjson refuses (non-string keys, huge ints) goes through the stdlib.
+    """
+    try:
+        text = orjson.dumps(value).decode()
+    except TypeError:
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return _NON_ASCII.sub(_escape_non_ascii, text).replace("/", "\\/")
+
+
+def _escape_non_ascii(match: re.Match[str]) -> str:
+    """`\\uXXXX` (lower-case hex, as PHP and Python write it); a surrogate pair above U+FFFF."""
+    code = ord(match.group())
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 | code >> 10:04x}\\u{0xDC00 | code & 0x3FF:04x}"
 
 
 def php_is_numeric(text: str) -> bool:
