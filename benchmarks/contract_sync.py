@@ -44,6 +44,8 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 
 import httpx
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
 from prefect.testing.utilities import prefect_test_harness
 
 from blocks.ixc.block import Ixc
@@ -258,6 +260,7 @@ async def measure(
         "latency_s": latency,
         "wall_s": round(wall, 2),
         "peak_rss_mb": peak,
+        "loadavg_1m": round(os.getloadavg()[0], 2),
         "lower_bound_s": round(
             lower_bound(
                 latency,
@@ -310,6 +313,7 @@ async def measure(
                 "discord_requests": counters["discord"],
                 "latency_s": latency,
                 "wall_s": round(wall, 2),
+                "loadavg_1m": round(os.getloadavg()[0], 2),
                 "without_prefect_s": round(direct, 2),
                 "prefect_overhead_s": round(wall - direct, 2),
                 "peak_rss_mb": peak,
@@ -328,6 +332,40 @@ async def measure(
             }
         )
     return lines
+
+
+@task(name="no-op", cache_policy=NO_CACHE)
+async def no_op(number: int) -> int:
+    return number
+
+
+@flow(name="prefect-floor")
+async def many_task_runs(runs: int, concurrency: int) -> float:
+    """`runs` task runs that do nothing, `concurrency` at once: Prefect's own cost per task run."""
+    limit = asyncio.Semaphore(concurrency)
+
+    async def one(number: int) -> None:
+        async with limit:
+            await no_op(number, return_state=True)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one(n) for n in range(runs)))
+    return time.perf_counter() - started
+
+
+async def prefect_floor(runs: int) -> dict[str, Any]:
+    """What one task run per change costs by itself, whatever the change does."""
+    started = time.perf_counter()
+    inside = await many_task_runs(runs, WRITE_CONCURRENCY)
+    return {
+        "scenario": f"prefect-floor-{runs}-no-op-task-runs",
+        "task_runs": runs,
+        "concurrency": WRITE_CONCURRENCY,
+        "wall_s": round(time.perf_counter() - started, 2),
+        "task_runs_s": round(inside, 2),
+        "per_task_run_ms": round(inside / runs * 1000, 1),
+        "loadavg_1m": round(os.getloadavg()[0], 2),
+    }
 
 
 def main() -> None:
@@ -352,6 +390,8 @@ def main() -> None:
             for line in lines:
                 naive_per_request = line.get("naive_per_request_s", naive_per_request)
                 print("BENCH " + json.dumps(line), flush=True)
+        if not options.only or "prefect-floor" in options.only:
+            print("BENCH " + json.dumps(asyncio.run(prefect_floor(1000))), flush=True)
     maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"benchmark process peak RSS (ru_maxrss): {maxrss:.0f} MB", file=sys.stderr)
 

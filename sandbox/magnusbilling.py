@@ -564,19 +564,48 @@ def _condition(item: Mapping[str, Any]) -> Predicate | None:
     return None
 
 
-def _compile_filter(raw: str) -> Predicate:
+@dataclass(frozen=True)
+class _Filter:
+    """A compiled filter list: `matches` (None = every row) and, like MariaDB's primary-key
+    lookup, the only ids an `id eq` condition lets through (None = no such condition)."""
+
+    matches: Predicate | None
+    ids: frozenset[int] | None = None
+
+    def rows(self, users: dict[int, Record], ordered_ids: Iterable[int]) -> list[Record]:
+        candidates = ordered_ids if self.ids is None else (i for i in ordered_ids if i in self.ids)
+        rows = [users[i] for i in candidates]
+        return rows if self.matches is None else [row for row in rows if self.matches(row)]
+
+
+def _compile_filter(raw: str) -> _Filter:
     decoded = _json_or_none(raw) if raw else None
     items = decoded if isinstance(decoded, list) else []
-    predicates = [
-        p
-        for item in items
-        if isinstance(item, dict) and "type" in item
-        for p in [_condition(item)]
-        if p is not None
-    ]
+    conditions = [item for item in items if isinstance(item, dict) and "type" in item]
+    predicates = [p for item in conditions for p in [_condition(item)] if p is not None]
+    ids = _primary_key_lookup(conditions)
+    if not predicates:
+        return _Filter(None)
     if len(predicates) == 1:  # the usual `id gt 0` guard: skip the all() per row
-        return predicates[0]
-    return lambda record: all(p(record) for p in predicates)
+        return _Filter(predicates[0], ids)
+    return _Filter(lambda record: all(p(record) for p in predicates), ids)
+
+
+def _primary_key_lookup(conditions: list[dict[str, Any]]) -> frozenset[int] | None:
+    """Ids allowed by numeric `id eq` conditions (each row is still checked by every predicate:
+    this only spares scanning rows that cannot match)."""
+    ids: frozenset[int] | None = None
+    for item in conditions:
+        data = item.get("data")
+        comparison = data.get("comparison") if isinstance(data, dict) else item.get("comparison")
+        field = str(item.get("field")).removeprefix("#").removeprefix("t.")
+        if item["type"] != "numeric" or comparison != "eq" or field != "id":
+            continue
+        value = item.get("value")
+        number = None if value is None else float(_as_number(value))
+        allowed = frozenset({int(number)} if number is not None and number.is_integer() else ())
+        ids = allowed if ids is None else ids & allowed
+    return ids
 
 
 @dataclass(frozen=True)
@@ -584,12 +613,13 @@ class _Order:
     column: str
     descending: bool
 
-    def arrange(self, users: dict[int, Record], matches: Predicate, rng: random.Random) -> list:
+    def arrange(self, users: dict[int, Record], where: _Filter, rng: random.Random) -> list:
         """The matching users in this order (ties shuffled: MariaDB promises no tie order)."""
         if self.column == "id":  # the primary key: unique, and the dict keys are the ids
-            rows = [users[i] for i in sorted(users, reverse=self.descending)]
-            return [row for row in rows if matches(row)]
-        rows = [row for row in users.values() if matches(row)]
+            if where.ids is not None:
+                return where.rows(users, sorted(where.ids & users.keys(), reverse=self.descending))
+            return where.rows(users, sorted(users, reverse=self.descending))
+        rows = where.rows(users, users)
         order_rows(rows, _sort_key(self.column), descending=self.descending, rng=rng)
         return rows
 
