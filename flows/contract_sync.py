@@ -176,6 +176,7 @@ async def contract_sync(
 
     if ledger is not None:
         await _announce(ledger, run_id, report, discord_config, notify)
+        ledger.close()
     await publish_report(report)
 
     if report.complete:
