@@ -197,8 +197,7 @@ async def _announce(
 ) -> None:
     """Announce every applied-but-unannounced change (this run's and earlier runs'), once."""
     pending = ledger.unannounced()
-    report.announced_late = [_describe(e.change) for e in pending if e.run_id != run_id]
-    if not notify:
+    if not notify:  # this run's changes stay silent; earlier runs' wait for a run that notifies
         ledger.mark([e.key for e in pending if e.run_id == run_id], WriteState.SILENCED)
         return
     if not pending and report.complete:
@@ -206,8 +205,11 @@ async def _announce(
     outgoing = _outgoing(pending, run_id, report, discord)
     async with discord.webhook() as webhook:
         report.unsent_notifications = await post_to_discord(webhook, outgoing, ledger)
-    still = ledger.unannounced()
-    report.unannounced_changes = [_describe(e.change) for e in still]
+    still = {e.key for e in ledger.unannounced()}
+    report.unannounced_changes = [_describe(e.change) for e in pending if e.key in still]
+    report.announced_late = [
+        _describe(e.change) for e in pending if e.run_id != run_id and e.key not in still
+    ]
 
 
 def _outgoing(

@@ -36,6 +36,7 @@ from sync_helpers import (
 )
 
 from reconcile.ledger import NotificationLedger, WriteState
+from sandbox.stack import run_artifact
 from sandbox.world import synthetic_provider
 
 pytestmark = pytest.mark.prefect
@@ -127,6 +128,9 @@ async def test_killed_mid_apply_then_rerun_writes_once_and_announces_once(drifte
         if "execução anterior" in e.get("description", "")
     ]
     assert len(late) == 4, "the interrupted run's four writes are announced as such"
+    summary = await run_artifact(state.state_details.flow_run_id, "contract-sync-summary")
+    section = summary.split("## Applied by an earlier run, announced by this one")[1]
+    assert section.count("\n- ") == 4
 
     again = await run(name, ledger, **NO_GUARD)
     assert again.is_completed(), again.message
