@@ -64,6 +64,16 @@ class WriteState(StrEnum):
     SILENCED = "silenced"
 
 
+# state -> the states an entry may move to it from (two each, padded, for one SQL shape)
+_FROM: dict[WriteState, tuple[WriteState, WriteState]] = {
+    WriteState.WRITING: (WriteState.WRITING, WriteState.WRITING),
+    WriteState.APPLIED: (WriteState.WRITING, WriteState.NOT_APPLIED),
+    WriteState.ANNOUNCED: (WriteState.APPLIED, WriteState.APPLIED),
+    WriteState.SILENCED: (WriteState.APPLIED, WriteState.APPLIED),
+    WriteState.NOT_APPLIED: (WriteState.WRITING, WriteState.WRITING),
+}
+
+
 @dataclass(frozen=True)
 class LedgerEntry:
     run_id: str
@@ -153,13 +163,19 @@ class NotificationLedger:
     def mark(
         self, keys: Iterable[tuple[str, int]], state: WriteState, detail: str | None = None
     ) -> None:
+        """Move entries to `state`, only along the allowed transitions (never backwards).
+
+        So two overlapping runs cannot undo each other: an entry another run already announced
+        is never made `applied` (announced again) by a late confirmation.
+        """
         now = time.time()
+        sources = _FROM[state]
         with self._db() as db:
             for run_id, magnus_id in keys:
                 db.execute(
                     "UPDATE writes SET state = ?, detail = COALESCE(?, detail), updated_at = ? "
-                    "WHERE scope = ? AND run_id = ? AND magnus_id = ?",
-                    (state, detail, now, self.scope, run_id, magnus_id),
+                    "WHERE scope = ? AND run_id = ? AND magnus_id = ? AND state IN (?, ?)",
+                    (state, detail, now, self.scope, run_id, magnus_id, *sources),
                 )
 
     # ---- across runs ------------------------------------------------------------------------

@@ -178,6 +178,11 @@ def test_ledger_settles_an_interrupted_write_from_what_magnus_says(tmp_path: Pat
     assert [e.change.magnus_id for e in ledger.entries([WriteState.NOT_APPLIED])] == [6]
     ledger.mark([("dead-run", 5)], WriteState.ANNOUNCED)
     assert ledger.unannounced() == []
+    ledger.mark([("dead-run", 5)], WriteState.APPLIED)  # a late confirmation (overlapping run)
+    assert ledger.unannounced() == [], "an announced change never becomes owed again"
+    ledger.mark([("dead-run", 6)], WriteState.APPLIED)  # it did happen after all
+    assert [e.change.magnus_id for e in ledger.unannounced()] == [6]
+    ledger.mark([("dead-run", 6)], WriteState.ANNOUNCED)
     assert ledger.prune(keep_days=1) == 0, "recent entries are kept"
     assert ledger.prune(keep_days=-1) == 2, "settled entries are forgotten"
     ledger.writing("live-run", BLOCK)
