@@ -6,15 +6,15 @@ No Prefect in here: clients stay testable on their own with `httpx.ASGITransport
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import httpx
+import orjson
 
 from blocks.errors import (
     ApiTimeout,
@@ -66,6 +66,22 @@ async def with_retries(
                 on_retry(error, attempt, wait)
             await asyncio.sleep(wait)
     raise AssertionError("unreachable: the loop returns or raises")
+
+
+class ApiClient:
+    """What every client shares: one pooled `httpx.AsyncClient`, closed by `async with`."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self._http = http
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
 
 
 def retry_after_seconds(response: httpx.Response) -> float | None:
@@ -140,8 +156,8 @@ def parse_json(response: httpx.Response, system: str) -> Any:
         ) from None
     stripped = text.lstrip()
     try:
-        return json.loads(text)
-    except ValueError as exc:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
         if stripped.startswith(("{", "[")):
             detail = f"broken JSON ({exc.msg} at char {exc.pos} of {len(text)})"
         elif not stripped:

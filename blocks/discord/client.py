@@ -13,7 +13,7 @@ import json
 import logging
 import re
 import time
-from typing import Any, Self
+from typing import Any
 
 import httpx
 
@@ -26,7 +26,7 @@ from blocks.errors import (
     ValidationFailed,
     excerpt,
 )
-from blocks.http import RetryPolicy, response_text, send, with_retries
+from blocks.http import ApiClient, RetryPolicy, response_text, send, with_retries
 
 SYSTEM = "discord"
 DISCORD_RETRY = RetryPolicy(attempts=6, base_delay=1.0, max_delay=60.0)
@@ -49,7 +49,7 @@ class _RedactWebhookTokens(logging.Filter):
 logging.getLogger("httpx").addFilter(_RedactWebhookTokens())
 
 
-class DiscordWebhook:
+class DiscordWebhook(ApiClient):
     def __init__(
         self,
         url: str,
@@ -64,16 +64,7 @@ class DiscordWebhook:
         self._retry = retry
         self._in_order = asyncio.Lock()
         self._not_before = 0.0
-        self._http = httpx.AsyncClient(timeout=timeout, transport=transport)
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
+        super().__init__(httpx.AsyncClient(timeout=timeout, transport=transport))
 
     async def post(self, message: DiscordMessage) -> None:
         """Deliver one message, waiting out rate limits; raises if Discord refuses it."""

@@ -12,7 +12,7 @@ import json
 import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import Any
 
 import httpx
 
@@ -25,7 +25,15 @@ from blocks.errors import (
     PermissionDenied,
     excerpt,
 )
-from blocks.http import DEFAULT_RETRY, RetryPolicy, parse_json, response_text, send, with_retries
+from blocks.http import (
+    DEFAULT_RETRY,
+    ApiClient,
+    RetryPolicy,
+    parse_json,
+    response_text,
+    send,
+    with_retries,
+)
 from blocks.ixc.models import IxcContract
 
 SYSTEM = "ixc"
@@ -49,7 +57,7 @@ class _Page:
     records: list[dict[str, Any]]
 
 
-class IxcClient:
+class IxcClient(ApiClient):
     def __init__(
         self,
         base_url: str,
@@ -70,24 +78,17 @@ class IxcClient:
         self.page_size = page_size
         self._read_retry = read_retry
         self._limit = asyncio.Semaphore(max_concurrency)
-        self._http = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"),
-            auth=httpx.BasicAuth(user, password),
-            timeout=timeout,
-            verify=verify,
-            transport=transport,
-            headers={"ixcsoft": "listar", "Content-Type": "application/json"},
-            limits=httpx.Limits(max_connections=max(max_concurrency, 8)),
+        super().__init__(
+            httpx.AsyncClient(
+                base_url=base_url.rstrip("/"),
+                auth=httpx.BasicAuth(user, password),
+                timeout=timeout,
+                verify=verify,
+                transport=transport,
+                headers={"ixcsoft": "listar", "Content-Type": "application/json"},
+                limits=httpx.Limits(max_connections=max(max_concurrency, 8)),
+            )
         )
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
 
     async def contracts(self, ids: Collection[int]) -> ContractListing:
         """The contracts with these ids, read in as few requests as the table size allows."""

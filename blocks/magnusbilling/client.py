@@ -15,7 +15,7 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import Any
 
 import httpx
 
@@ -28,7 +28,15 @@ from blocks.errors import (
     ValidationFailed,
     excerpt,
 )
-from blocks.http import DEFAULT_RETRY, RetryPolicy, parse_json, response_text, send, with_retries
+from blocks.http import (
+    DEFAULT_RETRY,
+    ApiClient,
+    RetryPolicy,
+    parse_json,
+    response_text,
+    send,
+    with_retries,
+)
 from blocks.magnusbilling.models import VALID_ACTIVE, MagnusUser
 from blocks.magnusbilling.signing import encode_form, sign
 
@@ -56,7 +64,7 @@ class UserListing:
     problems: list[str] = field(default_factory=list)
 
 
-class MagnusBillingClient:
+class MagnusBillingClient(ApiClient):
     """Reads customers and sets their `active` status. Holds one pooled HTTP connection set."""
 
     def __init__(
@@ -82,22 +90,15 @@ class MagnusBillingClient:
         self._read_retry = read_retry
         self._limit = asyncio.Semaphore(max_concurrency)
         self._nonce = itertools.count(time.time_ns() // 1000)
-        self._http = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"),
-            timeout=timeout,
-            verify=verify,
-            transport=transport,
-            limits=httpx.Limits(max_connections=max(max_concurrency, 8)),
+        super().__init__(
+            httpx.AsyncClient(
+                base_url=base_url.rstrip("/"),
+                timeout=timeout,
+                verify=verify,
+                transport=transport,
+                limits=httpx.Limits(max_connections=max(max_concurrency, 8)),
+            )
         )
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
 
     async def read_users(self) -> UserListing:
         """Every user, in large pages sorted by id, pages fetched concurrently (bounded).

@@ -8,7 +8,7 @@ No Prefect in this module.
 
 from __future__ import annotations
 
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -23,7 +23,15 @@ from blocks.errors import (
     ValidationFailed,
     excerpt,
 )
-from blocks.http import DEFAULT_RETRY, RetryPolicy, parse_json, response_text, send, with_retries
+from blocks.http import (
+    DEFAULT_RETRY,
+    ApiClient,
+    RetryPolicy,
+    parse_json,
+    response_text,
+    send,
+    with_retries,
+)
 from blocks.mundipagg.models import (
     CustomerData,
     GatewayCard,
@@ -55,7 +63,7 @@ _PERMANENT_BY_STATUS: dict[int, type[PermanentApiError]] = {
 }
 
 
-class MundipaggClient:
+class MundipaggClient(ApiClient):
     def __init__(
         self,
         base_url: str,
@@ -68,22 +76,15 @@ class MundipaggClient:
     ) -> None:
         self._base_url = httpx.URL(base_url.rstrip("/") + "/")
         self._retry = retry
-        self._http = httpx.AsyncClient(
-            base_url=self._base_url,
-            auth=httpx.BasicAuth(secret_key, ""),
-            timeout=timeout,
-            transport=transport,
-            limits=httpx.Limits(max_connections=max_connections),
+        super().__init__(
+            httpx.AsyncClient(
+                base_url=self._base_url,
+                auth=httpx.BasicAuth(secret_key, ""),
+                timeout=timeout,
+                transport=transport,
+                limits=httpx.Limits(max_connections=max_connections),
+            )
         )
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
 
     async def create_subscription(
         self, subscription: NewSubscription, *, idempotency_key: str
