@@ -12,14 +12,14 @@ export PREFECT_HOME ?= $(CURDIR)/.prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 90
 
-.PHONY: install demo demo-events test lint format bench soak ui blocks serve clean
+.PHONY: install demo demo-events test lint format bench soak ui blocks serve clean constraints
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "billing-sync needs Python 3.11"'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	@# PYTHONDONTWRITEBYTECODE is set on our machines; without bytecode Prefect imports take 2x.
 	$(BIN)/python -m compileall -q -j 0 $(VENV)/lib > /dev/null || true
 	touch $(STAMP)
@@ -63,6 +63,11 @@ blocks: install
 
 serve: install
 	$(BIN)/python -m deployments.serve
+
+# After changing dependencies in pyproject.toml and testing them: pin what was tested.
+constraints: install
+	(sed -n 1,2p constraints.txt; $(BIN)/pip freeze --exclude-editable | grep -v -i '^billing-sync') > constraints.txt.new
+	mv constraints.txt.new constraints.txt
 
 clean:
 	rm -rf $(VENV) .prefect .pytest_cache .ruff_cache *.egg-info
