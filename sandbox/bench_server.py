@@ -111,21 +111,13 @@ class RemoteStack:
         return self._call("check")
 
     def blocks(self, **magnus_options: Any) -> tuple[MagnusBilling, Ixc, Discord]:
-        from sandbox.stack import IXC_TOKEN, SANDBOX_KEY
+        from sandbox.stack import sandbox_blocks
 
-        options = {"retry_base_seconds": 0.05, **magnus_options}
-        return (
-            MagnusBilling(
-                base_url=self.urls["magnus"],
-                api_key=SANDBOX_KEY.key,
-                api_secret=SANDBOX_KEY.secret,
-                **options,
-            ),
-            Ixc(base_url=self.urls["ixc"], token=IXC_TOKEN, retry_base_seconds=0.05),
-            Discord(
-                webhook_url=self._hello["changes_webhook"],
-                errors_webhook_url=self._hello["errors_webhook"],
-            ),
+        return sandbox_blocks(
+            self.urls,
+            changes_webhook=self._hello["changes_webhook"],
+            errors_webhook=self._hello["errors_webhook"],
+            **magnus_options,
         )
 
     def stop(self) -> None:

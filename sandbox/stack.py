@@ -39,6 +39,23 @@ ERRORS_WEBHOOK = ("900", "sandbox-errors-token")
 CHANGES_WEBHOOK = ("800", "sandbox-changes-token")
 
 
+def sandbox_blocks(
+    urls: dict[str, str], *, changes_webhook: str, errors_webhook: str, **magnus_options: Any
+) -> tuple[MagnusBilling, Ixc, Discord]:
+    """Blocks for emulators served at `urls` (fast retries: the sandbox is local)."""
+    options = {"retry_base_seconds": 0.05, **magnus_options}
+    return (
+        MagnusBilling(
+            base_url=urls["magnus"],
+            api_key=SANDBOX_KEY.key,
+            api_secret=SANDBOX_KEY.secret,
+            **options,
+        ),
+        Ixc(base_url=urls["ixc"], token=IXC_TOKEN, retry_base_seconds=0.05),
+        Discord(webhook_url=changes_webhook, errors_webhook_url=errors_webhook),
+    )
+
+
 @dataclass
 class SandboxStack:
     magnus: MagnusBillingSandbox
@@ -47,20 +64,12 @@ class SandboxStack:
     urls: dict[str, str]
 
     def blocks(self, **magnus_options: Any) -> tuple[MagnusBilling, Ixc, Discord]:
-        """Blocks pointing at this stack (fast retries: the sandbox is local)."""
-        options = {"retry_base_seconds": 0.05, **magnus_options}
-        return (
-            MagnusBilling(
-                base_url=self.urls["magnus"],
-                api_key=SANDBOX_KEY.key,
-                api_secret=SANDBOX_KEY.secret,
-                **options,
-            ),
-            Ixc(base_url=self.urls["ixc"], token=IXC_TOKEN, retry_base_seconds=0.05),
-            Discord(
-                webhook_url=self.discord.url(self.urls["discord"], CHANGES_WEBHOOK[0]),
-                errors_webhook_url=self.discord.url(self.urls["discord"], ERRORS_WEBHOOK[0]),
-            ),
+        """Blocks pointing at this stack."""
+        return sandbox_blocks(
+            self.urls,
+            changes_webhook=self.discord.url(self.urls["discord"], CHANGES_WEBHOOK[0]),
+            errors_webhook=self.discord.url(self.urls["discord"], ERRORS_WEBHOOK[0]),
+            **magnus_options,
         )
 
     def save_blocks(self, name: str = "default", **magnus_options: Any) -> None:
