@@ -32,6 +32,7 @@ from pydantic import Field
 from blocks.discord.block import Discord
 from blocks.ixc.block import Ixc
 from blocks.magnusbilling.block import MagnusBilling
+from blocks.magnusbilling.client import UserListing
 from reconcile.guard import GuardLimits, GuardVerdict, assess
 from reconcile.ledger import (
     LEDGER_VARIABLE,
@@ -118,16 +119,11 @@ async def contract_sync(
             else $PREFECT_HOME/contract-sync-ledger.sqlite3.
         magnus_block / ixc_block / discord_block: names of the saved blocks to use.
     """
-    logger = get_run_logger()
     magnus_config = await MagnusBilling.aload(magnus_block)
     ixc_config = await Ixc.aload(ixc_block)
     discord_config = await Discord.aload(discord_block)
     run_id = str(flow_run_context.id)
-    ledger = (
-        None
-        if dry_run
-        else NotificationLedger(await _ledger_path(ledger_path), scope=magnus_config.base_url)
-    )
+    ledger = None if dry_run else await _open_ledger(ledger_path, magnus_config.base_url)
 
     async with magnus_config.client() as magnus, ixc_config.client() as ixc:
         users = await fetch_magnus_users(magnus, usernames)
@@ -141,30 +137,22 @@ async def contract_sync(
         report = RunReport(
             plan=plan, outcomes={}, dry_run=dry_run, problems=users.problems + contracts.problems
         )
-        if ledger is not None:
-            ledger.prune()
-            confirmed = ledger.resolve_unfinished(run_id, {u.id: u.active for u in users.users})
-            if confirmed:
-                logger.warning("%d writes of an interrupted run found applied in Magnus", confirmed)
-
-        if dry_run:
+        if ledger is None:
             report.outcomes = _unwritten(changes, Result.PLANNED, "dry run")
-        elif changes:
-            limits = GuardLimits(max_share=max_harmful_share, max_count=max_harmful_count)
-            refusal = await _approval_refused(
-                assess(plan, limits),
+        else:
+            _settle_interrupted_writes(ledger, run_id, users)
+            report.stopped_because = await _approval_refused(
+                assess(plan, GuardLimits(max_share=max_harmful_share, max_count=max_harmful_count)),
                 changes,
                 unattended=unattended,
                 timeout_seconds=approval_timeout_seconds,
                 poll_seconds=approval_poll_seconds,
                 discord=discord_config if notify else None,
             )
-            if refusal:
-                report.stopped_because = refusal
-                report.outcomes = _unwritten(changes, Result.NOT_ATTEMPTED, refusal)
-            else:
-                assert ledger is not None
-                report.outcomes = await apply_changes(
+            report.outcomes = (
+                _unwritten(changes, Result.NOT_ATTEMPTED, report.stopped_because)
+                if report.stopped_because
+                else await apply_changes(
                     magnus,
                     changes,
                     magnus_config.block_status,
@@ -173,16 +161,34 @@ async def contract_sync(
                     policy=magnus_config.retry_policy(),
                     concurrency=write_concurrency,
                 )
+            )
 
     if ledger is not None:
         await _announce(ledger, run_id, report, discord_config, notify)
         ledger.close()
     await publish_report(report)
+    return _final_state(report)
 
+
+def _final_state(report: RunReport) -> State[Any]:
     if report.complete:
         return Completed(message=report.headline())
-    logger.error(report.headline())
+    get_run_logger().error(report.headline())
     return Failed(message=_failure_message(report))
+
+
+async def _open_ledger(configured: str | None, magnus_url: str) -> NotificationLedger:
+    return NotificationLedger(await _ledger_path(configured), scope=magnus_url)
+
+
+def _settle_interrupted_writes(ledger: NotificationLedger, run_id: str, users: UserListing) -> None:
+    """Writes an earlier run started but never confirmed: Magnus, just read, says how they ended."""
+    ledger.prune()
+    confirmed = ledger.resolve_unfinished(run_id, {u.id: u.active for u in users.users})
+    if confirmed:
+        get_run_logger().warning(
+            "%d writes of an interrupted run found applied in Magnus", confirmed
+        )
 
 
 async def _ledger_path(configured: str | None) -> str:
