@@ -82,6 +82,14 @@ class GymErp:
         )
         return cod_cli
 
+    def member(
+        self, cod_cli: int, nome: str, *, card_id: int = 10, subscription_id: int = 100
+    ) -> list[int]:
+        """A customer with one card and a subscription charged to it; the item ids."""
+        self.customer(cod_cli, nome)
+        self.card(card_id, cod_cli)
+        return self.subscription(subscription_id, cod_cli, card_id)
+
     def card(
         self,
         card_id: int,

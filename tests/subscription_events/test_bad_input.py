@@ -90,12 +90,8 @@ async def test_gateway_storm_fails_first_event_and_holds_the_rest(
 ) -> None:
     gateway.faults.retry_after = 0.01
     gateway.faults.set_rate(1.0, fault)
-    gym.customer(1, "Iara Luz")
-    gym.card(10, 1)
-    gym.subscription(100, 1, 10)
-    gym.customer(2, "João Paz")
-    gym.card(20, 2)
-    gym.subscription(200, 2, 20)
+    gym.member(1, "Iara Luz")
+    gym.member(2, "João Paz", card_id=20, subscription_id=200)
     first = [gym.event("A_N", 100), gym.event("A_N", 200)]
     held = [gym.event("A_EDP", 100), gym.event("A_C", 200)]
 
@@ -132,9 +128,7 @@ async def test_transient_errors_are_retried_until_the_gateway_answers(
     gateway.faults.add(
         FaultKind.RATE_LIMIT, match=r"^POST /core/v1/subscriptions", times=1, retry_after=0.01
     )
-    gym.customer(1, "Karen Alves")
-    gym.card(10, 1)
-    gym.subscription(100, 1, 10)
+    gym.member(1, "Karen Alves")
     guid = gym.event("A_N", 100)
 
     assert (await run_pending(services))[guid].status == "P"
@@ -150,9 +144,7 @@ async def test_card_registered_before_a_failure_is_kept_and_wiped(
     gateway: MundipaggSandbox,
     services: Services,
 ) -> None:
-    gym.customer(1, "Lucas Vaz")
-    gym.card(10, 1)
-    gym.subscription(100, 1, 10)
+    gym.member(1, "Lucas Vaz")
     gym.event("A_N", 100)
     await run_pending(services)
     gym.card(11, 1, number="5555555555554444")
@@ -200,9 +192,7 @@ async def test_a_bug_in_a_handler_fails_the_event_not_the_queue(
         raise KeyError("4111111111111111")
 
     monkeypatch.setitem(HANDLERS, EventCode.CUSTOMER_EDITED, broken)
-    gym.customer(1, "Nuno Reis")
-    gym.card(10, 1)
-    gym.subscription(100, 1, 10)
+    gym.member(1, "Nuno Reis")
     failing, after = gym.event("CLI_E", 1), gym.event("A_N", 100)
 
     results = await run_pending(services)

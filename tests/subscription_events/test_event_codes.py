@@ -153,9 +153,7 @@ async def test_card_registered_once_then_sent_by_id(
     gateway: MundipaggSandbox,
     services: Services,
 ) -> None:
-    gym.customer(1, "Carla Dias")
-    gym.card(10, 1)
-    gym.subscription(100, 1, 10)
+    gym.member(1, "Carla Dias")
     gym.event("A_N", 100)
     await run_pending(services)
     gym.card(11, 1)

@@ -24,9 +24,7 @@ async def test_crash_after_the_gateway_answered_does_not_duplicate(
     services: Services,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    gym.customer(1, "Lia Torres")
-    gym.card(10, 1)
-    gym.subscription(100, 1, 10)
+    gym.member(1, "Lia Torres")
     extra = gym.item(100, "Natação", 1, "45.50")
     created = gym.event("A_N", 100)
 
@@ -66,9 +64,7 @@ async def test_idempotency_keys_come_from_the_event_guid(
     gateway: MundipaggSandbox,
     services: Services,
 ) -> None:
-    gym.customer(1, "Marcos Reis")
-    gym.card(10, 1)
-    gym.subscription(100, 1, 10)
+    gym.member(1, "Marcos Reis")
     created = gym.event("A_N", 100)
     await run_pending(services)
     keys = list(gateway.answers_by_key)

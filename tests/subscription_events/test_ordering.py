@@ -67,9 +67,7 @@ async def test_events_run_oldest_first_whatever_the_insert_order(
     gateway: MundipaggSandbox,
     services: Services,
 ) -> None:
-    gym.customer(1, "Elisa Reis")
-    gym.card(10, 1)
-    gym.subscription(100, 1, 10)
+    gym.member(1, "Elisa Reis")
     created = gym.event("A_N", 100)
     canceled = gym.event("A_C", 100)
     # Written later, but dated before the cancellation: must run before it.
@@ -98,9 +96,7 @@ async def test_unknown_code_fails_with_reason_and_holds_nobody(
     gateway: MundipaggSandbox,
     services: Services,
 ) -> None:
-    gym.customer(1, "Fábio Nunes")
-    gym.card(10, 1)
-    gym.subscription(100, 1, 10)
+    gym.member(1, "Fábio Nunes")
     unknown = gym.event("A_XYZ", 100)
     not_a_number = gym.event("A_C", "12ab")
     created = gym.event("A_N", 100)
