@@ -41,7 +41,7 @@ from reconcile.ledger import (
     WriteState,
     default_ledger_path,
 )
-from reconcile.messages import announcements, summary_message
+from reconcile.messages import announcements, count_actions, summary_message
 from reconcile.outcome import ChangeOutcome, Result
 from reconcile.plan import PlannedChange, contract_ids, planned_changes
 from reconcile.report import RunReport
@@ -270,7 +270,11 @@ async def _approval_refused(
         try:
             async with discord.errors_webhook() as webhook:
                 await webhook.post(
-                    summary_message(title, [f"run {run}", verdict.describe()], _counts(changes))
+                    summary_message(
+                        title,
+                        [f"run {run}", verdict.describe()],
+                        count_actions(changes),
+                    )
                 )
         except Exception as error:
             logger.error("Could not send the approval alert: %s", type(error).__name__)
@@ -308,13 +312,6 @@ async def _wait_for_approval(
         await aresume_flow_run(run_id, run_input={"approve": False, "note": TIMED_OUT})
     answer = await ChangeApproval.aload(keyset_from_base_key(f"paused-{APPROVAL_KEY}"))
     return None if answer.note == TIMED_OUT else answer
-
-
-def _counts(changes: list[PlannedChange]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for change in changes:
-        counts[str(change.action)] = counts.get(str(change.action), 0) + 1
-    return counts
 
 
 def _approval_request(verdict: GuardVerdict, changes: list[PlannedChange]) -> str:

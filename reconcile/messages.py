@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 
 from blocks.discord.models import Attachment, DiscordMessage, Embed, EmbedField, pack_embeds
@@ -110,7 +111,7 @@ def announcements(
         return pack_embeds(
             [change_embed(change, language, change.magnus_id in late) for change in applied]
         )
-    counts = _count_actions(applied)
+    counts = count_actions(applied)
     summary = Embed(
         title=TEXT[language]["summary_title"],
         description=TEXT[language]["bulk"].format(count=len(applied)),
@@ -157,8 +158,5 @@ def changes_csv(changes: Sequence[PlannedChange]) -> bytes:
     return buffer.getvalue().encode()
 
 
-def _count_actions(changes: Sequence[PlannedChange]) -> dict[Action, int]:
-    counts: dict[Action, int] = {}
-    for change in changes:
-        counts[change.action] = counts.get(change.action, 0) + 1
-    return counts
+def count_actions(changes: Sequence[PlannedChange]) -> dict[Action, int]:
+    return dict(Counter(change.action for change in changes))

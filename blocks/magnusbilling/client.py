@@ -45,6 +45,7 @@ STABLE_ORDER = {"sort": "id", "dir": "ASC"}
 # Numeric filter put first so the PHP 8 sanitizer does not crash on a string filter.
 _ANY_ID = {"type": "numeric", "field": "id", "value": 0, "comparison": "gt"}
 
+_PLAINTEXT_PREFIX = 200  # bytes: longer than every plain-text error below
 _PLAINTEXT_ERRORS: dict[str, tuple[type[PermanentApiError], str]] = {
     "invalid api access": (AuthenticationError, "API key or signature refused"),
     "invalid ip": (AuthenticationError, "this machine's IP is not allowed for the API key"),
@@ -237,12 +238,17 @@ class MagnusBillingClient(ApiClient):
                 system=SYSTEM,
                 status_code=response.status_code,
             )
-        _raise_for_plaintext(response_text(response))
+        _raise_for_plaintext(response.content[:_PLAINTEXT_PREFIX])
         return parse_json(response, SYSTEM)
 
 
-def _raise_for_plaintext(text: str) -> None:
-    """Auth and permission failures arrive as bare text with HTTP 200."""
+def _raise_for_plaintext(head: bytes) -> None:
+    """Auth and permission failures arrive as bare text with HTTP 200.
+
+    Only the start of the body is looked at: a page of users is megabytes of JSON, and
+    `parse_json` reads it once.
+    """
+    text = head.decode("utf-8", errors="replace")
     lowered = text.strip().lower()
     for prefix, (error, meaning) in _PLAINTEXT_ERRORS.items():
         if lowered.startswith(prefix):
