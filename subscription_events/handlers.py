@@ -14,7 +14,6 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 
-from blocks.errors import MalformedResponse
 from blocks.gym_erp.cards import CardDecryptor
 from blocks.gym_erp.database import ErpDatabase, card_registered
 from blocks.gym_erp.rows import (
@@ -29,7 +28,7 @@ from blocks.gym_erp.rows import (
     SubscriptionRow,
 )
 from blocks.gym_erp.schema import customers, invoices, subscription_items, subscriptions
-from blocks.mundipagg.client import SYSTEM, MundipaggClient
+from blocks.mundipagg.client import MundipaggClient
 from blocks.mundipagg.models import GatewayCard, GatewayItem
 from subscription_events.billing_dates import next_billing_date
 from subscription_events.events import EventCode, parse_id
@@ -105,13 +104,24 @@ async def create_subscription(run: EventRun) -> Done:
         request, idempotency_key=run.key("subscription")
     )
     run.id_api = created.id
-    changes: list[Change] = [RowUpdate(subscriptions.name, subscription.id, {"id_api": created.id})]
+    created_ids: list[Change] = [
+        RowUpdate(subscriptions.name, subscription.id, {"id_api": created.id})
+    ]
     if customer.id_api is None:
-        changes.append(RowUpdate(customers.name, customer.cod_cli, {"id_api": created.customer.id}))
-    if card_to_register is not None:
-        changes.append(_registered(card, created.card))
-    changes += _item_ids(items, created.items)
-    return Done(f"assinatura criada no gateway com {len(items)} item(ns)", changes)
+        created_ids.append(
+            RowUpdate(customers.name, customer.cod_cli, {"id_api": created.customer.id})
+        )
+    try:
+        card_ids = [_registered(card, created.card)] if card_to_register is not None else []
+        item_ids = _item_ids(items, created.items)
+    except EventFailed as problem:  # the subscription exists now: keep its id whatever else
+        raise EventFailed(
+            f"assinatura {created.id} criada no gateway, mas {problem}", keep=created_ids
+        ) from None
+    return Done(
+        f"assinatura criada no gateway com {len(items)} item(ns)",
+        [*created_ids, *card_ids, *item_ids],
+    )
 
 
 async def change_card(run: EventRun) -> Done:
@@ -335,7 +345,7 @@ async def _gateway_card_id(run: EventRun, customer: CustomerRow, card: CardRow) 
 
 def _registered(card: CardRow, gateway_card: GatewayCard | None) -> RowUpdate:
     if gateway_card is None:
-        raise MalformedResponse("the gateway did not return the registered card", system=SYSTEM)
+        raise EventFailed(f"o gateway não devolveu o cartão {card.id} registrado")
     return card_registered(
         card.id,
         id_api=gateway_card.id,
@@ -345,10 +355,10 @@ def _registered(card: CardRow, gateway_card: GatewayCard | None) -> RowUpdate:
 
 
 def _item_ids(items: Sequence[ItemRow], created: Sequence[GatewayItem]) -> list[RowUpdate]:
-    """The gateway answers the items in the order sent; check it before trusting it."""
-    if [item.descricao for item in items] != [item.description for item in created]:
-        raise MalformedResponse(
-            "the subscription's items came back different from those sent", system=SYSTEM
+    """The gateway answers the items in the order sent (it may normalise their text)."""
+    if len(items) != len(created):
+        raise EventFailed(
+            f"o gateway devolveu {len(created)} item(ns) para {len(items)} enviado(s)"
         )
     return [
         RowUpdate(subscription_items.name, item.id, {"id_api": answer.id})

@@ -61,7 +61,9 @@ async def process_event(event: EventRow, chain: str, services: Services) -> Even
         status: EventStatus = "P"
         description = done.description
         changes = done.changes
-    except (EventFailed, CardDataUnreadable, NotWholeCents) as problem:
+    except EventFailed as problem:
+        status, description, changes = "E", str(problem), problem.keep
+    except (CardDataUnreadable, NotWholeCents) as problem:
         status, description = "E", str(problem)
     except ApiError as error:
         status = "E"

@@ -177,7 +177,7 @@ class MundipaggClient(ApiClient):
     async def subscription_invoices(
         self, subscription_id: str, *, page_size: int = 100
     ) -> list[GatewayInvoice]:
-        """Every invoice of the subscription, following `paging.next` until it is null.
+        """Every invoice of the subscription, once each, following `paging.next` until null.
 
         `next` must stay on the gateway's own base URL (the secret key goes with every request),
         and a page that points back to one already read is a broken answer, not a loop.
@@ -187,7 +187,7 @@ class MundipaggClient(ApiClient):
             "invoices",
             params={"subscription_id": subscription_id, "page": 1, "size": page_size},
         ).url
-        invoices: list[GatewayInvoice] = []
+        invoices: dict[str, GatewayInvoice] = {}  # by id: offset paging can repeat a row
         seen: set[str] = set()
         while True:
             if str(url) in seen or len(seen) >= MAX_INVOICE_PAGES:
@@ -198,9 +198,9 @@ class MundipaggClient(ApiClient):
                 )
             seen.add(str(url))
             page = await self._call("GET", url, None, InvoicePage, None)
-            invoices += page.data
+            invoices.update((invoice.id, invoice) for invoice in page.data)
             if not page.paging.next:
-                return invoices
+                return list(invoices.values())
             url = self._own_url(page.paging.next)
 
     def _own_url(self, link: str) -> httpx.URL:

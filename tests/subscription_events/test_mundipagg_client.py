@@ -154,3 +154,21 @@ async def test_paging_that_never_ends_or_leaves_the_gateway_is_refused(next_link
     async with client_for(listing) as client:
         with pytest.raises(MalformedResponse, match="paging"):
             await client.subscription_invoices("sub_1")
+
+
+async def test_an_invoice_repeated_across_pages_is_returned_once() -> None:
+    """Offset paging while invoices are being created can show a row on two pages."""
+
+    def invoice(number: int) -> dict[str, object]:
+        return {"id": f"in_{number}", "amount": 8990, "status": "pending"}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.params["page"] == "1":
+            page = {"data": [invoice(1), invoice(2)], "paging": {"next": f"{BASE}/invoices?page=2"}}
+        else:
+            page = {"data": [invoice(2), invoice(3)], "paging": {}}
+        return httpx.Response(200, json=page)
+
+    async with client_for(answer) as gateway:
+        found = await gateway.subscription_invoices("sub_1")
+    assert [i.id for i in found] == ["in_1", "in_2", "in_3"]
