@@ -34,8 +34,8 @@ from blocks.http import (
 )
 from blocks.mundipagg.models import (
     CustomerData,
+    GatewayAck,
     GatewayCard,
-    GatewayCustomer,
     GatewayErrorBody,
     GatewayInvoice,
     GatewayItem,
@@ -102,42 +102,42 @@ class MundipaggClient(ApiClient):
 
     async def change_subscription_card(
         self, subscription_id: str, card_id: str, *, idempotency_key: str
-    ) -> GatewaySubscription:
+    ) -> GatewayAck:
         return await self._call(
             "PATCH",
             f"subscriptions/{subscription_id}/card",
             {"card_id": card_id},
-            GatewaySubscription,
+            GatewayAck,
             idempotency_key,
         )
 
     async def change_next_billing_date(
         self, subscription_id: str, next_billing_at: str, *, idempotency_key: str
-    ) -> GatewaySubscription:
+    ) -> GatewayAck:
         return await self._call(
             "PATCH",
             f"subscriptions/{subscription_id}/billing-date",
             {"next_billing_at": next_billing_at},
-            GatewaySubscription,
+            GatewayAck,
             idempotency_key,
         )
 
     async def cancel_subscription(
         self, subscription_id: str, *, idempotency_key: str
-    ) -> GatewaySubscription:
+    ) -> GatewayAck:
         return await self._call(
             "DELETE",
             f"subscriptions/{subscription_id}",
             {"cancel_pending_invoices": True},
-            GatewaySubscription,
+            GatewayAck,
             idempotency_key,
         )
 
     async def update_customer(
         self, customer_id: str, customer: CustomerData, *, idempotency_key: str
-    ) -> GatewayCustomer:
+    ) -> GatewayAck:
         return await self._call(
-            "PUT", f"customers/{customer_id}", customer, GatewayCustomer, idempotency_key
+            "PUT", f"customers/{customer_id}", customer, GatewayAck, idempotency_key
         )
 
     async def add_item(
@@ -149,23 +149,23 @@ class MundipaggClient(ApiClient):
 
     async def update_item(
         self, subscription_id: str, item_id: str, item: ItemData, *, idempotency_key: str
-    ) -> GatewayItem:
+    ) -> GatewayAck:
         return await self._call(
             "PUT",
             f"subscriptions/{subscription_id}/items/{item_id}",
             item,
-            GatewayItem,
+            GatewayAck,
             idempotency_key,
         )
 
     async def remove_item(
         self, subscription_id: str, item_id: str, *, idempotency_key: str
-    ) -> GatewayItem:
+    ) -> GatewayAck:
         return await self._call(
             "DELETE",
             f"subscriptions/{subscription_id}/items/{item_id}",
             None,
-            GatewayItem,
+            GatewayAck,
             idempotency_key,
         )
 

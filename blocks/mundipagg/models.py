@@ -127,6 +127,12 @@ class GatewaySubscription(_Answer):
     next_billing_at: datetime | None = None
 
 
+class GatewayAck(_Answer):
+    """The answer to a write whose content we do not use: only proof that it went through."""
+
+    id: str
+
+
 class GatewayInvoice(_Answer):
     id: str
     code: str | None = None

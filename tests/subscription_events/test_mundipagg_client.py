@@ -172,3 +172,10 @@ async def test_an_invoice_repeated_across_pages_is_returned_once() -> None:
     async with client_for(answer) as gateway:
         found = await gateway.subscription_invoices("sub_1")
     assert [i.id for i in found] == ["in_1", "in_2", "in_3"]
+
+
+async def test_a_write_answered_with_only_its_id_counts_as_done() -> None:
+    """Whatever else the gateway leaves out of a cancel's answer, the cancel happened."""
+    async with client_for(lambda request: httpx.Response(200, json={"id": "sub_1"})) as client:
+        answer = await client.cancel_subscription("sub_1", idempotency_key="k")
+    assert answer.id == "sub_1"
