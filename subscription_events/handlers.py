@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 
+from blocks.errors import ApiError
 from blocks.gym_erp.cards import CardDecryptor
 from blocks.gym_erp.database import ErpDatabase, card_registered
 from blocks.gym_erp.rows import (
@@ -244,9 +245,19 @@ async def cancel_invoice(run: EventRun) -> Done:
     changes: list[Change] = []
     for invoice in to_cancel:
         run.id_api = invoice.id_api
-        canceled = await run.services.gateway.cancel_invoice(
-            invoice.id_api, idempotency_key=run.key(f"cancel-invoice:{invoice.id_api}")
-        )
+        try:
+            canceled = await run.services.gateway.cancel_invoice(
+                invoice.id_api, idempotency_key=run.key(f"cancel-invoice:{invoice.id_api}")
+            )
+        except ApiError as error:
+            if not changes:
+                raise
+            # Those already canceled at the gateway are recorded so, whatever comes next.
+            raise EventFailed(
+                f"{len(changes)} de {len(to_cancel)} fatura(s) cancelada(s); "
+                f"a fatura {invoice.id} falhou: {error}",
+                keep=changes,
+            ) from None
         changes.append(
             RowUpdate(
                 invoices.name,

@@ -201,3 +201,34 @@ async def test_a_bug_in_a_handler_fails_the_event_not_the_queue(
     assert "erro inesperado: KeyError em test_bad_input.py:" in results[failing].description
     assert "4111" not in results[failing].description
     assert results[after].status == "P"
+
+
+async def test_invoices_canceled_before_a_failure_are_recorded_as_canceled(
+    database_url: str,
+    engine: Engine,
+    gym: GymErp,
+    gateway: MundipaggSandbox,
+    services: Services,
+) -> None:
+    gym.member(1, "Vera Lins")
+    gym.event("A_N", 100)
+    await run_pending(services)
+    subscription_id = row(engine, "rec_assinatura", id=100)["id_api"]
+    gateway.add_invoices(subscription_id, 2, status="pending")
+    gym.event("F_AA", 100)
+    await run_pending(services)
+    imported = sorted(rows(engine, "rec_fatura", id_assinatura=100), key=lambda r: r["id"])
+    pending = [i for i in imported if i["status"] == "pending"]
+    assert len(pending) >= 2
+    last = pending[-1]["id_api"]
+    gateway.faults.add(FaultKind.HTTP_503, match=f"DELETE [^\\n]*invoices/{last}", times=None)
+
+    canceling = gym.event("F_C", 100)
+    results = await run_pending(services)
+
+    assert results[canceling].status == "E"
+    assert f"a fatura {pending[-1]['id']} falhou" in results[canceling].description
+    for invoice in pending[:-1]:
+        assert gateway.invoices[invoice["id_api"]]["status"] == "canceled"
+        assert row(engine, "rec_fatura", id=invoice["id"])["status"] == "canceled"
+    assert row(engine, "rec_fatura", id=pending[-1]["id"])["status"] == "pending"
