@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import Connection, Table, and_, func, insert, select, update
+from sqlalchemy import Connection, Select, Table, and_, func, insert, select, update
 from sqlalchemy.engine import Engine
 
 from blocks.gym_erp.rows import (
@@ -75,23 +75,12 @@ class ErpDatabase:
     @_off_the_event_loop
     def pending_events(self, limit: int) -> list[EventRow]:
         """Unprocessed events, oldest first (`dt_evento`, then `id_guid` to break ties)."""
-        query = (
-            select(*_columns(events, EventRow))
-            .where(events.c.processado == "N")
-            .order_by(events.c.dt_evento, events.c.id_guid)
-            .limit(limit)
-        )
-        return self._rows(query, EventRow)
+        return self._rows(_events_in("N").limit(limit), EventRow)
 
     @_off_the_event_loop
     def failed_events(self) -> list[EventRow]:
         """Events marked `E`: they hold back the later events of their subscription."""
-        query = (
-            select(*_columns(events, EventRow))
-            .where(events.c.processado == "E")
-            .order_by(events.c.dt_evento, events.c.id_guid)
-        )
-        return self._rows(query, EventRow)
+        return self._rows(_events_in("E"), EventRow)
 
     @_off_the_event_loop
     def subscription_owners(self, subscription_ids: Collection[int]) -> dict[int, int]:
@@ -252,6 +241,15 @@ def _apply(connection: Connection, change: Change) -> None:
                     connection.execute(
                         update(invoices).where(invoices.c.id == known[row["id_api"]]).values(**row)
                     )
+
+
+def _events_in(status: EventStatus) -> Select[Any]:
+    """Events with this `processado`, oldest first."""
+    return (
+        select(*_columns(events, EventRow))
+        .where(events.c.processado == status)
+        .order_by(events.c.dt_evento, events.c.id_guid)
+    )
 
 
 def _pairs(connection: Connection, key: Any, value: Any, wanted: Collection[Any]) -> dict[Any, Any]:
