@@ -21,7 +21,6 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -96,7 +95,7 @@ async def measure(
     engine = create_engine(url)
     create_schema(engine)
     card_key = FernetCardKey(key=SecretStr(Fernet.generate_key().decode()))
-    gym = GymErp(engine, card_key.cipher(), start=datetime(2026, 11, 22, 6, 0))
+    gym = GymErp(engine, card_key.cipher())
     events = queue_events(gym, options.subscriptions, options.events_per_subscription)
     base_url, secret_key, requests_served = gateway
     await GymErpDatabase(url=SecretStr(url)).save(BLOCK, overwrite=True)

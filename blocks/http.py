@@ -9,7 +9,6 @@ import asyncio
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Self, TypeVar
 
@@ -24,6 +23,7 @@ from blocks.errors import (
     TransientApiError,
     excerpt,
 )
+from clock import Clock
 
 T = TypeVar("T")
 
@@ -102,7 +102,7 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
             when = parsedate_to_datetime(header)
         except (TypeError, ValueError):
             return None
-        return max(0.0, (when - datetime.now(UTC)).total_seconds())
+        return max(0.0, (when - Clock().now()).total_seconds())
 
 
 async def send(client: httpx.AsyncClient, system: str, request: httpx.Request) -> httpx.Response:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from prefect import flow
 
+from clock import DEFAULT_TIMEZONE
 from subscription_events.report import RunReport
 from tasks.subscription_events import (
     connected,
@@ -34,9 +35,13 @@ async def subscription_events(
     erp_block: str = "default",
     mundipagg_block: str = "default",
     card_key_block: str = "default",
+    timezone: str = DEFAULT_TIMEZONE,
 ) -> RunReport:
-    """Bring the ERP's pending Mundipagg events to the gateway and record how each ended."""
-    async with connected(erp_block, mundipagg_block, card_key_block) as services:
+    """Bring the ERP's pending Mundipagg events to the gateway and record how each ended.
+
+    `timezone` is the gym's: billing dates and the times written to the ERP are its local ones.
+    """
+    async with connected(erp_block, mundipagg_block, card_key_block, timezone) as services:
         pending = await read_pending_events(services.erp, max_events)
         lanes = await group_events(services.erp, pending)
         results = await process_all_lanes(lanes, services, max_concurrent_customers)

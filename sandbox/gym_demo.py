@@ -19,7 +19,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import Iterator, Sequence
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -38,6 +38,7 @@ from blocks.gym_erp.schema import (
     subscriptions,
     sync_log,
 )
+from clock import Clock
 from sandbox.faults import FaultKind
 from sandbox.mundipagg import BASE_PATH, MundipaggSandbox
 from sandbox.server import serve
@@ -55,10 +56,14 @@ TEST_CARD_CVV = "737"
 class GymErp:
     """Writes ERP rows the way the gym's ERP does: card data encrypted, events queued in order."""
 
-    def __init__(self, engine: Engine, cipher: FernetCardCipher, *, start: datetime) -> None:
+    def __init__(
+        self, engine: Engine, cipher: FernetCardCipher, *, clock: Clock | None = None
+    ) -> None:
         self.engine = engine
         self.cipher = cipher
-        self._clock: Iterator[datetime] = (
+        self.clock = clock or Clock()
+        start = self.clock.wall_time().replace(microsecond=0)
+        self._event_times: Iterator[datetime] = (
             start + timedelta(seconds=step) for step in itertools.count()
         )
         self._item_ids = itertools.count(1)
@@ -98,8 +103,10 @@ class GymErp:
         number: str = TEST_CARD_NUMBER,
         cvv: str = TEST_CARD_CVV,
         holder: str = "ALUNO TESTE",
-        expiry: tuple[int, int] = (12, 2031),
+        expiry: tuple[int, int] | None = None,
     ) -> int:
+        """A card; unless `expiry` (month, year) says otherwise, valid for five more years."""
+        month, year = expiry or (12, self.clock.today().year + 5)
         self._insert(
             cards,
             id=card_id,
@@ -109,8 +116,8 @@ class GymErp:
             cpf=self.cipher.encrypt("52998224725"),
             cvc=self.cipher.encrypt(cvv),
             bandeira=None,
-            val_mes=expiry[0],
-            val_ano=expiry[1],
+            val_mes=month,
+            val_ano=year,
             status="A",
         )
         return card_id
@@ -129,7 +136,7 @@ class GymErp:
         self._insert(
             subscriptions,
             id=subscription_id,
-            dt_inicio=date.today(),
+            dt_inicio=self.clock.today(),
             intervalo="month",
             intervalo_quantidade=1,
             dia_cobranca=billing_day,
@@ -148,7 +155,7 @@ class GymErp:
         self._insert(
             subscription_items,
             id=item_id,
-            dt_inicio=date.today(),
+            dt_inicio=self.clock.today(),
             descricao=descricao,
             quant=quant,
             ciclos=None,
@@ -164,7 +171,7 @@ class GymErp:
         self._insert(
             events,
             id_guid=guid,
-            dt_evento=next(self._clock),
+            dt_evento=next(self._event_times),
             processado="N",
             sigla=sigla,
             id_tabela=str(id_tabela),
@@ -247,7 +254,7 @@ async def run_demo(directory: Path) -> None:
     engine = create_engine(url)
     create_schema(engine)
     card_key = FernetCardKey(key=SecretStr(Fernet.generate_key().decode()))
-    gym = GymErp(engine, card_key.cipher(), start=datetime.now())
+    gym = GymErp(engine, card_key.cipher())
     shown = queue_a_day_at_the_gym(gym)
     gateway = MundipaggSandbox()
     # One passing hiccup: the first subscription request answers 503 and is retried.

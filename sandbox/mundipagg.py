@@ -22,13 +22,14 @@ import json
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, timedelta
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from clock import Clock
 from sandbox.base import Record, SandboxBase
 from sandbox.faults import FaultPlan, FaultProfile
 
@@ -54,10 +55,6 @@ class GatewayRefusal(Exception):
 
 def _rate_limited(retry_after: float) -> tuple[str, bytes]:
     return "application/json", json.dumps({"message": "API rate limit exceeded"}).encode()
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _new_id(prefix: str) -> str:
@@ -102,9 +99,11 @@ class MundipaggSandbox(SandboxBase):
         secret_key: str = "sk_test_sandbox",
         latency: float = 0.0,
         faults: FaultPlan | None = None,
+        clock: Clock | None = None,
     ) -> None:
         super().__init__(latency=latency, faults=faults)
         self.secret_key = secret_key
+        self.clock = clock or Clock()
         self.customers: dict[str, Record] = {}
         self.cards: dict[str, Record] = {}
         self.subscriptions: dict[str, Record] = {}
@@ -112,6 +111,11 @@ class MundipaggSandbox(SandboxBase):
         self.writes: Counter[str] = Counter()
         self.replays = 0
         self.answers_by_key: dict[str, tuple[str, int, Any]] = {}
+
+    def _now(self) -> str:
+        """A timestamp as the gateway writes them: UTC, to the second, with a Z."""
+        moment = self.clock.now().astimezone(UTC)
+        return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
     def routes(self) -> list[BaseRoute]:
         def route(path: str, method: str, endpoint: Endpoint, operation: str) -> Route:
@@ -250,7 +254,7 @@ class MundipaggSandbox(SandboxBase):
             "type": data["type"],
             "code": data.get("code"),
             "phones": data.get("phones") or {},
-            "created_at": _now(),
+            "created_at": self._now(),
         }
         self.customers[customer["id"]] = customer
         return customer
@@ -267,7 +271,7 @@ class MundipaggSandbox(SandboxBase):
         cvv = str(data["cvv"])
         if not cvv.isdigit() or len(cvv) not in (3, 4):
             raise GatewayRefusal(400, "The request is invalid.", {"card.cvv": ["Invalid cvv."]})
-        today = date.today()
+        today = self.clock.today()
         month, year = int(data["exp_month"]), int(data["exp_year"])
         if (year, month) < (today.year, today.month):
             raise GatewayRefusal(412, "Card expired.", {"card": ["The card is expired."]})
@@ -318,7 +322,7 @@ class MundipaggSandbox(SandboxBase):
         items_in = payload["items"]
         if not isinstance(items_in, list) or not items_in:
             raise GatewayRefusal(422, "The request is invalid.", {"items": ["at least one item"]})
-        items = [_item_from(item) for item in items_in]
+        items = [self._item_from(item) for item in items_in]
         with self.lock:
             if payload.get("customer_id"):
                 customer = self._customer(payload["customer_id"])
@@ -328,7 +332,7 @@ class MundipaggSandbox(SandboxBase):
                 card = self._card_of(payload["card_id"], customer)
             else:
                 card = self._card_from(payload.get("card"), customer)
-            start = payload.get("start_at") or date.today().isoformat()
+            start = payload.get("start_at") or self.clock.today().isoformat()
             subscription = {
                 "id": _new_id("sub"),
                 "code": payload.get("code"),
@@ -343,7 +347,7 @@ class MundipaggSandbox(SandboxBase):
                 "payment_method": "credit_card",
                 "start_at": start,
                 "next_billing_at": start,
-                "created_at": _now(),
+                "created_at": self._now(),
                 "customer": {"id": customer["id"], "name": customer["name"]},
                 "card": _card_view(card),
                 "items": items,
@@ -376,7 +380,7 @@ class MundipaggSandbox(SandboxBase):
             raise GatewayRefusal(
                 422, "The request is invalid.", {"next_billing_at": ["invalid date"]}
             ) from None
-        if next_billing < date.today():
+        if next_billing < self.clock.today():
             raise GatewayRefusal(412, "The next billing date must be in the future.")
         with self.lock:
             subscription = self._subscription(request.path_params["subscription_id"])
@@ -387,20 +391,23 @@ class MundipaggSandbox(SandboxBase):
         with self.lock:
             subscription = self._subscription(request.path_params["subscription_id"])
             subscription["status"] = "canceled"
-            subscription["canceled_at"] = _now()
+            subscription["canceled_at"] = self._now()
             if payload.get("cancel_pending_invoices"):
                 for invoice in self.invoices.values():
                     if (
                         invoice["subscription"]["id"] == subscription["id"]
                         and invoice["status"] == "pending"
                     ):
-                        invoice.update(status="canceled", canceled_at=_now())
+                        invoice.update(status="canceled", canceled_at=self._now())
             return 200, _subscription_view(subscription)
 
     # -- items --------------------------------------------------------------------------------
 
+    def _item_from(self, data: Any) -> Record:
+        return _item_from(data, self._now())
+
     async def _add_item(self, request: Request, payload: dict[str, Any]) -> tuple[int, Any]:
-        item = _item_from(payload)
+        item = self._item_from(payload)
         with self.lock:
             subscription = self._subscription(request.path_params["subscription_id"])
             subscription["items"].append(item)
@@ -416,7 +423,7 @@ class MundipaggSandbox(SandboxBase):
         raise GatewayRefusal(404, "Subscription item not found.")
 
     async def _update_item(self, request: Request, payload: dict[str, Any]) -> tuple[int, Any]:
-        changed = _item_from(payload)
+        changed = self._item_from(payload)
         with self.lock:
             item = self._item(request)
             item.update({k: v for k, v in changed.items() if k not in ("id", "created_at")})
@@ -445,7 +452,7 @@ class MundipaggSandbox(SandboxBase):
             "installments": subscription["installments"],
             "billing_at": f"{billing.isoformat()}T03:00:00Z",
             "due_at": f"{billing.isoformat()}T03:00:00Z",
-            "created_at": _now(),
+            "created_at": self._now(),
             "canceled_at": None,
             "total_discount": 0,
             "total_increment": 0,
@@ -488,7 +495,7 @@ class MundipaggSandbox(SandboxBase):
                 raise GatewayRefusal(404, "Invoice not found.")
             if invoice["status"] in ("canceled", "paid"):
                 raise GatewayRefusal(412, f"Invoice is {invoice['status']}: it cannot be canceled.")
-            invoice.update(status="canceled", canceled_at=_now())
+            invoice.update(status="canceled", canceled_at=self._now())
             return 200, dict(invoice)
 
 
@@ -503,7 +510,7 @@ def _require(data: dict[str, Any], prefix: str, *fields: str) -> None:
         )
 
 
-def _item_from(data: Any) -> Record:
+def _item_from(data: Any, created_at: str) -> Record:
     if not isinstance(data, dict):
         raise GatewayRefusal(422, "The request is invalid.", {"item": ["required"]})
     _require(data, "item", "description", "quantity", "pricing_scheme")
@@ -523,7 +530,7 @@ def _item_from(data: Any) -> Record:
         "cycles": data.get("cycles"),
         "status": "active",
         "pricing_scheme": {"price": price, "scheme_type": "unit"},
-        "created_at": _now(),
+        "created_at": created_at,
     }
 
 

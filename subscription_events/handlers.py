@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
 from decimal import Decimal
 
 from blocks.errors import ApiError
@@ -31,6 +30,7 @@ from blocks.gym_erp.rows import (
 from blocks.gym_erp.schema import customers, invoices, subscription_items, subscriptions
 from blocks.mundipagg.client import MundipaggClient
 from blocks.mundipagg.models import GatewayCard, GatewayItem
+from clock import Clock
 from subscription_events.billing_dates import next_billing_date
 from subscription_events.events import EventCode, parse_id
 from subscription_events.failures import EventFailed
@@ -41,7 +41,6 @@ from subscription_events.payloads import (
     item_data,
     new_card,
     new_subscription,
-    utc_naive,
 )
 
 UNKNOWN_CUSTOMER = "(cliente desconhecido)"
@@ -52,7 +51,7 @@ class Services:
     erp: ErpDatabase
     gateway: MundipaggClient
     decryptor: CardDecryptor
-    today: date
+    clock: Clock
 
 
 @dataclass
@@ -144,7 +143,7 @@ async def change_billing_day(run: EventRun) -> Done:
     """A_EDP: the ERP already holds the new `dia_cobranca`; move the next charge to it."""
     subscription, _, subscription_api_id = await _registered_subscription(run)
     try:
-        next_charge = next_billing_date(run.services.today, subscription.dia_cobranca)
+        next_charge = next_billing_date(run.services.clock.today(), subscription.dia_cobranca)
     except ValueError as problem:
         raise EventFailed(f"assinatura {subscription.id}: {problem}") from None
     await run.services.gateway.change_next_billing_date(
@@ -231,7 +230,7 @@ async def import_invoices(run: EventRun) -> Done:
     run.value = sum((from_cents(invoice.amount) for invoice in found), Decimal(0))
     return Done(
         f"{len(found)} fatura(s) importada(s)",
-        [InvoiceImport([invoice_values(invoice, subscription) for invoice in found])],
+        [InvoiceImport([invoice_values(i, subscription, run.services.clock) for i in found])],
     )
 
 
@@ -262,7 +261,10 @@ async def cancel_invoice(run: EventRun) -> Done:
             RowUpdate(
                 invoices.name,
                 invoice.id,
-                {"status": canceled.status, "dt_cancelamento": utc_naive(canceled.canceled_at)},
+                {
+                    "status": canceled.status,
+                    "dt_cancelamento": run.services.clock.wall_time_of(canceled.canceled_at),
+                },
             )
         )
     return Done(f"{len(to_cancel)} fatura(s) cancelada(s) no gateway", changes)

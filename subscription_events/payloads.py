@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any, get_args
 
 from blocks.gym_erp.cards import CardDecryptor
@@ -20,6 +19,7 @@ from blocks.mundipagg.models import (
     Phones,
     PricingScheme,
 )
+from clock import Clock
 from subscription_events.failures import EventFailed
 from subscription_events.money import from_cents, to_cents
 
@@ -62,18 +62,21 @@ def new_card(card: CardRow, decryptor: CardDecryptor) -> NewCard:
     )
 
 
-def invoice_values(invoice: GatewayInvoice, subscription: SubscriptionRow) -> dict[str, Any]:
-    """A gateway invoice as a `rec_fatura` row (UTC dates, without time zone, as the ERP keeps)."""
+def invoice_values(
+    invoice: GatewayInvoice, subscription: SubscriptionRow, clock: Clock
+) -> dict[str, Any]:
+    """A gateway invoice as a `rec_fatura` row: times in the provider's zone, as the ERP keeps."""
+    created = clock.wall_time_of(invoice.created_at)
     return {
         "id_api": invoice.id,
         "url": invoice.url,
         "forma_pagamento": invoice.payment_method,
         "quant_parcelas": invoice.installments,
         "valor": from_cents(invoice.amount),
-        "dt_cobranca": utc_naive(invoice.billing_at),
-        "dt_vencimento": utc_naive(invoice.due_at),
-        "dt_criacao": invoice.created_at.date() if invoice.created_at else None,
-        "dt_cancelamento": utc_naive(invoice.canceled_at),
+        "dt_cobranca": clock.wall_time_of(invoice.billing_at),
+        "dt_vencimento": clock.wall_time_of(invoice.due_at),
+        "dt_criacao": created.date() if created else None,
+        "dt_cancelamento": clock.wall_time_of(invoice.canceled_at),
         "dia_cobranca": subscription.dia_cobranca,
         "total_descontos": from_cents(invoice.total_discount),
         "total_acrescimos": from_cents(invoice.total_increment),
@@ -81,12 +84,6 @@ def invoice_values(invoice: GatewayInvoice, subscription: SubscriptionRow) -> di
         "id_assinatura": subscription.id,
         "status": invoice.status,
     }
-
-
-def utc_naive(moment: datetime | None) -> datetime | None:
-    if moment is None or moment.tzinfo is None:
-        return moment
-    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
 def item_data(item: ItemRow) -> ItemData:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import date
 
 from prefect import task
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
@@ -22,6 +21,7 @@ from blocks.gym_erp.cards import FernetCardKey
 from blocks.gym_erp.database import ErpDatabase
 from blocks.gym_erp.rows import EventRow
 from blocks.mundipagg.block import Mundipagg
+from clock import Clock
 from subscription_events.events import Lane
 from subscription_events.handlers import Services
 from subscription_events.lanes import EventResult, plan_pending, process_lane
@@ -30,16 +30,17 @@ from subscription_events.report import RunReport
 
 @asynccontextmanager
 async def connected(
-    erp_block: str, gateway_block: str, card_key_block: str
+    erp_block: str, gateway_block: str, card_key_block: str, timezone: str
 ) -> AsyncIterator[Services]:
-    """The ERP database, the gateway client and the card decryptor, closed afterwards."""
+    """The ERP database, the gateway client, the card decryptor and the gym's clock."""
+    clock = Clock.in_zone(timezone)
     erp_settings = await GymErpDatabase.aload(erp_block)
     gateway_settings = await Mundipagg.aload(gateway_block)
     card_key = await FernetCardKey.aload(card_key_block)
-    erp = erp_settings.database()
+    erp = erp_settings.database(clock)
     try:
         async with gateway_settings.client() as gateway:
-            yield Services(erp, gateway, card_key.cipher(), date.today())
+            yield Services(erp, gateway, card_key.cipher(), clock)
     finally:
         erp.dispose()
 

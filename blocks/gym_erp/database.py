@@ -11,7 +11,6 @@ import asyncio
 import functools
 from collections.abc import Callable, Collection, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Connection, Select, Table, and_, func, insert, select, update
@@ -40,6 +39,7 @@ from blocks.gym_erp.schema import (
     subscriptions,
     sync_log,
 )
+from clock import Clock
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -62,10 +62,15 @@ def _off_the_event_loop(
 
 class ErpDatabase:
     """The ERP's tables over `engine`, with its own worker threads (one per pooled connection):
-    a statement waiting for a lock holds one of them, not the event loop nor anyone else's."""
+    a statement waiting for a lock holds one of them, not the event loop nor anyone else's.
 
-    def __init__(self, engine: Engine, *, workers: int = 5) -> None:
+    The times it writes (`dt_processado`, `rec_log_sync.dt_evento`) are `clock`'s wall time: the
+    provider's local time, as the ERP keeps its own.
+    """
+
+    def __init__(self, engine: Engine, *, clock: Clock, workers: int = 5) -> None:
         self.engine = engine
+        self.clock = clock
         self._workers = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gym-erp")
 
     def dispose(self) -> None:
@@ -158,19 +163,20 @@ class ErpDatabase:
 
         Status `N` leaves the event pending and only logs why (held behind a failed one).
         """
+        now = self.clock.wall_time()
         with self.engine.begin() as connection:
             if status != "N":
                 # Status first: a write as the first statement takes the write lock at once.
                 connection.execute(
                     update(events)
                     .where(events.c.id_guid == event.id_guid)
-                    .values(processado=status, dt_processado=datetime.now())
+                    .values(processado=status, dt_processado=now)
                 )
             for change in changes:
                 _apply(connection, change)
             connection.execute(
                 insert(sync_log).values(
-                    dt_evento=datetime.now(),
+                    dt_evento=now,
                     tipo=log.kind,
                     descricao=_fit(log.description, LOG_TEXT_LIMIT),
                     cliente=_fit(log.customer, LOG_TEXT_LIMIT),

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import uuid
-from datetime import datetime
 
 from sqlalchemy import (
     CHAR,
@@ -30,6 +29,8 @@ from sqlalchemy import (
     create_engine,
 )
 from sqlalchemy.engine import Engine
+
+from clock import Clock
 
 # SQL Server `money`: four decimal places. Amounts are always read and written as Decimal.
 MONEY = Numeric(19, 4, asdecimal=True)
@@ -123,7 +124,7 @@ events = Table(
     "util_eventos_mundipagg",
     metadata,
     Column("id_guid", String(60), primary_key=True, default=lambda: str(uuid.uuid4())),
-    Column("dt_evento", DateTime, nullable=False, default=datetime.now),
+    Column("dt_evento", DateTime, nullable=False, default=Clock().wall_time),
     Column("processado", CHAR(1), nullable=False, default="N"),
     Column("sigla", String(8), nullable=False),
     Column("id_tabela", String(30), nullable=False),
@@ -137,7 +138,7 @@ sync_log = Table(
     "rec_log_sync",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("dt_evento", DateTime, nullable=False, default=datetime.now),
+    Column("dt_evento", DateTime, nullable=False, default=Clock().wall_time),
     Column("tipo", String(2), nullable=False),
     Column("descricao", String(255), nullable=False),
     Column("cliente", String(255), nullable=False),

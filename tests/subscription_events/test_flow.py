@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +40,7 @@ async def test_flow_processes_the_queue_and_leaks_no_card_data(
     url = f"sqlite:///{tmp_path / 'gym.db'}"
     engine = create_engine(url)
     create_schema(engine)
-    gym = GymErp(engine, FernetCardKey(key=SecretStr(key)).cipher(), start=datetime(2026, 1, 5))
+    gym = GymErp(engine, FernetCardKey(key=SecretStr(key)).cipher())
     gym.customer(1, "Rita Maia")
     gym.card(10, 1, number=GOOD_CARD, cvv=CVV)
     gym.subscription(100, 1, 10)
@@ -132,7 +131,7 @@ async def test_customers_run_concurrently_up_to_the_bound(
     url = f"sqlite:///{tmp_path / 'gym.db'}"
     engine = create_engine(url)
     create_schema(engine)
-    gym = GymErp(engine, FernetCardKey(key=SecretStr(key)).cipher(), start=datetime(2026, 1, 5))
+    gym = GymErp(engine, FernetCardKey(key=SecretStr(key)).cipher())
     for customer in range(1, 7):
         gym.customer(customer, f"Aluno {customer}")
         gym.card(customer, customer)
