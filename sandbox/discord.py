@@ -30,6 +30,7 @@ from sandbox.faults import FaultPlan, FaultProfile
 DEFAULT_WEBHOOK = ("100000000000000001", "sandbox-webhook-token")
 DEFAULT_RATE_LIMITS: tuple[tuple[int, float], ...] = ((5, 2.0), (30, 60.0))
 CHANNEL_ID = "200000000000000002"
+INSPECTION_PATH = "/sandbox/messages"
 DISCORD_EPOCH_MS = 1_420_070_400_000
 
 LIMITS = {
@@ -86,8 +87,10 @@ class DiscordSandbox(SandboxBase):
         clock: Clock | None = None,
         latency: float = 0.0,
         faults: FaultPlan | None = None,
+        on_message: Callable[[DiscordMessage], None] | None = None,
     ) -> None:
         super().__init__(latency=latency, faults=faults)
+        self.on_message = on_message
         self.webhooks: dict[str, str] = dict(webhooks)
         self.rate_limits: list[tuple[int, float]] = list(rate_limits)
         self.monotonic = monotonic
@@ -109,7 +112,19 @@ class DiscordSandbox(SandboxBase):
         return f"{base_url.rstrip('/')}/api/webhooks/{hook}/{self.webhooks[hook]}"
 
     def routes(self) -> list[BaseRoute]:
-        return [Route("/api/webhooks/{id}/{token}", self._endpoint, methods=["POST"])]
+        return [
+            Route("/api/webhooks/{id}/{token}", self._endpoint, methods=["POST"]),
+            Route(INSPECTION_PATH, self._inspect, methods=["GET"]),
+        ]
+
+    async def _inspect(self, request: Request) -> Response:
+        """Sandbox only (Discord has no such thing): what the team would have read, oldest first."""
+        with self.lock:
+            received = list(self.messages)
+        hook = request.query_params.get("webhook_id")
+        return JSONResponse(
+            [_message_object(m) for m in received if hook is None or m.webhook_id == hook]
+        )
 
     async def _endpoint(self, request: Request) -> Response:
         self.count("webhook")
@@ -178,6 +193,8 @@ class DiscordSandbox(SandboxBase):
         message = DiscordMessage(hook, payload, attachments, self.snowflake())
         with self.lock:
             self.messages.append(message)
+        if self.on_message is not None:
+            self.on_message(message)
         return message
 
 
