@@ -258,7 +258,7 @@ async def run_demo(directory: Path) -> None:
     shown = queue_a_day_at_the_gym(gym)
     gateway = MundipaggSandbox()
     # One passing hiccup: the first subscription request answers 503 and is retried.
-    gateway.faults.add(FaultKind.HTTP_503, match=r"^POST /core/v1/subscriptions", times=1)
+    gateway.faults.add(FaultKind.HTTP_503, match=r"^POST /core/v5/subscriptions", times=1)
     print(f"ERP de demonstração: {url} ({len(shown)} eventos pendentes)")
     with serve(gateway.app) as sandbox_url:
         await GymErpDatabase(url=SecretStr(url)).save(DEMO_BLOCK, overwrite=True)

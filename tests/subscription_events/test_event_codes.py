@@ -122,7 +122,8 @@ async def test_every_event_code_end_to_end(
     new_card = row(engine, "cad_cliente_cartao", id=11)
     assert at_gateway["card"]["id"] == new_card["id_api"]
     assert (new_card["bandeira"], new_card["ultimos_digitos"]) == ("Mastercard", "4444")
-    assert at_gateway["next_billing_at"] == "2026-11-25"
+    # Midnight of the 25th in São Paulo, as an RFC 3339 date-time (the gateway answers in UTC).
+    assert at_gateway["next_billing_at"] == "2026-11-25T03:00:00Z"
     (invoice,) = rows(engine, "rec_fatura", id_assinatura=100)
     first_invoice = gateway.invoices[invoice["id_api"]]
     assert invoice["valor"] == Decimal(first_invoice["amount"]) / 100
