@@ -25,7 +25,7 @@ from subscription_events.events import (
     plan_lanes,
     referenced_ids,
 )
-from subscription_events.failures import EventFailed, gateway_problem
+from subscription_events.failures import UNKNOWN_OUTCOME, EventFailed, gateway_problem
 from subscription_events.handlers import HANDLERS, UNKNOWN_CUSTOMER, EventRun, Services
 from subscription_events.money import NotWholeCents
 
@@ -145,10 +145,10 @@ async def process_lane(lane: Lane, services: Services) -> list[EventResult]:
 def _not_stored(refused: IntegrityError | DataError, run: EventRun) -> str:
     """Why the ERP kept nothing of this event, and whether the gateway has it all the same."""
     reason = f"o banco do ERP recusou gravar o resultado ({refusal(refused)})"
-    if not run.writes:
-        return reason
     at_gateway = f" ({run.id_api})" if run.id_api else ""
-    return f"{reason}; o gateway pode já ter feito o pedido{at_gateway}: não reenviar sem conferir"
+    if run.writes:
+        return f"{reason}; o gateway pode já ter feito o pedido{at_gateway}: {UNKNOWN_OUTCOME}"
+    return f"{reason}; no gateway{at_gateway}" if at_gateway else reason
 
 
 def _where(error: Exception) -> str:
