@@ -113,15 +113,8 @@ async def create_subscription(run: EventRun) -> Done:
         raise EventFailed(
             f"assinatura {subscription.id} não está ativa (status {subscription.status})"
         )
-    # Card data the gateway could not take fails the event before any call.
+    # Built first: ERP data the gateway could not take fails the event before any call.
     card_to_register = new_card(card, run.services.decryptor) if card.id_api is None else None
-    found, canceled = await _same_code_at_gateway(run, subscription)
-    if found is not None:
-        how = f"já no gateway (encontrada pelo code {found.code})"
-        return _completed(run, subscription, customer, card, items, found, how)
-    if card_to_register is not None and customer.id_api is not None:
-        registered = await _register_card(run, customer.id_api, card, card_to_register)
-        card, card_to_register = replace(card, id_api=registered), None
     request = new_subscription(
         subscription,
         items,
@@ -130,6 +123,15 @@ async def create_subscription(run: EventRun) -> Done:
         card_to_register=card_to_register,
         zone=run.services.clock.zone,
     )
+    found, canceled = await _same_code_at_gateway(run, subscription)
+    if found is not None:
+        how = f"já no gateway (encontrada pelo code {found.code})"
+        return _completed(run, subscription, customer, card, items, found, how)
+    if card_to_register is not None and customer.id_api is not None:
+        # A known customer's new card is registered (and committed) on its own first.
+        registered = await _register_card(run, customer.id_api, card, card_to_register)
+        card = replace(card, id_api=registered)
+        request = request.model_copy(update={"card": None, "card_id": registered})
     created = await run.services.gateway.create_subscription(
         request, idempotency_key=run.key("subscription")
     )

@@ -200,12 +200,15 @@ async def test_card_registered_before_a_failure_is_kept_and_wiped(
     gym.event("A_N", 100)
     await run_pending(services)
     gym.card(11, 1, number="5555555555554444")
-    gym.subscription(101, 1, 11, minimum="10.005")
+    gym.subscription(101, 1, 11)
     failing = gym.event("A_N", 101)
+    # The card registration goes through; the subscription then meets a gateway outage.
+    gateway.faults.add(FaultKind.HTTP_503, match=r"^POST /core/v5/subscriptions", times=None)
 
     result = (await run_pending(services))[failing]
 
     assert result.status == "E"
+    assert UNKNOWN_OUTCOME in result.description
     card = row(engine, "cad_cliente_cartao", id=11)
     assert card["id_api"] in gateway.cards
     assert (card["numero_cartao"], card["cvc"], card["ultimos_digitos"]) == (None, None, "4444")
