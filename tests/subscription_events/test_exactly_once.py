@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from events_helpers import row, rows, run_pending
 from sqlalchemy import update
@@ -119,8 +121,24 @@ async def test_answer_missing_the_card_keeps_the_subscription_id_so_a_retry_crea
     assert card["numero_cartao"] is None
 
 
-def _without_last_item(answer: GatewaySubscription) -> GatewaySubscription:
-    return answer.model_copy(update={"items": answer.items[:-1]})
+def _answers_lack_the_last_item(monkeypatch: pytest.MonkeyPatch, *calls: str) -> None:
+    """These client calls answer the subscription without its last item."""
+    for name in calls:
+        real = getattr(MundipaggClient, name)
+
+        async def lacking(self: MundipaggClient, *args: Any, _real: Any = real, **kw: Any) -> Any:
+            answer: GatewaySubscription = await _real(self, *args, **kw)
+            return answer.model_copy(update={"items": answer.items[:-1]})
+
+        monkeypatch.setattr(MundipaggClient, name, lacking)
+
+
+def _two_items(gym: GymErp) -> int:
+    """Customer 1 with card 10 and subscription 100 of two items; the second item's id."""
+    gym.customer(1, "Rui Prado")
+    gym.card(10, 1)
+    _, natacao = gym.subscription(100, 1, 10, [("Musculação", 1, "89.90"), ("Natação", 1, "45.50")])
+    return natacao
 
 
 def _set_back_to_n(engine: Engine, guid: str) -> None:
@@ -137,18 +155,9 @@ async def test_an_answer_missing_an_item_is_completed_later_and_its_removal_reac
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The review's reproduction: the item the gym removed stayed billed."""
-    gym.customer(1, "Rui Prado")
-    gym.card(10, 1)
-    _, natacao = gym.subscription(100, 1, 10, [("Musculação", 1, "89.90"), ("Natação", 1, "45.50")])
+    natacao = _two_items(gym)
     created = gym.event("A_N", 100)
-    real_create = MundipaggClient.create_subscription
-
-    async def answer_missing_an_item(self, subscription, *, idempotency_key):  # type: ignore[no-untyped-def]
-        return _without_last_item(
-            await real_create(self, subscription, idempotency_key=idempotency_key)
-        )
-
-    monkeypatch.setattr(MundipaggClient, "create_subscription", answer_missing_an_item)
+    _answers_lack_the_last_item(monkeypatch, "create_subscription")
     result = (await run_pending(services))[created]
     monkeypatch.undo()
 
@@ -190,23 +199,10 @@ async def test_an_item_the_gateway_never_shows_keeps_the_event_e_on_every_reproc
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The same fault, persisting: the create answer and every later read lack the item."""
-    gym.customer(1, "Rui Prado")
-    gym.card(10, 1)
-    _, natacao = gym.subscription(100, 1, 10, [("Musculação", 1, "89.90"), ("Natação", 1, "45.50")])
+    natacao = _two_items(gym)
     created = gym.event("A_N", 100)
     removed = gym.event("IA_R", natacao)
-    real_create, real_read = MundipaggClient.create_subscription, MundipaggClient.subscription
-
-    async def create(self, subscription, *, idempotency_key):  # type: ignore[no-untyped-def]
-        return _without_last_item(
-            await real_create(self, subscription, idempotency_key=idempotency_key)
-        )
-
-    async def read(self, subscription_id):  # type: ignore[no-untyped-def]
-        return _without_last_item(await real_read(self, subscription_id))
-
-    monkeypatch.setattr(MundipaggClient, "create_subscription", create)
-    monkeypatch.setattr(MundipaggClient, "subscription", read)
+    _answers_lack_the_last_item(monkeypatch, "create_subscription", "subscription")
     for _ in range(3):
         results = await run_pending(services)
         assert (results[created].status, results[removed].status) == ("E", "N")

@@ -98,11 +98,12 @@ async def test_every_statement_of_every_event_code_compiles_for_sql_server(
         connection.execute(update(subscriptions).values(id_cartao=11, dia_cobranca=25))
     gym.card(11, 1, number="5555555555554444")
     second = [("CLI_E", 1), ("IA_N", natacao), ("IA_E", musculacao), ("IA_R", pilates),
-              ("A_ECT", 100), ("A_EDP", 100), ("F_AA", 100)]  # fmt: skip
+              ("A_ECT", 100), ("A_EDP", 100), ("F_AA", 100), ("F_AA", 100)]  # fmt: skip
     for sigla, target in second:
         gym.event(sigla, target, codaux_1=11 if sigla == "A_ECT" else None)
     with captured(engine, seen):
         await run_pending(services)
+    # The second F_AA updated the invoice the first one inserted.
     gym.event("F_C", 100, codaux_1=row(engine, "rec_fatura", id_assinatura=100)["id"])
     gym.event("A_C", 100)
     with captured(engine, seen):
