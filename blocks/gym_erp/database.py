@@ -310,11 +310,11 @@ def _events_in(status: EventStatus) -> Select[Any]:
 def _held(pending: FromClause, chains: ChainCodes) -> ColumnElement[bool]:
     """Whether the `pending` event has an older `E` in its chain.
 
-    Only what certainly is one chain counts here: ids written as plain numbers (as
+    Only what certainly is one chain counts here: ids of 1 to 9 digits (read as numbers, as
     `subscription_events.events` reads them) and strictly older failures. Where this says "not
-    held" but the plan holds the event all the same (a failure in the very same instant, an id
-    with leading zeros), the event is read and the plan holds it, as it always did: the query
-    never leaves out an event that the plan would run.
+    held" but the plan holds the event all the same (a failure in the very same instant, a
+    longer id, a tab around the code), the event is read and the plan holds it, as it always
+    did: the query never leaves out an event that the plan would run.
     """
     failed = events.alias("failed")
     pending_subscription, pending_customer = _chain_of(pending, chains)
