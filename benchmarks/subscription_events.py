@@ -2,11 +2,12 @@
 
     python -m benchmarks.subscription_events [--events-per-subscription 5] [--latency 0.025]
 
-The ERP is a fresh SQLite file; the gateway is the Mundipagg sandbox on a loopback port, in its
-own process (like the real, remote gateway: it must not compete for this process's GIL), with
-the given latency per request. Each subscription gets A_N, IA_E, A_EDP, CLI_E and F_AA (one
-gateway request each). The flow runs through a throw-away Prefect API; `wall_s` is the flow run
-alone (not the API start). Prints exactly one line: `BENCH {json}` (Prefect logs go to stderr).
+The ERP is a fresh SQLite file; the gateway is the Pagar.me (Mundipagg) sandbox on a loopback
+port, in its own process (like the real, remote gateway: it must not compete for this process's
+GIL), with the given latency per request. Each subscription gets A_N (two requests: the lookup
+by code, then the creation), IA_E, A_EDP, CLI_E and F_AA (one request each). The flow runs
+through a throw-away Prefect API; `wall_s` is the flow run alone (not the API start). Prints
+exactly one line: `BENCH {json}` (Prefect logs go to stderr).
 """
 
 from __future__ import annotations

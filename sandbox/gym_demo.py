@@ -6,7 +6,8 @@ It creates the ERP tables in a fresh SQLite file, writes a small day of gym life
 queue - new subscriptions, a card change, a billing-day change, items added/changed/removed, an
 invoice import and cancellation, a customer edit, a cancellation - plus the bad input the old
 synchronizer choked on, runs the flow through Prefect, queues one more item, runs it again (the
-next minute, as it were) and prints each event turning P or E, or staying N behind a failure.
+next minute, as it were) and prints each event turning P or E, or staying N behind a failure,
+and the notice the team got on (a sandboxed) Discord.
 `GymErp` (the writer of that data) is also what the tests and the benchmark use.
 """
 
@@ -39,9 +40,10 @@ from blocks.gym_erp.schema import (
     sync_log,
 )
 from clock import Clock
+from sandbox.discord import DiscordSandbox
 from sandbox.faults import FaultKind
 from sandbox.mundipagg import BASE_PATH, MundipaggSandbox
-from sandbox.server import serve
+from sandbox.server import serve_all
 
 # No network here, and a first ephemeral Prefect server start can be slow.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -245,6 +247,7 @@ def print_outcome(engine: Engine, shown: dict[str, str]) -> None:
 
 
 async def run_demo(directory: Path) -> None:
+    from blocks.discord.block import Discord
     from blocks.gym_erp.block import GymErpDatabase
     from blocks.gym_erp.cards import FernetCardKey
     from blocks.mundipagg.block import Mundipagg
@@ -257,29 +260,38 @@ async def run_demo(directory: Path) -> None:
     gym = GymErp(engine, card_key.cipher())
     shown = queue_a_day_at_the_gym(gym)
     gateway = MundipaggSandbox()
+    discord = DiscordSandbox()
     # One passing hiccup: the first subscription request answers 503 and is retried.
-    gateway.faults.add(FaultKind.HTTP_503, match=r"^POST /core/v1/subscriptions", times=1)
+    gateway.faults.add(FaultKind.HTTP_503, match=rf"^POST {BASE_PATH}/subscriptions", times=1)
     print(f"ERP de demonstração: {url} ({len(shown)} eventos pendentes)")
-    with serve(gateway.app) as sandbox_url:
+    with serve_all(gateway=gateway.app, discord=discord.app) as urls:
         await GymErpDatabase(url=SecretStr(url)).save(DEMO_BLOCK, overwrite=True)
         await card_key.save(DEMO_BLOCK, overwrite=True)
         await Mundipagg(
-            base_url=sandbox_url + BASE_PATH,
+            base_url=urls["gateway"] + BASE_PATH,
             secret_key=SecretStr(gateway.secret_key),
             retry_base_seconds=0.2,
         ).save(DEMO_BLOCK, overwrite=True)
-        print(f"Mundipagg sandbox em {sandbox_url}{BASE_PATH}; executando o flow...")
-        blocks = {"erp_block": DEMO_BLOCK, "mundipagg_block": DEMO_BLOCK}
-        await subscription_events(**blocks, card_key_block=DEMO_BLOCK)
+        await Discord(webhook_url=SecretStr(discord.url(urls["discord"]))).save(
+            DEMO_BLOCK, overwrite=True
+        )
+        print(f"Pagar.me sandbox em {urls['gateway']}{BASE_PATH}; executando o flow...")
+        blocks = dict.fromkeys(
+            ("erp_block", "mundipagg_block", "card_key_block", "discord_block"), DEMO_BLOCK
+        )
+        await subscription_events(**blocks)
         shown |= add_an_item_later(gym)
         print("Um item novo entrou na fila; executando o flow de novo...")
-        await subscription_events(**blocks, card_key_block=DEMO_BLOCK)
+        await subscription_events(**blocks)
     print_outcome(engine, shown)
     print(
         f"\ngateway: {gateway.requests} requisições ({gateway.faults.injected.total()} com falha "
         f"injetada e repetida), {len(gateway.subscriptions)} assinaturas, "
         f"{len(gateway.cards)} cartões, {len(gateway.invoices)} faturas"
     )
+    for message in discord.messages:
+        for embed in message.payload["embeds"]:
+            print(f"\nDiscord: {embed['title']}\n{embed['description']}")
     engine.dispose()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from typing import Any, get_args
+from zoneinfo import ZoneInfo
 
 from blocks.gym_erp.cards import CardDecryptor
 from blocks.gym_erp.rows import CardRow, CustomerRow, ItemRow, SubscriptionRow
@@ -13,6 +14,7 @@ from blocks.mundipagg.models import (
     GatewayInvoice,
     Interval,
     ItemData,
+    ItemUpdate,
     NewCard,
     NewSubscription,
     PhoneNumber,
@@ -20,6 +22,7 @@ from blocks.mundipagg.models import (
     PricingScheme,
 )
 from clock import Clock
+from subscription_events.billing_dates import start_of_day
 from subscription_events.failures import EventFailed
 from subscription_events.money import from_cents, to_cents
 
@@ -89,10 +92,16 @@ def invoice_values(
 def item_data(item: ItemRow) -> ItemData:
     return ItemData(
         description=item.descricao,
+        name=item.descricao,
         quantity=item.quant,
         cycles=item.ciclos or None,
         pricing_scheme=PricingScheme(price=to_cents(item.valor)),
     )
+
+
+def item_update(item: ItemRow) -> ItemUpdate:
+    """The item's new values, with the `status` the v5 update requires (it stays active)."""
+    return ItemUpdate(**item_data(item).model_dump(), status="active")
 
 
 def new_subscription(
@@ -102,8 +111,10 @@ def new_subscription(
     customer: CustomerRow,
     card: CardRow,
     card_to_register: NewCard | None,
+    zone: ZoneInfo,
 ) -> NewSubscription:
-    """POST /subscriptions: a known customer and card go by id, new ones inline."""
+    """POST /subscriptions: a known customer and card go by id, new ones inline. `code` is the
+    ERP's subscription id: it is how the subscription is found again at the gateway."""
     interval = subscription.intervalo.strip().lower()
     if interval not in get_args(Interval):
         raise EventFailed(f"assinatura {subscription.id}: intervalo '{interval}' inválido")
@@ -121,7 +132,7 @@ def new_subscription(
         installments=subscription.quant_parcelas,
         minimum_price=to_cents(subscription.valor_minimo),
         statement_descriptor=subscription.texto_fatura or None,
-        start_at=subscription.dt_inicio,
+        start_at=start_of_day(subscription.dt_inicio, zone),
         items=[item_data(item) for item in items],
         metadata={"id_assinatura": str(subscription.id), "cod_cli": str(customer.cod_cli)},
         code=str(subscription.id),

@@ -57,7 +57,7 @@ async def test_late_evening_in_sao_paulo_uses_sao_paulo_date(
 
     assert {results[guid].status for guid in (created, moved, imported)} == {"P"}
     subscription = gateway.subscriptions[row(engine, "rec_assinatura", id=100)["id_api"]]
-    assert subscription["next_billing_at"] == "2027-03-10"
+    assert subscription["next_billing_at"] == "2027-03-10T03:00:00Z"  # 00:00 in São Paulo
     assert "próxima cobrança em 10/03/2027" in results[moved].description
     local_wall_time = evening.replace(tzinfo=None)
     for guid in (created, moved, imported):
