@@ -7,12 +7,24 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-# Embedded Prefect: no server to start by hand; runs are kept in .prefect/ for `make ui`.
+# Embedded Prefect for demo and tests: no server to start by hand; runs are kept in .prefect/.
 export PREFECT_HOME ?= $(CURDIR)/.prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 90
 
-.PHONY: install demo demo-events test lint format bench soak ui blocks serve clean constraints
+# Running it as operators do: a Prefect server (`make server`), and every other step talking to
+# it. `eval "$$(make -s env)"` gives a shell the same settings, so bare `prefect` commands see
+# the same server, blocks and deployments as these targets.
+PREFECT_PORT ?= 4200
+SERVER_API_URL := http://127.0.0.1:$(PREFECT_PORT)/api
+OPERATOR_TARGETS := blocks automations pools deploy worker serve sandbox
+$(OPERATOR_TARGETS): export PREFECT_API_URL ?= $(SERVER_API_URL)
+# Leases (the contract-sync run lock) survive a server restart only in file storage.
+SERVER_SETTINGS := PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE=prefect.server.concurrency.lease_storage.filesystem \
+	PREFECT_UI_URL=http://127.0.0.1:$(PREFECT_PORT)
+
+.PHONY: install demo demo-events test lint format bench soak ui server env pools blocks \
+	automations deploy worker serve sandbox clean constraints
 
 install: $(STAMP)
 
@@ -27,7 +39,7 @@ $(STAMP): pyproject.toml constraints.txt
 demo: install
 	$(BIN)/python -m sandbox.demo
 
-# The second demo: subscription-events on a SQLite gym ERP against the Mundipagg sandbox.
+# The second demo: subscription-events on a SQLite gym ERP against the Pagar.me (Mundipagg) sandbox.
 demo-events: install
 	$(BIN)/python -m sandbox.gym_demo
 
@@ -54,8 +66,33 @@ bench: install
 soak: install
 	$(BIN)/python -m benchmarks.soak
 
-ui: install
-	$(BIN)/prefect server start --host 127.0.0.1
+# The Prefect server (SQLite in .prefect/; for PostgreSQL set PREFECT_API_DATABASE_CONNECTION_URL).
+server: install
+	$(SERVER_SETTINGS) $(BIN)/prefect server start --host 127.0.0.1 --port $(PREFECT_PORT)
+
+ui: server
+
+env:
+	@echo 'export PREFECT_HOME="$(PREFECT_HOME)"'
+	@echo 'export PREFECT_API_URL="$${PREFECT_API_URL:-$(SERVER_API_URL)}"'
+	@echo 'export PREFECT_SERVER_ANALYTICS_ENABLED=false'
+	@echo 'export PATH="$(CURDIR)/$(BIN):$$PATH"'
+
+pools: install
+	$(BIN)/prefect work-pool create billing-sync-process --type process --overwrite
+
+automations: install
+	$(BIN)/python -m deployments.automations
+
+deploy: install
+	$(BIN)/python -m deployments.deploy
+
+worker: install
+	$(BIN)/prefect worker start --pool billing-sync-process
+
+# The demo provider's systems on fixed ports (8781-8783), with blocks named `default` for them.
+sandbox: install
+	$(BIN)/python -m sandbox --save-blocks default
 
 blocks: install
 	$(BIN)/prefect block register -m blocks.magnusbilling.block

@@ -1,45 +1,101 @@
-"""Run both schedules in one long-lived process, without a work pool (`make serve`).
+"""Run the schedules in one long-lived process, without a work pool (`make serve`).
 
-Useful on a single server: `prefect server start` somewhere (or Prefect Cloud), then this.
-Each deployment runs one flow run at a time (a slow run cancels the next one instead of
-overlapping it), and deployments stay scheduled when the process stops.
+Useful on a single server: `make server` (or any Prefect server), then this. It serves only the
+flows whose blocks exist (contract-sync needs its MagnusBilling, IXC and Discord blocks;
+subscription-events its gym ERP, card key and Mundipagg blocks), under deployment names of its
+own (`hourly-served`, `every-minute-served`): serving under the names `prefect deploy` uses
+would take those deployments over (their pull steps and work pool) and break them. Schedules
+are not paused when this process stops.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
+import sys
+from typing import Any
 
 from prefect import serve
+from prefect.blocks.core import Block
 from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 from prefect.schedules import Cron
 
+from blocks.discord.block import Discord
+from blocks.gym_erp.block import GymErpDatabase
+from blocks.gym_erp.cards import FernetCardKey
+from blocks.ixc.block import Ixc
+from blocks.magnusbilling.block import MagnusBilling
+from blocks.mundipagg.block import Mundipagg
+from clock import DEFAULT_TIMEZONE
 from flows.contract_sync import contract_sync
 from flows.subscription_events import subscription_events
 
-TIMEZONE = "America/Sao_Paulo"
-ONE_AT_A_TIME = ConcurrencyLimitConfig(
-    limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW
-)
+BLOCK_NAME = "default"
+NEEDS: dict[str, list[type[Block]]] = {
+    "contract-sync": [MagnusBilling, Ixc, Discord],
+    "subscription-events": [GymErpDatabase, FernetCardKey, Mundipagg],
+}
 
 
-def main() -> None:
-    hourly = contract_sync.to_deployment(
-        name="hourly",
-        schedules=[Cron(os.environ.get("CONTRACT_SYNC_CRON", "0 * * * *"), timezone=TIMEZONE)],
-        parameters={"unattended": os.environ.get("CONTRACT_SYNC_UNATTENDED", "false") == "true"},
-        concurrency_limit=ONE_AT_A_TIME,
-        tags=["contract-sync"],
-    )
-    every_minute = subscription_events.to_deployment(
-        name="every-minute",
-        schedules=[
-            Cron(os.environ.get("SUBSCRIPTION_EVENTS_CRON", "* * * * *"), timezone=TIMEZONE)
-        ],
-        concurrency_limit=ONE_AT_A_TIME,
-        tags=["subscription-events"],
-    )
-    serve(hourly, every_minute, pause_on_shutdown=False)
+async def missing_blocks(flow_name: str) -> list[str]:
+    missing = []
+    for block_type in NEEDS[flow_name]:
+        try:
+            await block_type.aload(BLOCK_NAME)
+        except ValueError:
+            missing.append(f"{block_type.get_block_type_slug()}/{BLOCK_NAME}")
+    return missing
+
+
+def deployments() -> list[Any]:
+    served = []
+    if not (missing := asyncio.run(missing_blocks("contract-sync"))):
+        # No deployment concurrency limit: the runs' own lock holds through approvals.
+        served.append(
+            contract_sync.to_deployment(
+                name="hourly-served",
+                schedules=[
+                    Cron(
+                        os.environ.get("CONTRACT_SYNC_CRON", "0 * * * *"), timezone=DEFAULT_TIMEZONE
+                    )
+                ],
+                parameters={
+                    "unattended": os.environ.get("CONTRACT_SYNC_UNATTENDED", "false") == "true"
+                },
+                tags=["contract-sync"],
+            )
+        )
+    else:
+        print(f"not serving contract-sync: no blocks {', '.join(missing)} (make blocks)")
+    if not (missing := asyncio.run(missing_blocks("subscription-events"))):
+        served.append(
+            subscription_events.to_deployment(
+                name="every-minute-served",
+                schedules=[
+                    Cron(
+                        os.environ.get("SUBSCRIPTION_EVENTS_CRON", "* * * * *"),
+                        timezone=DEFAULT_TIMEZONE,
+                    )
+                ],
+                concurrency_limit=ConcurrencyLimitConfig(
+                    limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW
+                ),
+                tags=["subscription-events"],
+            )
+        )
+    else:
+        print(f"not serving subscription-events: no blocks {', '.join(missing)}")
+    return served
+
+
+def main() -> int:
+    served = deployments()
+    if not served:
+        print("nothing to serve: create the blocks first (make blocks)", file=sys.stderr)
+        return 2
+    serve(*served, pause_on_shutdown=False)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

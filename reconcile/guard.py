@@ -13,6 +13,7 @@ import pandas as pd
 from pydantic import BaseModel, Field
 
 from reconcile.decide import HARMFUL, Action
+from reconcile.texts import say
 
 
 class GuardLimits(BaseModel):
@@ -32,15 +33,18 @@ class GuardVerdict:
     def needs_approval(self) -> bool:
         return self.harmful > self.limit
 
-    def describe(self) -> str:
-        return (
-            f"{self.harmful} blocks/disables planned for {self.managed} managed customers "
-            f"(limit without approval: {self.limit})"
+    def describe(self, language: str) -> str:
+        return say(
+            language, "guard.describe", harmful=self.harmful, managed=self.managed, limit=self.limit
         )
 
 
-def assess(plan: pd.DataFrame, limits: GuardLimits) -> GuardVerdict:
+def assess(plan: pd.DataFrame, limits: GuardLimits, *, whole_base: bool = True) -> GuardVerdict:
+    """`whole_base` is False for an ad-hoc run over chosen customers: a share of a handful of
+    customers says nothing about a mass change, so only the absolute count applies there."""
     managed = int(plan["action"].ne(Action.NOT_MANAGED).sum())
     harmful = int(plan["action"].isin(list(HARMFUL)).sum())
-    limit = min(math.floor(limits.max_share * managed), limits.max_count)
+    limit = limits.max_count
+    if whole_base:
+        limit = min(math.floor(limits.max_share * managed), limit)
     return GuardVerdict(harmful=harmful, managed=managed, limit=limit)

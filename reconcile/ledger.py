@@ -38,6 +38,7 @@ from reconcile.plan import PlannedChange
 
 LEDGER_VARIABLE = "contract-sync-ledger-path"  # Prefect Variable that may hold the path
 LEDGER_ENV = "CONTRACT_SYNC_LEDGER_PATH"
+CONTAINER_ENV = "BILLING_SYNC_IN_CONTAINER"  # set by deployments/Dockerfile
 DEFAULT_FILENAME = "contract-sync-ledger.sqlite3"
 
 _SCHEMA = """
@@ -86,13 +87,26 @@ class LedgerEntry:
         return (self.run_id, self.change.magnus_id)
 
 
-def default_ledger_path() -> Path:
-    """$CONTRACT_SYNC_LEDGER_PATH, else PREFECT_HOME/contract-sync-ledger.sqlite3."""
+def ledger_path_from_environment() -> Path | None:
+    """$CONTRACT_SYNC_LEDGER_PATH: a deployment's own setting (its env, e.g. a Docker volume)."""
     configured = os.environ.get(LEDGER_ENV)
-    if configured:
-        return Path(configured)
+    return Path(configured) if configured else None
+
+
+def default_ledger_path() -> Path:
+    """PREFECT_HOME/contract-sync-ledger.sqlite3 - never inside a container, where it would be
+    lost with the container and with it the record of what was written and announced."""
+    if os.environ.get(CONTAINER_ENV):
+        raise LedgerNotConfigured(
+            f"no ledger path set in this container: mount a volume and set {LEDGER_ENV} to a "
+            "file on it (the ledger must outlive the container)"
+        )
     home = os.environ.get("PREFECT_HOME") or str(Path.home() / ".prefect")
     return Path(home) / DEFAULT_FILENAME
+
+
+class LedgerNotConfigured(Exception):
+    """Where the ledger lives is not set, and the default would not outlive the run."""
 
 
 class NotificationLedger:

@@ -14,6 +14,7 @@ class Result(StrEnum):
     FAILED = "failed"
     PLANNED = "planned"  # dry run
     NOT_ATTEMPTED = "not_attempted"  # the run stopped before writing (guard, failed fetch)
+    WITHDRAWN = "withdrawn"  # approved, but IXC read again after the approval no longer agrees
 
 
 class ChangeOutcome(BaseModel):

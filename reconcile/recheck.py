@@ -13,6 +13,7 @@ from blocks.magnusbilling.models import MagnusUser
 from reconcile.decide import decide, target_active
 from reconcile.plan import PlannedChange
 from reconcile.status import magnus_standing_of
+from reconcile.texts import say
 
 
 class Verdict(StrEnum):
@@ -27,19 +28,25 @@ class Recheck:
     reason: str
 
 
-def recheck(change: PlannedChange, current: MagnusUser, block_status: int) -> Recheck:
+def recheck(
+    change: PlannedChange, current: MagnusUser, block_status: int, language: str
+) -> Recheck:
     if (current.contract_ref or "").strip() != change.contract_ref:
-        return Recheck(
-            Verdict.STALE, "contract id changed in Magnus since planning; next run decides"
-        )
+        return Recheck(Verdict.STALE, say(language, "recheck.contract_changed"))
     if current.active == change.target_active:
-        return Recheck(Verdict.ALREADY_DONE, f"already {change.target_active} in Magnus")
+        return Recheck(
+            Verdict.ALREADY_DONE, say(language, "recheck.already", active=change.target_active)
+        )
     standing = magnus_standing_of(current.active)
     action = decide(standing, change.ixc_standing)
     if action != change.action or target_active(action, block_status) != change.target_active:
         return Recheck(
             Verdict.STALE,
-            f"Magnus status changed from {change.magnus_active} to {current.active} "
-            "since planning; next run decides",
+            say(
+                language,
+                "recheck.status_changed",
+                before=change.magnus_active,
+                now="-" if current.active is None else current.active,
+            ),
         )
     return Recheck(Verdict.WRITE, change.reason)

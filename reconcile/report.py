@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +11,8 @@ import pandas as pd
 
 from reconcile.decide import Action
 from reconcile.outcome import ChangeOutcome, Result
+from reconcile.plan import PlannedChange
+from reconcile.texts import DEFAULT_LANGUAGE, label, say
 
 TABLE_ROW_LIMIT = 10_000  # past this, the table keeps every row except NoChange/NotManaged
 _QUIET_ACTIONS = [Action.NO_CHANGE, Action.NOT_MANAGED]
@@ -21,8 +23,9 @@ class RunReport:
     """Everything a run decided and did, and what went wrong along the way."""
 
     plan: pd.DataFrame
-    outcomes: Mapping[int, ChangeOutcome]
     dry_run: bool
+    language: str = DEFAULT_LANGUAGE
+    outcomes: dict[int, ChangeOutcome] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     unsent_notifications: list[str] = field(default_factory=list)
     stopped_because: str | None = None
@@ -30,6 +33,15 @@ class RunReport:
     # owed, and earlier runs' changes this run announced.
     unannounced_changes: list[str] = field(default_factory=list)
     announced_late: list[str] = field(default_factory=list)
+    approval: str | None = None  # how an operator answered, when the run asked
+    approval_note: str | None = None  # a dry run: whether a real run would have to ask
+
+    def record(self, changes: Iterable[PlannedChange], result: Result, detail: str) -> None:
+        """The same outcome for changes that were not written (dry run, stopped, withdrawn)."""
+        for change in changes:
+            self.outcomes[change.magnus_id] = ChangeOutcome(
+                magnus_id=change.magnus_id, result=result, detail=detail
+            )
 
     def action_counts(self) -> dict[str, int]:
         counts = self.plan["action"].value_counts()
@@ -56,13 +68,24 @@ class RunReport:
     def headline(self) -> str:
         counts = self.action_counts()
         changes = ", ".join(
-            f"{counts[a]} {a}"
+            self._say(f"count.{a}", n=counts[a])
             for a in (Action.BLOCK, Action.UNBLOCK, Action.DISABLE, Action.ENABLE)
         )
-        results = self.result_counts()
-        done = ", ".join(f"{n} {r}" for r, n in results.items()) or "nothing written"
-        mode = "DRY RUN - " if self.dry_run else ""
-        return f"{mode}{len(self.plan)} customers: {changes}, {counts[Action.SKIP]} skipped; {done}"
+        done = ", ".join(self._say(f"count.{r}", n=n) for r, n in self.result_counts().items())
+        return self._say(
+            "report.headline",
+            dry=self._say("report.dry_prefix") if self.dry_run else "",
+            customers=len(self.plan),
+            changes=changes,
+            skipped=counts[Action.SKIP],
+            results=done or self._say("report.nothing_written"),
+        )
+
+    def _say(self, key: str, **values: object) -> str:
+        return say(self.language, key, **values)
+
+    def _label(self, kind: str, value: object) -> str:
+        return label(self.language, kind, value)
 
     def table_rows(self) -> list[dict[str, Any]]:
         rows = self.plan
@@ -75,7 +98,7 @@ class RunReport:
         after = record["magnus_active"]
         if outcome is not None and outcome.magnus_after is not None:
             after = outcome.magnus_after
-        return {
+        values = {
             "customer": record["customer"],
             "username": record["username"],
             "contract": _blank(record["contract_ref"]),
@@ -83,38 +106,55 @@ class RunReport:
             "magnus_after": _blank(after),
             "ixc_status": _blank(record["ixc_status"]),
             "ixc_status_internet": _blank(record["ixc_status_internet"]),
-            "action": record["action"],
+            "action": self._label("action", record["action"]),
             "reason": record["reason"],
-            "result": _describe(outcome),
+            "result": self._describe(outcome),
         }
+        return {self._say(f"column.{name}"): value for name, value in values.items()}
+
+    def _describe(self, outcome: ChangeOutcome | None) -> str:
+        if outcome is None:
+            return ""
+        result = self._label("result", outcome.result)
+        return f"{result}: {outcome.detail}" if outcome.detail else result
 
     def markdown(self) -> str:
-        lines = [f"# contract-sync {'(dry run)' if self.dry_run else ''}".rstrip(), ""]
+        say_ = self._say
+        lines = [f"# {say_('report.title_dry' if self.dry_run else 'report.title')}", ""]
         lines += [f"**{self.headline()}**", ""]
         if self.stopped_because:
-            lines += [f"> Stopped before writing: {self.stopped_because}", ""]
-        lines += _table("Decisions", self.action_counts())
+            lines += [f"> {say_('report.stopped', why=self.stopped_because)}", ""]
+        if self.approval_note:
+            lines += [f"> {self.approval_note}", ""]
+        lines += _bullets(say_("report.approval"), [self.approval] if self.approval else [])
+        lines += self._table("report.decisions", "action", self.action_counts())
         if self.outcomes:
-            lines += _table("Results", self.result_counts())
+            lines += self._table("report.results", "result", self.result_counts())
         if len(self.plan) > TABLE_ROW_LIMIT:
-            lines += [
-                f"The decisions table lists the {len(self.table_rows())} rows that are not "
-                f"NoChange/NotManaged ({len(self.plan)} customers in all).",
-                "",
-            ]
-        lines += _bullets("Problems", self.problems)
+            shown = len(self.table_rows())
+            lines += [say_("report.table_limited", shown=shown, customers=len(self.plan)), ""]
+        lines += _bullets(say_("report.problems"), self.problems)
         lines += _bullets(
-            "Failed changes", [f"Magnus id {o.magnus_id}: {o.detail}" for o in self.failed_changes]
+            say_("report.failed"),
+            [
+                say_("report.failed_line", magnus_id=o.magnus_id, detail=o.detail)
+                for o in self.failed_changes
+            ],
         )
-        lines += _bullets("Notifications not sent", self.unsent_notifications)
         lines += _bullets(
-            "Applied changes not announced yet (the next run announces them)",
-            self.unannounced_changes,
+            say_("report.withdrawn"),
+            [
+                say_("report.failed_line", magnus_id=o.magnus_id, detail=o.detail)
+                for o in self.outcomes.values()
+                if o.result == Result.WITHDRAWN
+            ],
         )
-        lines += _bullets("Applied by an earlier run, announced by this one", self.announced_late)
+        lines += _bullets(say_("report.unsent"), self.unsent_notifications)
+        lines += _bullets(say_("report.unannounced"), self.unannounced_changes)
+        lines += _bullets(say_("report.announced_late"), self.announced_late)
         shared = self.plan[self.plan["duplicate_contract"]]
         lines += _bullets(
-            "Contract ids used by more than one customer",
+            say_("report.shared"),
             [
                 f"{ref}: {', '.join(group['username'])}"
                 for ref, group in shared.groupby("contract_id", sort=True)
@@ -122,22 +162,16 @@ class RunReport:
         )
         return "\n".join(lines)
 
-
-def _table(title: str, counts: Mapping[str, int]) -> list[str]:
-    rows = [f"| {name} | {count} |" for name, count in counts.items()]
-    return [f"## {title}", "", "| | count |", "|---|---|", *rows, ""]
+    def _table(self, title: str, kind: str, counts: Mapping[str, int]) -> list[str]:
+        rows = [f"| {self._label(kind, name)} | {count} |" for name, count in counts.items()]
+        header = f"| | {self._say('report.count')} |"
+        return [f"## {self._say(title)}", "", header, "|---|---|", *rows, ""]
 
 
 def _bullets(title: str, items: Sequence[str]) -> list[str]:
     if not items:
         return []
     return [f"## {title}", "", *(f"- {item}" for item in items), ""]
-
-
-def _describe(outcome: ChangeOutcome | None) -> str:
-    if outcome is None:
-        return ""
-    return f"{outcome.result}: {outcome.detail}" if outcome.detail else str(outcome.result)
 
 
 def _blank(value: Any) -> str:

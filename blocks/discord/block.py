@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 import httpx
 from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
 
 from blocks.discord.client import DiscordWebhook
 from blocks.http import RetryPolicy
+from reconcile.texts import DEFAULT_LANGUAGE, Language
 
 
 class Discord(Block):
@@ -23,7 +22,13 @@ class Discord(Block):
     errors_webhook_url: SecretStr | None = Field(
         default=None, description="Optional webhook for failures and approvals (else the main one)."
     )
-    language: Literal["pt-BR", "en"] = Field(default="pt-BR", description="Message language.")
+    language: Language = Field(
+        default=DEFAULT_LANGUAGE,
+        description=(
+            "The operators' language: Discord messages and alerts, the run report, the "
+            "approval form and run state messages."
+        ),
+    )
     username: str = Field(default="billing-sync", description="Name shown as the message author.")
     max_embeds: int = Field(
         default=30,
@@ -36,6 +41,11 @@ class Discord(Block):
         default=1.0, ge=0, description="First retry delay (a 429's retry_after wins if longer)."
     )
 
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(
+            attempts=self.attempts, base_delay=self.retry_base_seconds, max_delay=60.0
+        )
+
     def webhook(self, transport: httpx.AsyncBaseTransport | None = None) -> DiscordWebhook:
         return self._client(self.webhook_url, transport)
 
@@ -47,8 +57,6 @@ class Discord(Block):
             url.get_secret_value(),
             username=self.username,
             timeout=self.timeout_seconds,
-            retry=RetryPolicy(
-                attempts=self.attempts, base_delay=self.retry_base_seconds, max_delay=60.0
-            ),
+            retry=self.retry_policy(),
             transport=transport,
         )

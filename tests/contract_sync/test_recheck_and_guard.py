@@ -102,4 +102,14 @@ def test_guard_limits_are_configurable():
     )
     assert (verdict.harmful, verdict.managed, verdict.limit) == (10, 20, 10)
     assert not verdict.needs_approval
-    assert "10 blocks/disables planned for 20 managed customers" in verdict.describe()
+    assert "10 blocks/disables planned for 20 managed customers" in verdict.describe("en")
+    assert "10 bloqueio(s)/desativação(ões) planejados para 20 clientes" in verdict.describe("pt-BR")
+
+
+@pytest.mark.parametrize(("harmful", "needs"), [(1, False), (50, False), (51, True)])
+def test_an_ad_hoc_run_is_judged_by_the_absolute_limit_only(harmful: int, needs: bool) -> None:
+    """Two chosen usernames, one Block: 10% of 2 customers is 0, which would ask for approval."""
+    plan = plan_with({Action.BLOCK: harmful, Action.NO_CHANGE: 1})
+    verdict = assess(plan, GuardLimits(), whole_base=False)
+    assert (verdict.limit, verdict.needs_approval) == (50, needs)
+    assert assess(plan, GuardLimits()).needs_approval

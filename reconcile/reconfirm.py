@@ -1,0 +1,77 @@
+"""After an approval: decide each approved change again from IXC as it is now.
+
+An approval can take up to an hour. A customer who paid meanwhile is active in IXC again, and
+blocking them on the strength of the old reading would be the worst mistake this product can
+make. So the approved changes are re-read from IXC and decided again from Magnus's status at
+planning (Magnus itself is re-read right before each write); a change stands only if the fresh
+decision is the very change that was approved. Anything else is withdrawn with the reason, and
+the next run decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from blocks.ixc.models import IxcContract, IxcStatusMapping
+from reconcile.decide import decide, target_active
+from reconcile.plan import PlannedChange
+from reconcile.status import Standing, ixc_standing, magnus_standing_of
+from reconcile.texts import label, say
+
+
+@dataclass(frozen=True)
+class Reconfirmed:
+    standing: list[PlannedChange]  # still the approved change, with the fresh IXC codes
+    withdrawn: dict[int, str]  # Magnus id -> why not any more
+
+
+def reconfirm(
+    approved: Sequence[PlannedChange],
+    contracts: Mapping[int, IxcContract],
+    failed_reads: Mapping[int, str],
+    mapping: IxcStatusMapping,
+    block_status: int,
+    language: str,
+) -> Reconfirmed:
+    fresh = [contracts.get(change.contract_id) for change in approved]
+    standings = ixc_standing(
+        pd.Series([c.status if c else "" for c in fresh], dtype="object"),
+        pd.Series([c.status_internet if c else "" for c in fresh], dtype="object"),
+        mapping,
+    )
+    standing: list[PlannedChange] = []
+    withdrawn: dict[int, str] = {}
+    for change, contract, now in zip(approved, fresh, standings, strict=True):
+        if change.contract_id in failed_reads:
+            withdrawn[change.magnus_id] = say(
+                language, "reconfirm.read_failed", why=failed_reads[change.contract_id]
+            )
+            continue
+        if contract is None:
+            withdrawn[change.magnus_id] = say(
+                language, "reconfirm.gone", contract=change.contract_id
+            )
+            continue
+        action = decide(magnus_standing_of(change.magnus_active), Standing(now))
+        if action != change.action or target_active(action, block_status) != change.target_active:
+            withdrawn[change.magnus_id] = say(
+                language,
+                "reconfirm.changed",
+                status=contract.status or "-",
+                internet=contract.status_internet or "-",
+                standing=label(language, "standing", now),
+                action=label(language, "action", action),
+            )
+            continue
+        standing.append(
+            change.model_copy(
+                update={
+                    "ixc_status": contract.status,
+                    "ixc_status_internet": contract.status_internet,
+                }
+            )
+        )
+    return Reconfirmed(standing=standing, withdrawn=withdrawn)

@@ -1,0 +1,320 @@
+"""Every text an operator reads from contract-sync, in each language it speaks (pt-BR first).
+
+Discord messages, the run report, the approval form, alerts and state messages all take their
+words from here, so a language is complete or it is not offered. Each entry is
+(pt-BR, en); values are filled in with `str.format`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+Language = Literal["pt-BR", "en"]
+LANGUAGES: tuple[Language, ...] = get_args(Language)
+DEFAULT_LANGUAGE: Language = "pt-BR"
+
+CATALOGUE: dict[str, tuple[str, str]] = {
+    # decisions
+    "action.Block": ("Bloqueio", "Block"),
+    "action.Unblock": ("Desbloqueio", "Unblock"),
+    "action.Disable": ("Desativação", "Disable"),
+    "action.Enable": ("Ativação", "Enable"),
+    "action.NoChange": ("Sem alteração", "No change"),
+    "action.Skip": ("Ignorado", "Skipped"),
+    "action.NotManaged": ("Não gerenciado", "Not managed"),
+    "action.Held": ("Retido", "Held"),
+    # what happened to a change
+    "result.applied": ("aplicada", "applied"),
+    "result.already_done": ("já estava assim", "already so"),
+    "result.stale": ("não aplicada: o cliente mudou", "not applied: the customer changed"),
+    "result.failed": ("falhou", "failed"),
+    "result.planned": ("planejada (simulação)", "planned (dry run)"),
+    "result.not_attempted": ("não tentada", "not attempted"),
+    "result.withdrawn": ("retirada: o IXC mudou", "withdrawn: IXC changed"),
+    # counts in a headline
+    "count.Block": ("{n} bloqueio(s)", "{n} block(s)"),
+    "count.Unblock": ("{n} desbloqueio(s)", "{n} unblock(s)"),
+    "count.Disable": ("{n} desativação(ões)", "{n} disable(s)"),
+    "count.Enable": ("{n} ativação(ões)", "{n} enable(s)"),
+    "count.applied": ("{n} aplicada(s)", "{n} applied"),
+    "count.already_done": ("{n} já estava(m) assim", "{n} already so"),
+    "count.stale": (
+        "{n} não aplicada(s) porque o cliente mudou",
+        "{n} not applied (customer changed)",
+    ),
+    "count.failed": ("{n} falha(s)", "{n} failed"),
+    "count.planned": ("{n} planejada(s)", "{n} planned"),
+    "count.not_attempted": ("{n} não tentada(s)", "{n} not attempted"),
+    "count.withdrawn": ("{n} retirada(s) porque o IXC mudou", "{n} withdrawn (IXC changed)"),
+    # statuses
+    "standing.active": ("ativo", "active"),
+    "standing.blocked": ("bloqueado", "blocked"),
+    "standing.inactive": ("inativo", "inactive"),
+    "standing.unknown": ("desconhecido", "unknown"),
+    "magnus.0": ("Inativo", "Inactive"),
+    "magnus.1": ("Ativo", "Active"),
+    "magnus.2": ("Pendente", "Pending"),
+    "magnus.3": ("Bloqueado (entrada)", "Blocked (incoming)"),
+    "magnus.4": ("Bloqueado (entrada e saída)", "Blocked (in and out)"),
+    # change embeds
+    "embed.customer": ("Cliente", "Customer"),
+    "embed.username": ("Usuário", "Username"),
+    "embed.contract": ("Contrato", "Contract"),
+    "embed.document": ("Documento", "Document"),
+    "embed.before": ("Status anterior", "Old status"),
+    "embed.after": ("Novo status", "New status"),
+    "embed.ixc": ("Status IXC", "IXC status"),
+    "embed.ixc_codes": (
+        "status {status} / internet {internet}",
+        "status {status} / internet {internet}",
+    ),
+    "embed.shared": (
+        "Contrato usado por mais de um cliente",
+        "Contract used by more than one customer",
+    ),
+    "embed.late": (
+        "Aplicada em uma execução anterior que não chegou a avisar.",
+        "Applied by an earlier run that did not get to announce it.",
+    ),
+    "bulk.title": ("Resumo da sincronização de contratos", "Contract sync summary"),
+    "bulk.description": (
+        "{count} alterações aplicadas; a lista completa está no arquivo anexo.",
+        "{count} changes applied; the full list is in the attached file.",
+    ),
+    "bulk.filename": ("alteracoes.csv", "changes.csv"),
+    # the run report
+    "report.title": ("Sincronização de contratos", "Contract sync"),
+    "report.title_dry": ("Sincronização de contratos (simulação)", "Contract sync (dry run)"),
+    "report.dry_prefix": ("SIMULAÇÃO - ", "DRY RUN - "),
+    "report.headline": (
+        "{dry}{customers} clientes: {changes}, {skipped} ignorado(s); {results}",
+        "{dry}{customers} customers: {changes}, {skipped} skipped; {results}",
+    ),
+    "report.nothing_written": ("nada gravado", "nothing written"),
+    "report.stopped": ("Parou antes de gravar: {why}", "Stopped before writing: {why}"),
+    "report.decisions": ("Decisões", "Decisions"),
+    "report.results": ("Resultados", "Results"),
+    "report.count": ("quantidade", "count"),
+    "report.table_limited": (
+        "A tabela de decisões lista as {shown} linhas que não são 'Sem alteração' nem "
+        "'Não gerenciado' ({customers} clientes ao todo).",
+        "The decisions table lists the {shown} rows that are not 'No change' or 'Not managed' "
+        "({customers} customers in all).",
+    ),
+    "report.problems": ("Problemas", "Problems"),
+    "report.failed": ("Alterações que falharam", "Failed changes"),
+    "report.failed_line": ("Magnus id {magnus_id}: {detail}", "Magnus id {magnus_id}: {detail}"),
+    "report.unsent": ("Avisos não enviados", "Notifications not sent"),
+    "report.unannounced": (
+        "Alterações aplicadas ainda não avisadas (a próxima execução avisa)",
+        "Applied changes not announced yet (the next run announces them)",
+    ),
+    "report.announced_late": (
+        "Aplicadas por uma execução anterior, avisadas por esta",
+        "Applied by an earlier run, announced by this one",
+    ),
+    "report.withdrawn": (
+        "Aprovadas mas retiradas: o IXC mudou depois da aprovação",
+        "Approved but withdrawn: IXC changed after the approval",
+    ),
+    "report.shared": (
+        "Contratos usados por mais de um cliente",
+        "Contract ids used by more than one customer",
+    ),
+    "report.approval": ("Aprovação", "Approval"),
+    "report.approval_line": (
+        "{decision} por {who} em {when}: {note}",
+        "{decision} by {who} at {when}: {note}",
+    ),
+    "report.would_need_approval": (
+        "Uma execução real precisaria de aprovação: {why}",
+        "A real run would need approval: {why}",
+    ),
+    "report.would_not_need_approval": (
+        "Uma execução real não precisaria de aprovação ({why}).",
+        "A real run would not need approval ({why}).",
+    ),
+    "column.customer": ("cliente", "customer"),
+    "column.username": ("usuário", "username"),
+    "column.contract": ("contrato", "contract"),
+    "column.magnus_before": ("magnus antes", "magnus before"),
+    "column.magnus_after": ("magnus depois", "magnus after"),
+    "column.ixc_status": ("status IXC", "IXC status"),
+    "column.ixc_status_internet": ("internet IXC", "IXC internet"),
+    "column.action": ("ação", "action"),
+    "column.reason": ("motivo", "reason"),
+    "column.result": ("resultado", "result"),
+    # the mass-change guard and the approval form
+    "guard.describe": (
+        "{harmful} bloqueio(s)/desativação(ões) planejados para {managed} clientes gerenciados "
+        "(limite sem aprovação: {limit})",
+        "{harmful} blocks/disables planned for {managed} managed customers "
+        "(limit without approval: {limit})",
+    ),
+    "approval.paused": (
+        "Aguardando aprovação até {deadline}: {why}",
+        "Waiting for approval until {deadline}: {why}",
+    ),
+    "approval.form_title": ("Conjunto grande de alterações", "Large change set"),
+    "approval.form_intro": (
+        "{why}.\n\n{total} alterações ao todo; as que bloqueiam ou desativam vêm primeiro. "
+        "Responda até **{deadline}**; sem resposta, nada é gravado.",
+        "{why}.\n\n{total} changes in all; the ones that block or disable come first. "
+        "Answer by **{deadline}**; without an answer nothing is written.",
+    ),
+    "approval.form_counts": ("Por ação", "Per action"),
+    "approval.form_sample": ("As primeiras {shown}", "The first {shown}"),
+    "approval.form_after": (
+        "Depois de aprovar, o IXC é lido de novo e cada alteração é decidida outra vez; só as "
+        "que continuam valendo são aplicadas.",
+        "After approval IXC is read again and each change is decided again; only those that "
+        "still stand are applied.",
+    ),
+    "approval.decision_field": ("Decisão", "Decision"),
+    "approval.note_field": (
+        "Observação (fica no relatório da execução)",
+        "Note (kept in the run report)",
+    ),
+    "approval.approve": ("aprovar", "approve"),
+    "approval.reject": ("rejeitar", "reject"),
+    "approval.approved": ("Aprovado", "Approved"),
+    "approval.rejected": ("Rejeitado", "Rejected"),
+    "approval.timed_out": ("Sem resposta", "No answer"),
+    "approval.timed_out_note": ("ninguém respondeu até o prazo", "nobody answered in time"),
+    "approval.no_note": ("sem observação", "no note"),
+    "approval.operator": ("operador", "operator"),
+    "approval.stopped_unattended": (
+        "{why}; execução sem supervisão, abortada",
+        "{why}; unattended run, aborted",
+    ),
+    "approval.stopped_timeout": (
+        "{why}; sem aprovação em {seconds} s",
+        "{why}; no approval within {seconds} s",
+    ),
+    "approval.stopped_rejected": (
+        "{why}; rejeitado pelo operador ({note})",
+        "{why}; rejected by the operator ({note})",
+    ),
+    "approval.busy": (
+        "outra execução de contract-sync ({holder}) está em andamento ou aguardando aprovação; "
+        "esta não faz nada",
+        "another contract-sync run ({holder}) is running or waiting for approval; this one does "
+        "nothing",
+    ),
+    # right before a write, Magnus read again
+    "recheck.contract_changed": (
+        "o id de contrato mudou no Magnus desde o plano; a próxima execução decide",
+        "the contract id changed in Magnus since planning; the next run decides",
+    ),
+    "recheck.already": ("já está {active} no Magnus", "already {active} in Magnus"),
+    "recheck.status_changed": (
+        "o status no Magnus mudou de {before} para {now} desde o plano; a próxima execução decide",
+        "the Magnus status changed from {before} to {now} since planning; the next run decides",
+    ),
+    "write.confirmed": (
+        "gravação confirmada relendo o Magnus depois de uma resposta incerta",
+        "save confirmed by re-reading Magnus after an unclear answer",
+    ),
+    # after an approval, IXC read again
+    "reconfirm.read_failed": (
+        "o IXC não pôde ser lido de novo depois da aprovação ({why}); a próxima execução decide",
+        "IXC could not be read again after the approval ({why}); the next run decides",
+    ),
+    "reconfirm.gone": (
+        "o contrato {contract} não está mais no IXC; a próxima execução decide",
+        "contract {contract} is no longer in IXC; the next run decides",
+    ),
+    "reconfirm.changed": (
+        "o IXC mudou depois da aprovação: agora status {status}, internet {internet} "
+        "({standing}), o que pede {action}; a próxima execução decide",
+        "IXC changed after the approval: now status {status}, internet {internet} "
+        "({standing}), which calls for {action}; the next run decides",
+    ),
+    # alerts and summaries on Discord
+    "alert.needs_approval": (
+        "contract-sync: aprovação necessária no Prefect",
+        "contract-sync: approval needed in Prefect",
+    ),
+    "alert.aborted": (
+        "contract-sync: alteração em massa abortada",
+        "contract-sync: mass change aborted",
+    ),
+    "alert.run_ended": (
+        "contract-sync: execução {run} {state}",
+        "contract-sync: run {run} {state}",
+    ),
+    "alert.run": ("execução {run}", "run {run}"),
+    "alert.open_run": ("Abrir no Prefect: {url}", "Open in Prefect: {url}"),
+    "alert.deadline": ("Prazo: {deadline}", "Deadline: {deadline}"),
+    "alert.no_message": ("sem mensagem", "no message"),
+    "automation.run_name": (
+        "billing-sync: execução falhou, caiu ou está atrasada",
+        "billing-sync: run failed, crashed or is late",
+    ),
+    "automation.quiet_name": (
+        "billing-sync: contract-sync sem execução concluída há 2 horas",
+        "billing-sync: no contract-sync run completed for 2 hours",
+    ),
+    "automation.run": ("execução", "run"),
+    "automation.failed": ("falhou", "failed"),
+    "automation.crashed": ("caiu", "crashed"),
+    "automation.late": (
+        "está atrasada: nenhum worker a iniciou",
+        "is late: no worker started it",
+    ),
+    "automation.open": ("Abrir no Prefect:", "Open in Prefect:"),
+    "automation.run_description": (
+        "Avisa no Discord quando uma execução de contract-sync ou subscription-events falha, "
+        "cai ou atrasa (também quando nenhum worker está no ar).",
+        "Tells Discord when a contract-sync or subscription-events run fails, crashes or is "
+        "late (also when no worker is up).",
+    ),
+    "automation.quiet_title": (
+        "contract-sync: nenhuma execução concluída nas últimas 2 horas",
+        "contract-sync: no run completed in the last 2 hours",
+    ),
+    "automation.quiet_description": (
+        "A sincronização de contratos não termina uma execução há 2 horas: confira o servidor "
+        "Prefect, o worker e a agenda da implantação.",
+        "The contract sync has not finished a run for 2 hours: check the Prefect server, the "
+        "worker and the deployment's schedule.",
+    ),
+    "state.Failed": ("falhou", "failed"),
+    "state.Crashed": ("caiu", "crashed"),
+    "state.Completed": ("concluída", "completed"),
+    "state.Cancelled": ("cancelada", "cancelled"),
+    "state.TimedOut": ("expirou", "timed out"),
+    "summary.title": ("contract-sync", "contract-sync"),
+    "summary.late": (
+        "{count} alteração(ões) aplicadas por uma execução anterior, interrompida, avisadas agora",
+        "{count} changes applied by an earlier, interrupted run announced now",
+    ),
+    "summary.failed_line": ("{who}: {detail}", "{who}: {detail}"),
+    "failure.changes_failed": ("{count} alteração(ões) falharam", "{count} changes failed"),
+    "failure.unsent": (
+        "{messages} mensagem(ns) do Discord não enviadas, {changes} alteração(ões) aplicadas "
+        "ainda não avisadas (a próxima execução avisa)",
+        "{messages} Discord messages not sent, {changes} applied changes not announced yet "
+        "(the next run announces them)",
+    ),
+    "notify.unsent_line": (
+        "mensagem {position} de {total} ({subject}) não enviada: {error}",
+        "message {position} of {total} ({subject}) not sent: {error}",
+    ),
+    "notify.more": ("e mais {count}", "and {count} more"),
+    "describe.change": (
+        "{action} {customer} (usuário {username}, contrato {contract}): {before} -> {after}",
+        "{action} {customer} (user {username}, contract {contract}): {before} -> {after}",
+    ),
+}
+
+
+def say(language: str, key: str, **values: object) -> str:
+    """The text `key` in `language` (pt-BR for any language not offered), filled in."""
+    pt_br, english = CATALOGUE[key]
+    return (english if language == "en" else pt_br).format(**values)
+
+
+def label(language: str, kind: str, value: object) -> str:
+    """An enum value's label (`label("pt-BR", "action", Action.BLOCK)` -> "Bloqueio")."""
+    return say(language, f"{kind}.{value}")

@@ -1,0 +1,212 @@
+"""Telling the team on Discord: every applied change exactly once, a run summary, and alerts.
+
+Changes are announced from the notification ledger: this run's and any an interrupted earlier
+run applied but never announced, each marked announced as soon as Discord accepts its message.
+Every message is one `post-discord-message` task run with Prefect retries on transient errors,
+in order; after one that still fails, the rest is not tried and stays owed to the next run. A
+failed notification never undoes or hides a change: the run report lists it.
+
+Alerts (a run failed or crashed, an approval is needed, a mass change was aborted) go to the
+errors webhook, in the operators' language, with a link to the run in the Prefect UI. An alert
+that cannot be sent is logged by its error type and never masks what it was about.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import Flow, FlowRun, State
+from prefect.logging import get_run_logger
+from prefect.utilities.urls import url_for
+
+from blocks.discord.block import Discord
+from blocks.discord.client import DiscordWebhook
+from blocks.discord.models import DiscordMessage
+from blocks.errors import ApiError
+from reconcile.decide import Action
+from reconcile.ledger import LedgerEntry, NotificationLedger, WriteState
+from reconcile.messages import announcements, summary_message
+from reconcile.plan import PlannedChange
+from reconcile.report import RunReport
+from reconcile.texts import label, say
+from tasks.contract_sync.systems import Systems
+from tasks.retries import retry_options, waiting_out_rate_limits
+
+
+@dataclass
+class Outgoing:
+    """One Discord message and the ledger entries it announces (marked once it is accepted)."""
+
+    message: DiscordMessage
+    announces: list[tuple[str, int]] = field(default_factory=list)
+
+
+def run_link(flow_run_id: UUID | str | None, language: str) -> list[str]:
+    """A line linking the run in the Prefect UI (none when no UI address is known)."""
+    url = url_for("flow-run", obj_id=flow_run_id) if flow_run_id else None
+    return [say(language, "alert.open_run", url=url)] if url else []
+
+
+async def post_alert(
+    discord: Discord,
+    title: str,
+    lines: Sequence[str],
+    *,
+    counts: Mapping[Action, int] | None = None,
+    flow_run_id: UUID | str | None = None,
+) -> None:
+    """One alert on the errors webhook; a failure to send it is logged, never raised."""
+    language = discord.language
+    message = summary_message(
+        title, [*lines, *run_link(flow_run_id, language)], counts or {}, language
+    )
+    try:
+        async with discord.errors_webhook() as webhook:
+            await webhook.post(message)
+    except Exception as error:  # an alert must never mask what it reports
+        get_run_logger().error("Could not send the alert %r: %s", title, type(error).__name__)
+
+
+async def alert_on_failure(flow: Flow, flow_run: FlowRun, state: State[Any]) -> None:
+    """State hook: tell the errors webhook a run failed or crashed, with its state message."""
+    params = flow_run.parameters
+    if params.get("dry_run") or not params.get("notify", True):
+        return
+    try:
+        discord = await Discord.aload(params.get("discord_block", "default"))
+    except Exception as error:  # no block, no alert: the automation still covers the run
+        get_run_logger().error("No Discord block for the failure alert: %s", type(error).__name__)
+        return
+    language = discord.language
+    state_label = say(language, f"state.{state.type.value.title()}") if state.type else "?"
+    await post_alert(
+        discord,
+        say(language, "alert.run_ended", run=flow_run.name, state=state_label),
+        [state.message or say(language, "alert.no_message")],
+        flow_run_id=flow_run.id,
+    )
+
+
+async def announce(systems: Systems, report: RunReport, notify: bool) -> None:
+    """Announce every applied-but-unannounced change (this run's and earlier runs'), once.
+
+    A dry run announces nothing: its plan is in its report.
+    """
+    ledger, run_id, discord = systems.ledger, systems.run_id, systems.discord
+    if ledger is None:
+        return
+    pending = ledger.unannounced()
+    if not notify:  # this run's changes stay silent; earlier runs' wait for a run that notifies
+        ledger.mark([e.key for e in pending if e.run_id == run_id], WriteState.SILENCED)
+        return
+    if not pending and report.complete:
+        return
+    outgoing = _outgoing(pending, run_id, report, discord)
+    async with discord.webhook() as webhook:
+        report.unsent_notifications = await post_in_order(webhook, outgoing, ledger, discord)
+    still = {e.key for e in ledger.unannounced()}
+    language = discord.language
+    report.unannounced_changes = [
+        describe_change(e.change, language) for e in pending if e.key in still
+    ]
+    report.announced_late = [
+        describe_change(e.change, language)
+        for e in pending
+        if e.run_id != run_id and e.key not in still
+    ]
+
+
+def describe_change(change: PlannedChange, language: str) -> str:
+    return say(
+        language,
+        "describe.change",
+        action=label(language, "action", change.action),
+        customer=change.customer or change.username,
+        username=change.username,
+        contract=change.contract_id,
+        before=change.magnus_active,
+        after=change.target_active,
+    )
+
+
+def _outgoing(
+    pending: list[LedgerEntry], run_id: str, report: RunReport, discord: Discord
+) -> list[Outgoing]:
+    """Announcements, each with the ledger keys of the changes it carries, then a summary."""
+    language = discord.language
+    changes = [entry.change for entry in pending]
+    late = {entry.change.magnus_id for entry in pending if entry.run_id != run_id}
+    messages = announcements(changes, language, discord.max_embeds, late)
+    outgoing: list[Outgoing] = []
+    if len(changes) > discord.max_embeds:  # one summary message with the CSV of them all
+        outgoing = [Outgoing(messages[0], [entry.key for entry in pending])]
+    else:
+        offset = 0
+        for message in messages:
+            carried = pending[offset : offset + len(message.embeds)]
+            outgoing.append(Outgoing(message, [entry.key for entry in carried]))
+            offset += len(message.embeds)
+    lines = report.problems[:5] + [
+        say(language, "summary.failed_line", who=o.magnus_id, detail=o.detail)
+        for o in report.failed_changes[:5]
+    ]
+    if late:
+        lines.append(say(language, "summary.late", count=len(late)))
+    summary = summary_message(
+        say(language, "summary.title"), [report.headline(), *lines], {}, language
+    )
+    outgoing.append(Outgoing(summary))
+    return outgoing
+
+
+@task(name="post-discord-message", cache_policy=NO_CACHE)
+async def post_message(webhook: DiscordWebhook, message: DiscordMessage, discord: Discord) -> None:
+    await waiting_out_rate_limits(webhook.post(message), discord.retry_policy())
+
+
+async def post_in_order(
+    webhook: DiscordWebhook,
+    outgoing: Sequence[Outgoing],
+    ledger: NotificationLedger,
+    discord: Discord,
+) -> list[str]:
+    """Post in order, one task run each; after one fails for good the rest is not tried.
+
+    Returns what was not sent. Each message's changes are marked announced in the ledger as
+    soon as Discord accepts it, so a crash or an outage leaves exactly the unannounced ones.
+    """
+    poster = post_message.with_options(**retry_options(discord.retry_policy()))
+    language = discord.language
+    for position, item in enumerate(outgoing):
+        state = await poster(webhook, item.message, discord, return_state=True)
+        error = await state.aresult(raise_on_failure=False) if state.is_failed() else None
+        if error is not None:
+            why = str(error) if isinstance(error, ApiError) else type(error).__name__
+            get_run_logger().error("Discord message %d not sent: %s", position + 1, why)
+            return [
+                say(
+                    language,
+                    "notify.unsent_line",
+                    position=n + 1,
+                    total=len(outgoing),
+                    subject=_subject(o.message, language),
+                    error=why,
+                )
+                for n, o in enumerate(outgoing[position:], start=position)
+            ]
+        if item.announces:
+            ledger.mark(item.announces, WriteState.ANNOUNCED)
+    return []
+
+
+def _subject(message: DiscordMessage, language: str) -> str:
+    titles = [embed.title for embed in message.embeds]
+    more = len(titles) - 3
+    return "; ".join(titles[:3]) + (
+        f" {say(language, 'notify.more', count=more)}" if more > 0 else ""
+    )

@@ -1,0 +1,53 @@
+"""The audit trail every run leaves: a table of every decision and a markdown summary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import task
+from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.logging import get_run_logger
+from prefect.states import Completed, Failed, State
+
+from reconcile.report import RunReport
+from reconcile.texts import say
+
+DECISIONS_KEY = "contract-sync-decisions"
+SUMMARY_KEY = "contract-sync-summary"
+
+
+@task(name="report", cache_policy=NO_CACHE)
+async def publish_report(report: RunReport) -> None:
+    headline = report.headline()
+    await acreate_table_artifact(key=DECISIONS_KEY, table=report.table_rows(), description=headline)
+    await acreate_markdown_artifact(
+        key=SUMMARY_KEY, markdown=report.markdown(), description=headline
+    )
+    get_run_logger().info(headline)
+
+
+def final_state(report: RunReport) -> State[Any]:
+    """Completed when the run did everything it should have; Failed, saying why, otherwise."""
+    if report.complete:
+        return Completed(message=report.headline())
+    get_run_logger().error(report.headline())
+    return Failed(message=failure_message(report))
+
+
+def failure_message(report: RunReport) -> str:
+    language = report.language
+    reasons = [report.stopped_because] if report.stopped_because else []
+    reasons += report.problems[:3]
+    if report.failed_changes:
+        reasons.append(say(language, "failure.changes_failed", count=len(report.failed_changes)))
+    if report.unsent_notifications:
+        reasons.append(
+            say(
+                language,
+                "failure.unsent",
+                messages=len(report.unsent_notifications),
+                changes=len(report.unannounced_changes),
+            )
+        )
+    return f"{report.headline()} | " + "; ".join(reasons)

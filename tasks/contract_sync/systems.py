@@ -1,0 +1,111 @@
+"""What one contract-sync run works with: its blocks, clients, clock, language and ledger."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+
+from prefect.runtime import flow_run as flow_run_context
+from prefect.variables import Variable
+
+from blocks.discord.block import Discord
+from blocks.ixc.block import Ixc
+from blocks.ixc.client import IxcClient
+from blocks.magnusbilling.block import MagnusBilling
+from blocks.magnusbilling.client import MagnusBillingClient
+from clock import Clock
+from reconcile.ledger import (
+    LEDGER_VARIABLE,
+    NotificationLedger,
+    default_ledger_path,
+    ledger_path_from_environment,
+)
+from reconcile.texts import say
+from tasks.contract_sync.run_lock import LockHeld, one_run_at_a_time
+
+
+class AnotherRunActive(Exception):
+    """Another run of the same Magnus server is writing or waiting for approval."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass
+class Systems:
+    magnus_config: MagnusBilling
+    ixc_config: Ixc
+    discord: Discord
+    magnus: MagnusBillingClient
+    ixc: IxcClient
+    clock: Clock
+    run_id: str
+    # None in a dry run: it writes nothing, so it keeps no ledger and takes no lock.
+    ledger: NotificationLedger | None
+
+    @property
+    def language(self) -> str:
+        return self.discord.language
+
+    @property
+    def dry_run(self) -> bool:
+        return self.ledger is None
+
+
+@dataclass(frozen=True)
+class Where:
+    """The run parameters naming what it works with."""
+
+    magnus_block: str
+    ixc_block: str
+    discord_block: str
+    timezone: str
+    ledger_path: str | None
+
+
+@asynccontextmanager
+async def connected(where: Where, *, dry_run: bool) -> AsyncIterator[Systems]:
+    """Load the blocks, open the clients and - unless dry - take the run lock and the ledger.
+
+    Raises `AnotherRunActive` when another run of the same Magnus server holds the lock.
+    """
+    clock = Clock.in_zone(where.timezone)
+    magnus_config = await MagnusBilling.aload(where.magnus_block)
+    ixc_config = await Ixc.aload(where.ixc_block)
+    discord = await Discord.aload(where.discord_block)
+    run_id = str(flow_run_context.id)
+    async with AsyncExitStack() as stack:
+        notification_ledger = None
+        if not dry_run:
+            try:
+                await stack.enter_async_context(
+                    one_run_at_a_time(magnus_config.base_url, flow_run_context.id)
+                )
+            except LockHeld as held:
+                raise AnotherRunActive(
+                    say(discord.language, "approval.busy", holder=held.holder)
+                ) from None
+            path = await _ledger_path(where.ledger_path)
+            notification_ledger = NotificationLedger(
+                path, scope=magnus_config.base_url, clock=clock
+            )
+            stack.callback(notification_ledger.close)
+        magnus = await stack.enter_async_context(magnus_config.client())
+        ixc = await stack.enter_async_context(ixc_config.client())
+        yield Systems(
+            magnus_config, ixc_config, discord, magnus, ixc, clock, run_id, notification_ledger
+        )
+
+
+async def _ledger_path(configured: str | None) -> str:
+    """The run parameter, else $CONTRACT_SYNC_LEDGER_PATH, else the Prefect Variable, else
+    $PREFECT_HOME. The deployment's own setting (its env var) wins over a workspace-wide one."""
+    if configured:
+        return configured
+    from_environment = ledger_path_from_environment()
+    if from_environment is not None:
+        return str(from_environment)
+    from_variable = await Variable.aget(LEDGER_VARIABLE, default=None)
+    return str(from_variable) if from_variable else str(default_ledger_path())

@@ -1,0 +1,270 @@
+"""contract-sync as operators run it: `prefect server`, `prefect deploy`, a process worker.
+
+Once on a SQLite-backed and once on a PostgreSQL-backed Prefect server (scheduler and all its
+services on), following the README's set-up: work pool, blocks, automations, `make deploy`
+(deployments.deploy), `prefect worker start`. The sandbox serves MagnusBilling, IXC and
+Discord on loopback from this process. Checked:
+
+- the scheduler creates runs for the deployment from prefect.yaml;
+- an ad-hoc parameterised run (two usernames, one Block) completes without approval, and a
+  transient fault on its write shows as a Prefect retry (AwaitingRetry, run count 2);
+- a run that needs approval stays Paused past several renewals of its run lock's lease, says
+  why and until when, alerts with a link to the run; a second run meanwhile ends Cancelled
+  without pausing; after approval IXC is read again, a customer who paid meanwhile is not
+  blocked, and the rest is applied;
+- the automations fire on a Late run (no worker) and on a run that crashes before its flow
+  loads, posting to the errors webhook;
+- the server logs no errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from typing import Any
+from uuid import UUID
+
+import httpx
+import pytest
+from operator_env import (
+    LATE_AFTER_SECONDS,
+    PrefectServer,
+    cli,
+    prefect_server,
+    python,
+    worker,
+)
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import (
+    DeploymentFilter,
+    DeploymentFilterId,
+    FlowRunFilter,
+    FlowRunFilterId,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+)
+from prefect.client.schemas.objects import StateType
+from prefect.settings import PREFECT_API_URL, temporary_settings
+
+from sandbox.faults import FaultKind
+from sandbox.stack import ERRORS_WEBHOOK, SandboxStack, run_artifact, running_stack
+from sandbox.world import synthetic_provider
+
+pytestmark = [pytest.mark.deployed]
+
+POOL = "billing-sync-process"
+UNSERVED_POOL = "billing-sync-unserved"
+LOCK_RENEWALS_SEEN = 100.0  # seconds: the run lock's 60 s lease is renewed about every 45 s
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def deployed(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[PrefectServer, SandboxStack]]:
+    provider = synthetic_provider(customers=40, contracts=60, drift=0.35, seed=11)
+    workdir = tmp_path_factory.mktemp(f"deployed-{request.param}")
+    with (
+        prefect_server(request.param, workdir) as server,
+        running_stack(provider) as sandbox,
+        temporary_settings({PREFECT_API_URL: server.api_url}),
+    ):
+        sandbox.drifted = provider.drifted  # type: ignore[attr-defined]
+        cli(server, "work-pool", "create", POOL, "--type", "process", "--overwrite")
+        cli(server, "work-pool", "create", UNSERVED_POOL, "--type", "process", "--overwrite")
+        sandbox.save_blocks("default")
+        python(server, "-m", "deployments.automations")
+        deployed_output = python(server, "-m", "deployments.deploy")
+        assert "skipped hourly-docker" in deployed_output
+        asyncio.run(_only_hourly_scheduled())
+        with worker(server, POOL):
+            yield server, sandbox
+        assert server.errors_in_log() == []
+
+
+async def _only_hourly_scheduled() -> None:
+    """Leave the every-minute deployment (no gym ERP here) without schedule or runs."""
+    async with get_client() as client:
+        every_minute = await client.read_deployment_by_name("subscription-events/every-minute")
+        await _stop_schedules(client, every_minute.id)
+
+
+async def _stop_schedules(client: Any, deployment_id: UUID) -> None:
+    for schedule in await client.read_deployment_schedules(deployment_id):
+        await client.update_deployment_schedule(deployment_id, schedule.id, active=False)
+    for run in await _runs(client, deployment_id, [StateType.SCHEDULED]):
+        await client.delete_flow_run(run.id)
+
+
+async def _runs(client: Any, deployment_id: UUID, states: list[StateType]) -> list[Any]:
+    return await client.read_flow_runs(
+        deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])),
+        flow_run_filter=FlowRunFilter(
+            state=FlowRunFilterState(type=FlowRunFilterStateType(any_=states))
+        ),
+    )
+
+
+async def _wait_for(run_id: UUID, done: Any, within: float = 180) -> Any:
+    deadline = time.monotonic() + within
+    async with get_client() as client:
+        while True:
+            run = await client.read_flow_run(run_id)
+            if done(run.state):
+                return run
+            assert time.monotonic() < deadline, f"run {run_id} still {run.state}"
+            await asyncio.sleep(1)
+
+
+def _final(state: Any) -> bool:
+    return state is not None and state.is_final()
+
+
+async def _start(deployment: str, **parameters: Any) -> UUID:
+    async with get_client() as client:
+        found = await client.read_deployment_by_name(deployment)
+        run = await client.create_flow_run_from_deployment(found.id, parameters=parameters)
+    return run.id
+
+
+def _errors_posted(sandbox: SandboxStack) -> list[str]:
+    return [
+        f"{embed.get('title', '')} {embed.get('description', '')}"
+        for message in sandbox.messages_to(ERRORS_WEBHOOK)
+        for embed in message.payload.get("embeds") or []
+    ]
+
+
+async def _wait_for_alert(sandbox: SandboxStack, *needles: str, within: float = 60) -> str:
+    deadline = time.monotonic() + within
+    while True:
+        found = [text for text in _errors_posted(sandbox) if all(n in text for n in needles)]
+        if found:
+            return found[0]
+        assert time.monotonic() < deadline, f"no alert with {needles}: {_errors_posted(sandbox)}"
+        await asyncio.sleep(0.5)
+
+
+def _drifted(sandbox: SandboxStack, action: str) -> list[int]:
+    return sorted(uid for uid, what in sandbox.drifted.items() if what == action)  # type: ignore[attr-defined]
+
+
+async def test_the_schedule_creates_runs(deployed: tuple[PrefectServer, SandboxStack]) -> None:
+    async with get_client() as client:
+        hourly = await client.read_deployment_by_name("contract-sync/hourly")
+        deadline = time.monotonic() + 60
+        while not (scheduled := await _runs(client, hourly.id, [StateType.SCHEDULED])):
+            assert time.monotonic() < deadline, "the scheduler created no run for hourly"
+            await asyncio.sleep(1)
+        assert all(run.expected_start_time.minute == 0 for run in scheduled)
+        # The next top of the hour must not start a run in the middle of the other tests.
+        await _stop_schedules(client, hourly.id)
+
+
+async def test_an_ad_hoc_run_completes_and_its_retry_shows_in_prefect(
+    deployed: tuple[PrefectServer, SandboxStack],
+) -> None:
+    _, sandbox = deployed
+    blocked = _drifted(sandbox, "block")[0]
+    unchanged = next(uid for uid in sandbox.magnus.users if uid not in sandbox.drifted)  # type: ignore[attr-defined]
+    unchanged_before = sandbox.magnus.user(unchanged)["active"]
+    username = sandbox.magnus.users[blocked]["username"]
+    usernames = [username, sandbox.magnus.users[unchanged]["username"]]
+    sandbox.magnus.faults.add(FaultKind.HTTP_503, match=r"user/save", times=1)
+
+    run = await _wait_for(
+        await _start("contract-sync/hourly", usernames=usernames), _final, within=240
+    )
+
+    assert run.state.is_completed(), run.state.message
+    assert sandbox.magnus.user(blocked)["active"] == 4
+    assert sandbox.magnus.user(unchanged)["active"] == unchanged_before
+    async with get_client() as client:
+        task_runs = await client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id]))
+        )
+        (write,) = [t for t in task_runs if t.name.endswith(username)]
+        states = [s.name for s in await client.read_task_run_states(write.id)]
+    assert write.run_count == 2 and "AwaitingRetry" in states, (write.name, states)
+    assert write.state.is_completed()
+
+
+async def test_an_approval_survives_and_blocks_nobody_who_paid_meanwhile(
+    deployed: tuple[PrefectServer, SandboxStack],
+) -> None:
+    server, sandbox = deployed
+    harmful = _drifted(sandbox, "block")[1:] + _drifted(sandbox, "disable")
+    assert len(harmful) >= 2
+    paid_meanwhile = _drifted(sandbox, "block")[1]
+    paused_id = await _start(
+        "contract-sync/hourly",
+        max_harmful_count=0,
+        approval_timeout_seconds=600,
+        approval_poll_seconds=2,
+    )
+    paused = await _wait_for(paused_id, lambda s: s is not None and s.is_paused(), within=240)
+    paused_at = time.monotonic()
+    assert "Aguardando aprovação até" in paused.state.message
+    alert = await _wait_for_alert(sandbox, "aprovação necessária")
+    assert str(paused_id) in alert  # the link to the run
+
+    second = await _wait_for(await _start("contract-sync/hourly"), _final, within=240)
+    assert second.state.type == StateType.CANCELLED, second.state
+    assert "aguardando aprovação" in second.state.message
+
+    late = await _late_run()
+    await _wait_for_alert(sandbox, late.name, "atrasada", within=LATE_AFTER_SECONDS + 60)
+    crashed = await _wait_for(await _start_broken(), _final, within=240)
+    assert crashed.state.type == StateType.CRASHED
+    await _wait_for_alert(sandbox, crashed.name, "caiu")
+
+    contract = int(sandbox.magnus.users[paid_meanwhile]["dist"])
+    sandbox.ixc.update_contract(contract, status="A", status_internet="A")
+    await asyncio.sleep(max(0.0, LOCK_RENEWALS_SEEN - (time.monotonic() - paused_at)))
+    async with get_client() as client:
+        assert (await client.read_flow_run(paused_id)).state.is_paused()
+    async with httpx.AsyncClient(base_url=server.api_url, timeout=30) as api:
+        answer = await api.post(
+            f"/flow_runs/{paused_id}/resume",
+            json={"run_input": {"decision": "aprovar", "note": "conferido com o financeiro"}},
+        )
+    assert answer.json()["status"] == "ACCEPT", answer.text
+
+    done = await _wait_for(paused_id, _final, within=240)
+    assert done.state.is_completed(), done.state.message
+    assert sandbox.magnus.user(paid_meanwhile)["active"] == 1
+    for uid in harmful:
+        if uid != paid_meanwhile:
+            assert sandbox.magnus.user(uid)["active"] in (0, 4), uid
+    summary = await run_artifact(paused_id, "contract-sync-summary")
+    assert "Aprovado" in summary and "conferido com o financeiro" in summary
+    assert "o IXC mudou depois da aprovação" in summary
+
+
+async def _late_run() -> Any:
+    """A contract-sync run on a pool no worker serves: it goes Late."""
+    async with get_client() as client:
+        hourly = await client.read_deployment_by_name("contract-sync/hourly")
+        probe = await client.create_deployment(
+            flow_id=hourly.flow_id,
+            name="late-probe",
+            work_pool_name=UNSERVED_POOL,
+            entrypoint=hourly.entrypoint,
+            pull_steps=hourly.pull_steps,
+        )
+        return await client.create_flow_run_from_deployment(probe, parameters={"dry_run": True})
+
+
+async def _start_broken() -> UUID:
+    """A contract-sync deployment whose code is gone: it crashes before the flow loads."""
+    async with get_client() as client:
+        hourly = await client.read_deployment_by_name("contract-sync/hourly")
+        broken = await client.create_deployment(
+            flow_id=hourly.flow_id,
+            name="stale-code",
+            work_pool_name=POOL,
+            entrypoint="flows/gone.py:contract_sync",
+            pull_steps=hourly.pull_steps,
+        )
+        run = await client.create_flow_run_from_deployment(broken)
+    return run.id
