@@ -6,6 +6,7 @@ read completely and mean something we know; every other case gets a Skip with th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -13,7 +14,7 @@ import pandas as pd
 from pydantic import BaseModel
 
 from blocks.ixc.models import IxcContract, IxcStatusMapping
-from blocks.magnusbilling.models import MagnusUser
+from blocks.magnusbilling.models import INT64, MagnusUser
 from reconcile.decide import CHANGES, DECISIONS, Action, target_active
 from reconcile.status import Standing, ixc_standing, magnus_standing
 
@@ -41,7 +42,9 @@ _EMPTY_DTYPES = {
     "target_active": "Int64",
     "duplicate_contract": "bool",
 }
-_CONTRACT_ID = r"\d{1,18}"
+_DIGITS = re.compile(r"[0-9]+", re.ASCII)
+# The join keys on a pandas Int64 column: ids above this cannot be matched exactly.
+MAX_CONTRACT_ID = INT64.stop - 1
 # The decision table keyed by "magnus|ixc" standings, so a whole column is decided by one map.
 _DECISION_BY_PAIR = {f"{magnus}|{ixc}": action for (magnus, ixc), action in DECISIONS.items()}
 
@@ -65,6 +68,23 @@ class PlannedChange(BaseModel):
     reason: str
 
 
+def contract_number(ref: str | None) -> int | None:
+    """The number a contract field holds (surrounding spaces allowed), exactly; None if it is
+    not all ASCII digits. Parsed as a Python int, never through float: 9007199254740993 stays
+    9007199254740993."""
+    text = (ref or "").strip()
+    return int(text) if _DIGITS.fullmatch(text) else None
+
+
+def contract_id(ref: str | None) -> int | None:
+    """The contract id a customer points at, or None when it is not one we can match exactly."""
+    return _matchable(contract_number(ref))
+
+
+def _matchable(number: int | None) -> int | None:
+    return number if number is not None and 0 < number <= MAX_CONTRACT_ID else None
+
+
 def customers_frame(users: Sequence[MagnusUser]) -> pd.DataFrame:
     return pd.DataFrame(
         {
@@ -80,9 +100,7 @@ def customers_frame(users: Sequence[MagnusUser]) -> pd.DataFrame:
 
 def contract_ids(users: Sequence[MagnusUser]) -> list[int]:
     """The well-formed contract ids customers point at (what must be read from IXC)."""
-    refs = customers_frame(users)["contract_ref"].fillna("").str.strip()
-    valid = refs[refs.str.fullmatch(_CONTRACT_ID)].astype("int64")
-    return sorted(set(valid[valid > 0].tolist()))
+    return sorted({number for u in users if (number := contract_id(u.contract_ref)) is not None})
 
 
 def build_plan(
@@ -103,10 +121,10 @@ def build_plan(
     plan = customers_frame(users)
     ref = plan["contract_ref"].fillna("").str.strip()
     managed = ref.ne("")
-    well_formed = ref.str.fullmatch(_CONTRACT_ID) & managed
-    contract_id = pd.to_numeric(ref.where(well_formed), errors="coerce").astype("Int64")
-    well_formed &= contract_id.gt(0).fillna(False)
-    plan["contract_id"] = contract_id.where(well_formed)
+    numbers = [contract_number(u.contract_ref) for u in users]
+    too_large = pd.Series([n is not None and n > MAX_CONTRACT_ID for n in numbers], plan.index)
+    plan["contract_id"] = pd.array([_matchable(n) for n in numbers], dtype="Int64")
+    well_formed = plan["contract_id"].notna()
 
     ixc = pd.DataFrame(
         {
@@ -135,16 +153,30 @@ def build_plan(
         Standing.BLOCKED
     )
     codes = _codes(plan)
+    active_shown = pd.Series(
+        [
+            str(u.active)
+            if u.active is not None
+            else repr(u.active_text)
+            if u.active_text
+            else "missing"
+            for u in users
+        ],
+        index=plan.index,
+    )
     cases = [
         (~managed, Action.NOT_MANAGED, pd.Series("no contract id in Magnus", index=plan.index)),
+        (
+            too_large,
+            Action.SKIP,
+            "contract id "
+            + ref.map(repr)
+            + f" is larger than {MAX_CONTRACT_ID}, the largest id this sync matches exactly",
+        ),
         (~well_formed, Action.SKIP, "contract id " + ref.map(repr) + " is not a valid contract id"),
         (read_failed, Action.SKIP, read_error.fillna("")),
         (~found, Action.SKIP, "contract " + ref + " not found in IXC"),
-        (
-            magnus_unknown,
-            Action.SKIP,
-            "Magnus status " + _text(plan["magnus_active"]) + " is not 0-4",
-        ),
+        (magnus_unknown, Action.SKIP, "Magnus status " + active_shown + " is not 0-4"),
         (ixc_unknown, Action.SKIP, "IXC codes " + codes + " are not mapped to a status"),
         (anomaly, Action.NO_CHANGE, "anomaly: inactive in Magnus but blocked in IXC " + codes),
     ]
@@ -185,10 +217,6 @@ def planned_changes(plan: pd.DataFrame) -> list[PlannedChange]:
         )
         for row in rows.itertuples(index=False)
     ]
-
-
-def _text(values: pd.Series) -> pd.Series:
-    return values.astype("object").where(values.notna(), "missing").astype(str)
 
 
 def _codes(plan: pd.DataFrame) -> pd.Series:
