@@ -164,7 +164,12 @@ async def contract_sync(
             )
 
     if ledger is not None:
-        await _announce(ledger, run_id, report, discord_config, notify)
+        try:
+            await _announce(ledger, run_id, report, discord_config, notify)
+        except Exception as error:  # never let a notification cost the run its report
+            unexpected = f"notifications not sent: unexpected {type(error).__name__}"
+            get_run_logger().error(unexpected)
+            report.unsent_notifications.append(unexpected)
         ledger.close()
     await publish_report(report)
     return _final_state(report)

@@ -189,10 +189,13 @@ async def post_to_discord(
     for position, item in enumerate(outgoing):
         try:
             await webhook.post(item.message)
-        except ApiError as error:
-            get_run_logger().error("Discord message %d not sent: %s", position + 1, error)
+        except Exception as error:  # a notification must never cost the run its report
+            # An unexpected error is named by its type only: its text may quote the webhook URL.
+            unexpected = f"unexpected {type(error).__name__}"
+            why = str(error) if isinstance(error, ApiError) else unexpected
+            get_run_logger().error("Discord message %d not sent: %s", position + 1, why)
             return [
-                f"message {n + 1} of {len(outgoing)} ({_subject(o.message)}) not sent: {error}"
+                f"message {n + 1} of {len(outgoing)} ({_subject(o.message)}) not sent: {why}"
                 for n, o in enumerate(outgoing[position:], start=position)
             ]
         if ledger is not None and item.announces:
