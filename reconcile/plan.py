@@ -45,6 +45,7 @@ _EMPTY_DTYPES = {
 _DIGITS = re.compile(r"[0-9]+", re.ASCII)
 # The join keys on a pandas Int64 column: ids above this cannot be matched exactly.
 MAX_CONTRACT_ID = INT64.stop - 1
+_TOO_LARGE = f" is larger than {MAX_CONTRACT_ID}, the largest id this sync matches exactly"
 # The decision table keyed by "magnus|ixc" standings, so a whole column is decided by one map.
 _DECISION_BY_PAIR = {f"{magnus}|{ixc}": action for (magnus, ixc), action in DECISIONS.items()}
 
@@ -78,10 +79,7 @@ def contract_number(ref: str | None) -> int | None:
 
 def contract_id(ref: str | None) -> int | None:
     """The contract id a customer points at, or None when it is not one we can match exactly."""
-    return _matchable(contract_number(ref))
-
-
-def _matchable(number: int | None) -> int | None:
+    number = contract_number(ref)
     return number if number is not None and 0 < number <= MAX_CONTRACT_ID else None
 
 
@@ -121,10 +119,12 @@ def build_plan(
     plan = customers_frame(users)
     ref = plan["contract_ref"].fillna("").str.strip()
     managed = ref.ne("")
-    numbers = [contract_number(u.contract_ref) for u in users]
-    too_large = pd.Series([n is not None and n > MAX_CONTRACT_ID for n in numbers], plan.index)
-    plan["contract_id"] = pd.array([_matchable(n) for n in numbers], dtype="Int64")
+    plan["contract_id"] = pd.array([contract_id(u.contract_ref) for u in users], dtype="Int64")
     well_formed = plan["contract_id"].notna()
+    too_large = np.zeros(len(plan), dtype=bool)
+    for position in np.flatnonzero(~well_formed.to_numpy()):
+        number = contract_number(users[position].contract_ref)
+        too_large[position] = number is not None and number > MAX_CONTRACT_ID
 
     ixc = pd.DataFrame(
         {
@@ -153,30 +153,19 @@ def build_plan(
         Standing.BLOCKED
     )
     codes = _codes(plan)
-    active_shown = pd.Series(
-        [
-            str(u.active)
-            if u.active is not None
-            else repr(u.active_text)
-            if u.active_text
-            else "missing"
-            for u in users
-        ],
-        index=plan.index,
+    why_unusable = pd.Series(
+        np.where(too_large, _TOO_LARGE, " is not a valid contract id"), index=plan.index
     )
     cases = [
         (~managed, Action.NOT_MANAGED, pd.Series("no contract id in Magnus", index=plan.index)),
-        (
-            too_large,
-            Action.SKIP,
-            "contract id "
-            + ref.map(repr)
-            + f" is larger than {MAX_CONTRACT_ID}, the largest id this sync matches exactly",
-        ),
-        (~well_formed, Action.SKIP, "contract id " + ref.map(repr) + " is not a valid contract id"),
+        (~well_formed, Action.SKIP, "contract id " + ref.map(repr) + why_unusable),
         (read_failed, Action.SKIP, read_error.fillna("")),
         (~found, Action.SKIP, "contract " + ref + " not found in IXC"),
-        (magnus_unknown, Action.SKIP, "Magnus status " + active_shown + " is not 0-4"),
+        (
+            magnus_unknown,
+            Action.SKIP,
+            "Magnus status " + _active_shown(plan, users) + " is not 0-4",
+        ),
         (ixc_unknown, Action.SKIP, "IXC codes " + codes + " are not mapped to a status"),
         (anomaly, Action.NO_CHANGE, "anomaly: inactive in Magnus but blocked in IXC " + codes),
     ]
@@ -217,6 +206,17 @@ def planned_changes(plan: pd.DataFrame) -> list[PlannedChange]:
         )
         for row in rows.itertuples(index=False)
     ]
+
+
+def _active_shown(plan: pd.DataFrame, users: Sequence[MagnusUser]) -> pd.Series:
+    """Magnus `active` for a reason: the number, else what the server sent, else "missing"."""
+    active = plan["magnus_active"]
+    shown = active.astype("object").where(active.notna(), "missing").astype(str)
+    unusable = [(i, repr(u.active_text)) for i, u in enumerate(users) if u.active_text]
+    if unusable:
+        positions, texts = zip(*unusable, strict=True)
+        shown.iloc[list(positions)] = list(texts)
+    return shown
 
 
 def _codes(plan: pd.DataFrame) -> pd.Series:

@@ -617,13 +617,31 @@ def _compile_filter(raw: str) -> _Filter:
     decoded = _json_or_none(raw) if raw else None
     items = decoded if isinstance(decoded, list) else []
     conditions = [item for item in items if isinstance(item, dict) and "type" in item]
-    predicates = [p for item in conditions for p in [_condition(item)] if p is not None]
+    compiled = [(item, _condition(item)) for item in conditions]  # unknown column: SQL error
+    ids, above, below = _primary_key_lookup(conditions)
+    # Conditions on the primary key are answered by the lookup, as MariaDB answers them by
+    # the index: the ids are integers, so the bounds decide them exactly.
+    predicates = [
+        p for item, p in compiled if p is not None and _primary_key_condition(item) is None
+    ]
     if not predicates:
-        return _Filter(None)
-    lookup = _primary_key_lookup(conditions)
-    if len(predicates) == 1:  # the usual `id gt 0` guard: skip the all() per row
-        return _Filter(predicates[0], *lookup)
-    return _Filter(lambda record: all(p(record) for p in predicates), *lookup)
+        return _Filter(None, ids, above, below)
+    if len(predicates) == 1:
+        return _Filter(predicates[0], ids, above, below)
+    return _Filter(lambda record: all(p(record) for p in predicates), ids, above, below)
+
+
+def _primary_key_condition(item: Mapping[str, Any]) -> tuple[str, float] | None:
+    """(comparison, number) of a numeric `id eq/gt/lt` condition; None for any other."""
+    data = item.get("data")
+    comparison = data.get("comparison") if isinstance(data, dict) else item.get("comparison")
+    field = str(item.get("field")).removeprefix("#").removeprefix("t.")
+    value = item.get("value")
+    if item["type"] != "numeric" or field != "id" or value is None:
+        return None
+    if comparison not in ("eq", "gt", "lt"):
+        return None
+    return comparison, float(_as_number(value))
 
 
 def _primary_key_lookup(
@@ -633,19 +651,16 @@ def _primary_key_lookup(
     ids: frozenset[int] | None = None
     above, below = -math.inf, math.inf
     for item in conditions:
-        data = item.get("data")
-        comparison = data.get("comparison") if isinstance(data, dict) else item.get("comparison")
-        field = str(item.get("field")).removeprefix("#").removeprefix("t.")
-        value = item.get("value")
-        if item["type"] != "numeric" or field != "id" or value is None:
+        condition = _primary_key_condition(item)
+        if condition is None:
             continue
-        number = float(_as_number(value))
+        comparison, number = condition
         if comparison == "eq":
             allowed = frozenset({int(number)} if number.is_integer() else ())
             ids = allowed if ids is None else ids & allowed
         elif comparison == "gt":
             above = max(above, number)
-        elif comparison == "lt":
+        else:
             below = min(below, number)
     return ids, above, below
 

@@ -144,7 +144,8 @@ class MagnusBillingClient(ApiClient):
         while True:
             upper = [] if up_to is None else [_id_filter("lt", up_to + 1)]
             answer = await self._read_page([_id_filter("gt", after), *upper])
-            ids = [i for i in map(user_id_of, answer["rows"]) if i is not None]
+            page = _parse_rows(answer["rows"], self.contract_field)
+            ids = [user.id for user in page[0]]
             stray = [i for i in ids if i <= after or (up_to is not None and i > up_to)]
             if stray:
                 raise MalformedResponse(
@@ -153,7 +154,7 @@ class MagnusBillingClient(ApiClient):
                     + f" and got id {stray[0]}: the id filter was not applied",
                     system=SYSTEM,
                 )
-            pages.append(_parse_rows(answer["rows"], self.contract_field))
+            pages.append(page)
             if not ids or len(answer["rows"]) >= answer["count"]:
                 return pages
             after = max(ids)
