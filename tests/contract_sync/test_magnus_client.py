@@ -175,7 +175,10 @@ class ChurnWhileListing(httpx.AsyncBaseTransport):
         return httpx.Response(response.status_code, headers=response.headers, content=content)
 
 
-async def test_a_customer_deleted_and_another_created_between_pages_leaves_nobody_out():
+@pytest.mark.parametrize("in_flight", [1, 4])
+async def test_a_customer_deleted_and_another_created_between_pages_leaves_nobody_out(
+    in_flight: int,
+):
     ids = range(2, 60)
     sandbox = MagnusBillingSandbox(customers(ids), [SANDBOX_KEY])
     churn = ChurnWhileListing(sandbox)
@@ -184,7 +187,7 @@ async def test_a_customer_deleted_and_another_created_between_pages_leaves_nobod
         SANDBOX_KEY.key,
         SANDBOX_KEY.secret,
         page_size=5,
-        max_concurrency=1,
+        max_concurrency=in_flight,
         read_retry=NO_WAIT,
         transport=churn,
     ) as magnus:
