@@ -49,6 +49,7 @@ from blocks.magnusbilling.signing import encode_form, sign
 SYSTEM = "magnusbilling"
 STABLE_ORDER = {"sort": "id", "dir": "ASC"}
 NEWEST_FIRST = {"sort": "id", "dir": "DESC"}
+MAX_PAGES_PER_RANGE = 10_000  # a server that keeps inventing higher ids is not a listing
 
 _PLAINTEXT_PREFIX = 200  # bytes: longer than every plain-text error below
 _PLAINTEXT_ERRORS: dict[str, tuple[type[PermanentApiError], str]] = {
@@ -141,7 +142,7 @@ class MagnusBillingClient(ApiClient):
     async def _read_range(self, after: int, up_to: int | None) -> list[_ParsedPage]:
         """Users with `after < id <= up_to` (no upper end when None), page after page by id."""
         pages: list[_ParsedPage] = []
-        while True:
+        while len(pages) < MAX_PAGES_PER_RANGE:
             upper = [] if up_to is None else [_id_filter("lt", up_to + 1)]
             answer = await self._read_page([_id_filter("gt", after), *upper])
             page = _parse_rows(answer["rows"], self.contract_field)
@@ -158,6 +159,11 @@ class MagnusBillingClient(ApiClient):
             if not ids or len(answer["rows"]) >= answer["count"]:
                 return pages
             after = max(ids)
+        raise MalformedResponse(
+            f"the user listing does not end (more than {MAX_PAGES_PER_RANGE} pages above id "
+            f"{after})",
+            system=SYSTEM,
+        )
 
     async def read_users_named(self, usernames: Sequence[str]) -> UserListing:
         """Only the given usernames (an ad-hoc run); unknown names are reported as problems."""

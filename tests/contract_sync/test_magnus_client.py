@@ -423,3 +423,20 @@ async def test_timeouts_become_transient_errors_without_the_url():
             await magnus.read_users()
     assert is_transient(caught.value)
     assert "magnus.test" not in str(caught.value)
+
+
+async def test_a_listing_that_never_ends_is_an_error(monkeypatch):
+    """A server that answers every page with a higher id and `count` saying there is more."""
+    monkeypatch.setattr("blocks.magnusbilling.client.MAX_PAGES_PER_RANGE", 5)
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        filters = json.loads(dict(parse_qsl(request.content.decode()))["filter"])
+        after = filters[0]["value"] if filters else 0
+        return httpx.Response(200, json={"rows": [{"id": after + 1}], "count": 2, "sum": []})
+
+    async with client_for(httpx.MockTransport(handler)) as magnus:
+        with pytest.raises(MalformedResponse, match="does not end"):
+            await magnus.read_users()
+    assert len(seen) == 1 + 5
