@@ -33,7 +33,8 @@ T = TypeVar("T")
 
 
 class _RedactSecrets(logging.Filter):
-    """httpx logs every request's URL at INFO (a Discord webhook URL ends in its token)."""
+    """httpx logs every request's URL at INFO (a Discord webhook URL ends in its token);
+    httpcore logs answers' headers at DEBUG (an echoing proxy may put credentials there)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
@@ -46,7 +47,9 @@ class _RedactSecrets(logging.Filter):
         return True
 
 
-for _logger in ("httpx", "httpcore"):
+# A logger's filters do not apply to its children's records: each logger that writes is named.
+_HTTP_LOGGERS = ("httpx", *(f"httpcore.{part}" for part in ("connection", "http11", "http2")))
+for _logger in _HTTP_LOGGERS:
     logging.getLogger(_logger).addFilter(_RedactSecrets())
 
 

@@ -170,6 +170,8 @@ async def contract_sync(
             unexpected = f"notifications not sent: unexpected {type(error).__name__}"
             get_run_logger().error(unexpected)
             report.unsent_notifications.append(unexpected)
+            with contextlib.suppress(Exception):  # what the next run announces, if readable
+                report.unannounced_changes = [_describe(e.change) for e in ledger.unannounced()]
         ledger.close()
     await publish_report(report)
     return _final_state(report)

@@ -293,7 +293,7 @@ async def test_an_unexpected_error_while_posting_still_publishes_the_report(sand
 async def test_an_unexpected_error_while_preparing_notifications_still_publishes_the_report(
     sandbox, monkeypatch
 ):
-    _, name, ledger = sandbox
+    running, name, ledger = sandbox
 
     def broken_announcements(*args: object, **kwargs: object) -> None:
         raise KeyError("a message template")
@@ -303,3 +303,5 @@ async def test_an_unexpected_error_while_preparing_notifications_still_publishes
     assert state.is_failed()
     summary = await run_artifact(state.state_details.flow_run_id, "contract-sync-summary")
     assert "notifications not sent: unexpected KeyError" in summary
+    changes = len(running.drifted)  # type: ignore[attr-defined]
+    assert f"{changes} applied changes not announced yet" in state.message
