@@ -31,8 +31,13 @@ demo: install
 demo-events: install
 	$(BIN)/python -m sandbox.gym_demo
 
+# The suite runs three times: on today's date, with every process's clock moved 400+ days ahead
+# (to 23:57 in Sao Paulo on a month's last day, the machine in UTC), and subscription-events
+# 3,000+ days ahead. No test may depend on the calendar or the machine's time zone.
 test: install lint
 	$(BIN)/python -m pytest -q
+	$(BIN)/python tests/clock_moved.py --days 400 -q
+	$(BIN)/python tests/clock_moved.py --days 3000 -q tests/subscription_events
 
 lint: install
 	$(BIN)/ruff check .

@@ -2,11 +2,12 @@
 
     python -m benchmarks.subscription_events [--events-per-subscription 5] [--latency 0.025]
 
-The ERP is a fresh SQLite file; the gateway is the Mundipagg sandbox on a loopback port, in its
-own process (like the real, remote gateway: it must not compete for this process's GIL), with
-the given latency per request. Each subscription gets A_N, IA_E, A_EDP, CLI_E and F_AA (one
-gateway request each). The flow runs through a throw-away Prefect API; `wall_s` is the flow run
-alone (not the API start). Prints exactly one line: `BENCH {json}` (Prefect logs go to stderr).
+The ERP is a fresh SQLite file; the gateway is the Pagar.me (Mundipagg) sandbox on a loopback
+port, in its own process (like the real, remote gateway: it must not compete for this process's
+GIL), with the given latency per request. Each subscription gets A_N (two requests: the lookup
+by code, then the creation), IA_E, A_EDP, CLI_E and F_AA (one request each). The flow runs
+through a throw-away Prefect API; `wall_s` is the flow run alone (not the API start). Prints
+exactly one line: `BENCH {json}` (Prefect logs go to stderr).
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -96,7 +96,7 @@ async def measure(
     engine = create_engine(url)
     create_schema(engine)
     card_key = FernetCardKey(key=SecretStr(Fernet.generate_key().decode()))
-    gym = GymErp(engine, card_key.cipher(), start=datetime(2026, 11, 22, 6, 0))
+    gym = GymErp(engine, card_key.cipher())
     events = queue_events(gym, options.subscriptions, options.events_per_subscription)
     base_url, secret_key, requests_served = gateway
     await GymErpDatabase(url=SecretStr(url)).save(BLOCK, overwrite=True)

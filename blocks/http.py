@@ -11,7 +11,7 @@ import math
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 from typing import Any, Self, TypeVar
 
@@ -28,6 +28,7 @@ from blocks.errors import (
     excerpt,
     redact,
 )
+from clock import Clock
 
 T = TypeVar("T")
 
@@ -159,7 +160,7 @@ def _seconds_until(http_date: str) -> float | None:
         return None
     if when.tzinfo is None:  # "-0000" (RFC 5322: UTC, source zone unknown) parses naive
         when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    return max(0.0, (when - Clock().now()).total_seconds())
 
 
 async def send(client: httpx.AsyncClient, system: str, request: httpx.Request) -> httpx.Response:

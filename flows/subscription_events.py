@@ -10,17 +10,21 @@ processed (P) or failed (E) with the reason in `rec_log_sync`, where the gym's s
 Events of one customer run in order, and a failed event holds back the later events of its
 subscription instead of letting them run out of order; different customers run concurrently.
 Every gateway write carries an idempotency key made from the event, so a retried or crashed
-run never charges, creates or cancels anything twice.
+run never charges, creates or cancels anything twice, and a new subscription is looked up at the
+gateway by its ERP id before it is created. When a run ends events in error or holds events back,
+the team is told on Discord.
 """
 
 from __future__ import annotations
 
 from prefect import flow
 
+from clock import DEFAULT_TIMEZONE
 from subscription_events.report import RunReport
 from tasks.subscription_events import (
     connected,
     group_events,
+    notify_team,
     process_all_lanes,
     publish_report,
     read_pending_events,
@@ -34,10 +38,19 @@ async def subscription_events(
     erp_block: str = "default",
     mundipagg_block: str = "default",
     card_key_block: str = "default",
+    discord_block: str = "default",
+    timezone: str = DEFAULT_TIMEZONE,
 ) -> RunReport:
-    """Bring the ERP's pending Mundipagg events to the gateway and record how each ended."""
-    async with connected(erp_block, mundipagg_block, card_key_block) as services:
-        pending = await read_pending_events(services.erp, max_events)
-        lanes = await group_events(services.erp, pending)
+    """Bring the ERP's pending Mundipagg events to the gateway and record how each ended.
+
+    `timezone` is the gym's: billing dates and the times written to the ERP are its local ones.
+    `discord_block` names the Discord block whose errors webhook hears about failed and held
+    events; without it the events are processed all the same (a warning is logged).
+    """
+    async with connected(erp_block, mundipagg_block, card_key_block, timezone) as services:
+        queue = await read_pending_events(services.erp, max_events)
+        lanes = await group_events(services.erp, queue)
         results = await process_all_lanes(lanes, services, max_concurrent_customers)
-        return await publish_report(results)
+        report = await publish_report(results, queue)
+    await notify_team(report, discord_block)
+    return report

@@ -27,13 +27,13 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from clock import Clock
 from reconcile.plan import PlannedChange
 
 LEDGER_VARIABLE = "contract-sync-ledger-path"  # Prefect Variable that may hold the path
@@ -98,9 +98,12 @@ def default_ledger_path() -> Path:
 class NotificationLedger:
     """One SQLite file; every method is one short transaction (safe to be killed between)."""
 
-    def __init__(self, path: str | os.PathLike[str], scope: str) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], scope: str, clock: Clock | None = None
+    ) -> None:
         self.path = Path(path)
         self.scope = scope
+        self.clock = clock or Clock()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # One connection for the ledger's life. WAL with synchronous=NORMAL: a committed entry
         # survives the process being killed (it is in the OS's hands); only an OS crash or
@@ -134,7 +137,7 @@ class NotificationLedger:
 
     def writing(self, run_id: str, change: PlannedChange) -> None:
         """Record that the save for `change` is about to be sent."""
-        now = time.time()
+        now = self.clock.timestamp()
         with self._db() as db:
             db.execute(
                 "INSERT INTO writes VALUES (?, ?, ?, ?, ?, '', ?, ?) "
@@ -168,7 +171,7 @@ class NotificationLedger:
         So two overlapping runs cannot undo each other: an entry another run already announced
         is never made `applied` (announced again) by a late confirmation.
         """
-        now = time.time()
+        now = self.clock.timestamp()
         sources = _FROM[state]
         with self._db() as db:
             for run_id, magnus_id in keys:
@@ -214,7 +217,7 @@ class NotificationLedger:
 
     def prune(self, keep_days: float = 90.0) -> int:
         """Forget settled entries (announced, not applied, silenced) older than `keep_days`."""
-        cutoff = time.time() - keep_days * 86_400
+        cutoff = self.clock.timestamp() - keep_days * 86_400
         with self._db() as db:
             cursor = db.execute(
                 "DELETE FROM writes WHERE scope = ? AND updated_at < ? AND state IN (?, ?, ?)",

@@ -1,7 +1,10 @@
-"""`python -m sandbox`: serve the demo provider's MagnusBilling, IXC and Discord on loopback.
+"""`python -m sandbox` (`make sandbox`): the demo provider's systems on fixed loopback ports.
 
-For demos and manual runs of the flows: prints the base URLs and the sandbox credentials (API
-key/secret, IXC token, webhook URL; never customer passwords) and serves until Ctrl-C.
+For manual runs of the deployed flows: MagnusBilling, IXC and Discord (a changes webhook and an
+errors webhook) on fixed ports, so blocks saved once keep working across restarts. It prints the
+base URLs and sandbox credentials (never customer passwords), then every Discord message as it
+arrives; `GET <discord>/sandbox/messages` lists them as JSON. `--save-blocks NAME` saves blocks
+pointing here in the Prefect API this shell is configured for (PREFECT_API_URL).
 """
 
 from __future__ import annotations
@@ -9,27 +12,63 @@ from __future__ import annotations
 import argparse
 import threading
 
-from sandbox.discord import DiscordSandbox
+from blocks.discord.block import Discord
+from blocks.ixc.block import Ixc
+from blocks.magnusbilling.block import MagnusBilling
+from sandbox.discord import INSPECTION_PATH, DiscordMessage, DiscordSandbox
 from sandbox.ixc import IxcSandbox
 from sandbox.magnusbilling import ApiKey, MagnusBillingSandbox
 from sandbox.server import serve_all
 from sandbox.world import demo_provider
 
 DEMO_KEY = ApiKey("demo-key", "demo-secret", actions="ru")
+CHANGES_WEBHOOK = ("810000000000000001", "sandbox-changes-token")
+ERRORS_WEBHOOK = ("910000000000000001", "sandbox-errors-token")
+PORTS = {"magnus": 8781, "ixc": 8782, "discord": 8783}
+
+
+def announce(message: DiscordMessage) -> None:
+    channel = "errors" if message.webhook_id == ERRORS_WEBHOOK[0] else "changes"
+    titles = [str(embed.get("title", "")) for embed in message.payload.get("embeds") or []]
+    files = [name for name, _ in message.attachments]
+    text = "; ".join(filter(None, [message.payload.get("content") or "", *titles, *files]))
+    print(f"[discord #{channel}] {text}", flush=True)
+
+
+def save_blocks(name: str, urls: dict[str, str], ixc: IxcSandbox, discord: DiscordSandbox) -> None:
+    MagnusBilling(base_url=urls["magnus"], api_key=DEMO_KEY.key, api_secret=DEMO_KEY.secret).save(
+        name, overwrite=True
+    )
+    Ixc(base_url=urls["ixc"], token=ixc.token).save(name, overwrite=True)
+    Discord(
+        webhook_url=discord.url(urls["discord"], CHANGES_WEBHOOK[0]),
+        errors_webhook_url=discord.url(urls["discord"], ERRORS_WEBHOOK[0]),
+    ).save(name, overwrite=True)
+    print(f"Saved blocks magnusbilling/{name}, ixc/{name}, discord/{name} pointing here.")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added per request")
-    latency = parser.parse_args().latency
+    for system, port in PORTS.items():
+        parser.add_argument(f"--{system}-port", type=int, default=port)
+    parser.add_argument("--save-blocks", metavar="NAME", help="save blocks pointing here")
+    options = parser.parse_args()
     provider = demo_provider()
-    magnus = MagnusBillingSandbox(provider.magnus_users, [DEMO_KEY], latency=latency)
-    ixc = IxcSandbox(provider.ixc_contracts, provider.ixc_clientes, latency=latency)
-    discord = DiscordSandbox(latency=latency)
-    with serve_all(magnus=magnus.app, ixc=ixc.app, discord=discord.app) as urls:
+    magnus = MagnusBillingSandbox(provider.magnus_users, [DEMO_KEY], latency=options.latency)
+    ixc = IxcSandbox(provider.ixc_contracts, provider.ixc_clientes, latency=options.latency)
+    discord = DiscordSandbox(
+        [CHANGES_WEBHOOK, ERRORS_WEBHOOK], latency=options.latency, on_message=announce
+    )
+    ports = {system: getattr(options, f"{system}_port") for system in PORTS}
+    with serve_all(ports, magnus=magnus.app, ixc=ixc.app, discord=discord.app) as urls:
         print(f"MagnusBilling {urls['magnus']}  key={DEMO_KEY.key} secret={DEMO_KEY.secret}")
         print(f"IXC           {urls['ixc']}  token={ixc.token}")
-        print(f"Discord       {discord.url(urls['discord'])}")
+        print(f"Discord       changes {discord.url(urls['discord'], CHANGES_WEBHOOK[0])}")
+        print(f"              errors  {discord.url(urls['discord'], ERRORS_WEBHOOK[0])}")
+        print(f"              received messages: {urls['discord']}{INSPECTION_PATH}", flush=True)
+        if options.save_blocks:
+            save_blocks(options.save_blocks, urls, ixc, discord)
         try:
             threading.Event().wait()
         except KeyboardInterrupt:

@@ -9,7 +9,6 @@ accepted message is kept in `messages` so tests can assert what the team would h
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import math
 import time
@@ -24,12 +23,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from clock import Clock
 from sandbox.base import SandboxBase
 from sandbox.faults import FaultPlan, FaultProfile
 
 DEFAULT_WEBHOOK = ("100000000000000001", "sandbox-webhook-token")
 DEFAULT_RATE_LIMITS: tuple[tuple[int, float], ...] = ((5, 2.0), (30, 60.0))
 CHANNEL_ID = "200000000000000002"
+INSPECTION_PATH = "/sandbox/messages"
 DISCORD_EPOCH_MS = 1_420_070_400_000
 
 LIMITS = {
@@ -70,9 +71,9 @@ class DiscordSandbox(SandboxBase):
     """In-memory Discord answering `POST /api/webhooks/{id}/{token}`.
 
     `webhooks` maps webhook id -> token. `rate_limits` is a list of (requests, seconds) windows
-    applied per webhook (default 5 per 2 s and 30 per 60 s); `clock` can be replaced to test the
-    windows without sleeping. Counters: `requests` (all), `counts["webhook"]`; `messages` holds
-    what was accepted.
+    applied per webhook (default 5 per 2 s and 30 per 60 s), timed by `monotonic` (replace it to
+    test the windows without sleeping). Message ids (snowflakes) and timestamps follow `clock`.
+    Counters: `requests` (all), `counts["webhook"]`; `messages` holds what was accepted.
     """
 
     profile = FaultProfile(
@@ -86,17 +87,28 @@ class DiscordSandbox(SandboxBase):
         webhooks: Iterable[tuple[str, str]] = (DEFAULT_WEBHOOK,),
         *,
         rate_limits: Iterable[tuple[int, float]] = DEFAULT_RATE_LIMITS,
-        clock: Callable[[], float] = time.monotonic,
+        monotonic: Callable[[], float] = time.monotonic,
+        clock: Clock | None = None,
         latency: float = 0.0,
         faults: FaultPlan | None = None,
+        on_message: Callable[[DiscordMessage], None] | None = None,
     ) -> None:
         super().__init__(latency=latency, faults=faults)
+        self.on_message = on_message
         self.webhooks: dict[str, str] = dict(webhooks)
         self.rate_limits: list[tuple[int, float]] = list(rate_limits)
-        self.clock = clock
+        self.monotonic = monotonic
+        self.clock = clock or Clock()
         self.messages: list[DiscordMessage] = []
         self._hits: dict[str, list[deque[float]]] = {}
-        self._ids = itertools.count(int(time.time() * 1000 - DISCORD_EPOCH_MS) << 22)
+        self._last_id = 0
+
+    def snowflake(self) -> str:
+        """A new Discord id: milliseconds since Discord's epoch (by `clock`), then a sequence."""
+        with self.lock:
+            milliseconds = int(self.clock.timestamp() * 1000) - DISCORD_EPOCH_MS
+            self._last_id = max(milliseconds << 22, self._last_id + 1)
+            return str(self._last_id)
 
     def url(self, base_url: str, webhook_id: str | None = None) -> str:
         """The webhook URL of `webhook_id` (default: the first configured) under `base_url`."""
@@ -104,7 +116,19 @@ class DiscordSandbox(SandboxBase):
         return f"{base_url.rstrip('/')}/api/webhooks/{hook}/{self.webhooks[hook]}"
 
     def routes(self) -> list[BaseRoute]:
-        return [Route("/api/webhooks/{id}/{token}", self._endpoint, methods=["POST"])]
+        return [
+            Route("/api/webhooks/{id}/{token}", self._endpoint, methods=["POST"]),
+            Route(INSPECTION_PATH, self._inspect, methods=["GET"]),
+        ]
+
+    async def _inspect(self, request: Request) -> Response:
+        """Sandbox only (Discord has no such thing): what the team would have read, oldest first."""
+        with self.lock:
+            received = list(self.messages)
+        hook = request.query_params.get("webhook_id")
+        return JSONResponse(
+            [_message_object(m) for m in received if hook is None or m.webhook_id == hook]
+        )
 
     async def _endpoint(self, request: Request) -> Response:
         self.count("webhook")
@@ -131,7 +155,7 @@ class DiscordSandbox(SandboxBase):
         """Sliding windows per webhook: a 429 answer, or None and the rate-limit headers."""
         if not self.rate_limits:
             return None, {}
-        now = self.clock()
+        now = self.monotonic()
         with self.lock:
             windows = self._hits.get(hook, [])
             if len(windows) != len(self.rate_limits):  # first use, or limits changed at runtime
@@ -164,17 +188,19 @@ class DiscordSandbox(SandboxBase):
             "X-RateLimit-Limit": str(limit),
             "X-RateLimit-Remaining": str(max(limit - len(hits), 0)),
             "X-RateLimit-Reset-After": f"{reset_after:.3f}",
-            "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}",
+            "X-RateLimit-Reset": f"{self.clock.timestamp() + reset_after:.3f}",
             "X-RateLimit-Bucket": hashlib.sha1(hook.encode()).hexdigest()[:32],
         }
 
     def _accept(
         self, hook: str, payload: dict[str, Any], attachments: list[tuple[str, bytes]]
     ) -> DiscordMessage:
+        message = DiscordMessage(hook, payload, attachments, self.snowflake())
+        message.attachment_ids = [self.snowflake() for _ in attachments]
         with self.lock:
-            message = DiscordMessage(hook, payload, attachments, str(next(self._ids)))
-            message.attachment_ids = [str(next(self._ids)) for _ in attachments]
             self.messages.append(message)
+        if self.on_message is not None:
+            self.on_message(message)
         return message
 
 

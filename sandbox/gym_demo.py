@@ -6,7 +6,8 @@ It creates the ERP tables in a fresh SQLite file, writes a small day of gym life
 queue - new subscriptions, a card change, a billing-day change, items added/changed/removed, an
 invoice import and cancellation, a customer edit, a cancellation - plus the bad input the old
 synchronizer choked on, runs the flow through Prefect, queues one more item, runs it again (the
-next minute, as it were) and prints each event turning P or E, or staying N behind a failure.
+next minute, as it were) and prints each event turning P or E, or staying N behind a failure,
+and the notice the team got on (a sandboxed) Discord.
 `GymErp` (the writer of that data) is also what the tests and the benchmark use.
 """
 
@@ -19,7 +20,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import Iterator, Sequence
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -38,9 +39,11 @@ from blocks.gym_erp.schema import (
     subscriptions,
     sync_log,
 )
+from clock import Clock
+from sandbox.discord import DiscordSandbox
 from sandbox.faults import FaultKind
 from sandbox.mundipagg import BASE_PATH, MundipaggSandbox
-from sandbox.server import serve
+from sandbox.server import serve_all
 
 # No network here, and a first ephemeral Prefect server start can be slow.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -55,10 +58,14 @@ TEST_CARD_CVV = "737"
 class GymErp:
     """Writes ERP rows the way the gym's ERP does: card data encrypted, events queued in order."""
 
-    def __init__(self, engine: Engine, cipher: FernetCardCipher, *, start: datetime) -> None:
+    def __init__(
+        self, engine: Engine, cipher: FernetCardCipher, *, clock: Clock | None = None
+    ) -> None:
         self.engine = engine
         self.cipher = cipher
-        self._clock: Iterator[datetime] = (
+        self.clock = clock or Clock()
+        start = self.clock.wall_time().replace(microsecond=0)
+        self._event_times: Iterator[datetime] = (
             start + timedelta(seconds=step) for step in itertools.count()
         )
         self._item_ids = itertools.count(1)
@@ -98,8 +105,10 @@ class GymErp:
         number: str = TEST_CARD_NUMBER,
         cvv: str = TEST_CARD_CVV,
         holder: str = "ALUNO TESTE",
-        expiry: tuple[int, int] = (12, 2031),
+        expiry: tuple[int, int] | None = None,
     ) -> int:
+        """A card; unless `expiry` (month, year) says otherwise, valid for five more years."""
+        month, year = expiry or (12, self.clock.today().year + 5)
         self._insert(
             cards,
             id=card_id,
@@ -109,8 +118,8 @@ class GymErp:
             cpf=self.cipher.encrypt("52998224725"),
             cvc=self.cipher.encrypt(cvv),
             bandeira=None,
-            val_mes=expiry[0],
-            val_ano=expiry[1],
+            val_mes=month,
+            val_ano=year,
             status="A",
         )
         return card_id
@@ -129,7 +138,7 @@ class GymErp:
         self._insert(
             subscriptions,
             id=subscription_id,
-            dt_inicio=date.today(),
+            dt_inicio=self.clock.today(),
             intervalo="month",
             intervalo_quantidade=1,
             dia_cobranca=billing_day,
@@ -148,7 +157,7 @@ class GymErp:
         self._insert(
             subscription_items,
             id=item_id,
-            dt_inicio=date.today(),
+            dt_inicio=self.clock.today(),
             descricao=descricao,
             quant=quant,
             ciclos=None,
@@ -164,7 +173,7 @@ class GymErp:
         self._insert(
             events,
             id_guid=guid,
-            dt_evento=next(self._clock),
+            dt_evento=next(self._event_times),
             processado="N",
             sigla=sigla,
             id_tabela=str(id_tabela),
@@ -238,6 +247,7 @@ def print_outcome(engine: Engine, shown: dict[str, str]) -> None:
 
 
 async def run_demo(directory: Path) -> None:
+    from blocks.discord.block import Discord
     from blocks.gym_erp.block import GymErpDatabase
     from blocks.gym_erp.cards import FernetCardKey
     from blocks.mundipagg.block import Mundipagg
@@ -247,32 +257,41 @@ async def run_demo(directory: Path) -> None:
     engine = create_engine(url)
     create_schema(engine)
     card_key = FernetCardKey(key=SecretStr(Fernet.generate_key().decode()))
-    gym = GymErp(engine, card_key.cipher(), start=datetime.now())
+    gym = GymErp(engine, card_key.cipher())
     shown = queue_a_day_at_the_gym(gym)
     gateway = MundipaggSandbox()
+    discord = DiscordSandbox()
     # One passing hiccup: the first subscription request answers 503 and is retried.
-    gateway.faults.add(FaultKind.HTTP_503, match=r"^POST /core/v1/subscriptions", times=1)
+    gateway.faults.add(FaultKind.HTTP_503, match=rf"^POST {BASE_PATH}/subscriptions", times=1)
     print(f"ERP de demonstração: {url} ({len(shown)} eventos pendentes)")
-    with serve(gateway.app) as sandbox_url:
+    with serve_all(gateway=gateway.app, discord=discord.app) as urls:
         await GymErpDatabase(url=SecretStr(url)).save(DEMO_BLOCK, overwrite=True)
         await card_key.save(DEMO_BLOCK, overwrite=True)
         await Mundipagg(
-            base_url=sandbox_url + BASE_PATH,
+            base_url=urls["gateway"] + BASE_PATH,
             secret_key=SecretStr(gateway.secret_key),
             retry_base_seconds=0.2,
         ).save(DEMO_BLOCK, overwrite=True)
-        print(f"Mundipagg sandbox em {sandbox_url}{BASE_PATH}; executando o flow...")
-        blocks = {"erp_block": DEMO_BLOCK, "mundipagg_block": DEMO_BLOCK}
-        await subscription_events(**blocks, card_key_block=DEMO_BLOCK)
+        await Discord(webhook_url=SecretStr(discord.url(urls["discord"]))).save(
+            DEMO_BLOCK, overwrite=True
+        )
+        print(f"Pagar.me sandbox em {urls['gateway']}{BASE_PATH}; executando o flow...")
+        blocks = dict.fromkeys(
+            ("erp_block", "mundipagg_block", "card_key_block", "discord_block"), DEMO_BLOCK
+        )
+        await subscription_events(**blocks)
         shown |= add_an_item_later(gym)
         print("Um item novo entrou na fila; executando o flow de novo...")
-        await subscription_events(**blocks, card_key_block=DEMO_BLOCK)
+        await subscription_events(**blocks)
     print_outcome(engine, shown)
     print(
         f"\ngateway: {gateway.requests} requisições ({gateway.faults.injected.total()} com falha "
         f"injetada e repetida), {len(gateway.subscriptions)} assinaturas, "
         f"{len(gateway.cards)} cartões, {len(gateway.invoices)} faturas"
     )
+    for message in discord.messages:
+        for embed in message.payload["embeds"]:
+            print(f"\nDiscord: {embed['title']}\n{embed['description']}")
     engine.dispose()
 
 

@@ -25,7 +25,6 @@ import re
 import string
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -33,6 +32,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from clock import Clock
 from sandbox._php import (
     http_build_query,
     mysql_number,
@@ -195,8 +195,10 @@ class MagnusBillingSandbox(SandboxBase):
         seed: int | None = None,
         latency: float = 0.0,
         faults: FaultPlan | None = None,
+        clock: Clock | None = None,
     ) -> None:
         super().__init__(latency=latency, faults=faults)
+        self.clock = clock or Clock()  # the server's local time (MagnusBilling's own setting)
         records = list(users) if users is not None else [root_user()]
         self.users: dict[int, Record] = {int(record["id"]): record for record in records}
         self.api_keys: dict[str, ApiKey] = {api.key: api for api in api_keys}
@@ -335,7 +337,7 @@ class MagnusBillingSandbox(SandboxBase):
                 return _json({"success": False, "errors": "This username already in use"})
             generated = self._generated_credentials(values, {name for _, name in taken})
             user_id = max(self.users, default=0) + 1
-            created = datetime.now().strftime("%Y-%m-%d %H:%M:%S")
+            created = self.clock.now().strftime("%Y-%m-%d %H:%M:%S")
             record = make_user(user_id, generated["password"], creationdate=created)
             try:
                 for column, value in {**values, **generated}.items():

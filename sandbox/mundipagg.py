@@ -1,15 +1,21 @@
-"""In-memory Mundipagg (Pagar.me Core v5) for the demo, the tests and the benchmark.
+"""In-memory Pagar.me Core API v5 (formerly Mundipagg) for the demo, the tests and the benchmark.
 
-Serves the calls the subscription events make, under `/core/v1`: customers (update), cards,
-subscriptions (create, change card, change next billing date, cancel), subscription items
-(add, update, remove), invoices (list with `page`/`size` and absolute `paging.next` links,
-cancel). It behaves like the real gateway where the flow depends on it:
+Serves the calls the subscription events make, under `/core/v5` (Pagar.me) and `/core/v1`
+(legacy Mundipagg; the same paths and one account behind both): customers (update), cards,
+subscriptions (create, get, list by `code`/`status`/`customer_id`, change card, change next
+billing date, cancel), subscription items (add, update, remove), invoices (list with
+`page`/`size` and absolute `paging.next` links, cancel). It behaves like the real gateway where
+the flow depends on it:
 - HTTP Basic with the secret key; 401 otherwise.
 - errors as `{"message": ..., "errors": {"field": ["..."]}}`: 400 invalid card, 404 unknown
   id, 412 business rule (e.g. cancelling twice), 422 missing or invalid fields;
   429 and 5xx come from the shared `FaultPlan`.
-- `idempotency-key` honoured: a repeated key on the same call replays the first successful
-  answer and creates nothing (successful answers are kept; the real gateway keeps keys 24 h).
+- `idempotency-key` honoured for 24 hours of its `clock`: a repeated key on the same call
+  replays the first successful answer and creates nothing; after that the key is forgotten and
+  the call is done again (move the clock to reproduce it).
+- dates as the official SDKs send them: RFC 3339 date-times with their offset (`start_at`,
+  `next_billing_at`); a bare date is refused (422), so the client is proven to send date-times.
+- item updates need `description`, `name`, `status` and `pricing_scheme`, as the v5 spec lists.
 - card numbers and CVVs are checked (Luhn) and never stored: only brand and last four digits.
 - a new subscription gets its first invoice (pending) for the sum of its items.
 """
@@ -29,10 +35,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from clock import Clock
 from sandbox.base import Record, SandboxBase
 from sandbox.faults import FaultPlan, FaultProfile
 
-BASE_PATH = "/core/v1"
+BASE_PATH = "/core/v5"
+LEGACY_BASE_PATH = "/core/v1"
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
 INTERVALS = ("day", "week", "month", "year")
 MAX_PAGE_SIZE = 100
 
@@ -54,10 +63,6 @@ class GatewayRefusal(Exception):
 
 def _rate_limited(retry_after: float) -> tuple[str, bytes]:
     return "application/json", json.dumps({"message": "API rate limit exceeded"}).encode()
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _new_id(prefix: str) -> str:
@@ -91,7 +96,8 @@ class MundipaggSandbox(SandboxBase):
     """The gateway's state: `customers`, `cards`, `subscriptions`, `invoices` (id -> record).
 
     `writes` counts the writes that did something, by operation; `replays` counts answers served
-    again for a repeated idempotency key; `answers_by_key` is what each key answered.
+    again for a repeated idempotency key; `answers_by_key` is what each key answered (call,
+    status, answer, when), forgotten `IDEMPOTENCY_WINDOW` after it was stored.
     """
 
     profile = FaultProfile(rate_limit=_rate_limited)
@@ -102,55 +108,64 @@ class MundipaggSandbox(SandboxBase):
         secret_key: str = "sk_test_sandbox",
         latency: float = 0.0,
         faults: FaultPlan | None = None,
+        clock: Clock | None = None,
     ) -> None:
         super().__init__(latency=latency, faults=faults)
         self.secret_key = secret_key
+        self.clock = clock or Clock()
         self.customers: dict[str, Record] = {}
         self.cards: dict[str, Record] = {}
         self.subscriptions: dict[str, Record] = {}
         self.invoices: dict[str, Record] = {}
         self.writes: Counter[str] = Counter()
         self.replays = 0
-        self.answers_by_key: dict[str, tuple[str, int, Any]] = {}
+        self.answers_by_key: dict[str, tuple[str, int, Any, datetime]] = {}
+
+    def _now(self) -> str:
+        """A timestamp as the gateway writes them: UTC, to the second, with a Z."""
+        return _utc(self.clock.now())
 
     def routes(self) -> list[BaseRoute]:
         def route(path: str, method: str, endpoint: Endpoint, operation: str) -> Route:
             async def serve(request: Request) -> Response:
                 return await self._serve(request, endpoint, operation)
 
-            return Route(BASE_PATH + path, serve, methods=[method])
+            return Route(path, serve, methods=[method])
 
-        return [
-            route("/customers/{customer_id}", "PUT", self._update_customer, "customer/update"),
-            route("/customers/{customer_id}/cards", "POST", self._create_card, "card/create"),
-            route("/subscriptions", "POST", self._create_subscription, "subscription/create"),
-            route(
-                "/subscriptions/{subscription_id}", "DELETE", self._cancel, "subscription/cancel"
-            ),
-            route(
-                "/subscriptions/{subscription_id}/card", "PATCH", self._change_card, "card/change"
-            ),
-            route(
+        calls: list[tuple[str, str, Endpoint, str]] = [
+            ("/customers/{customer_id}", "PUT", self._update_customer, "customer/update"),
+            ("/customers/{customer_id}/cards", "POST", self._create_card, "card/create"),
+            ("/subscriptions", "POST", self._create_subscription, "subscription/create"),
+            ("/subscriptions", "GET", self._list_subscriptions, "subscription/list"),
+            ("/subscriptions/{subscription_id}", "GET", self._get, "subscription/get"),
+            ("/subscriptions/{subscription_id}", "DELETE", self._cancel, "subscription/cancel"),
+            ("/subscriptions/{subscription_id}/card", "PATCH", self._change_card, "card/change"),
+            (
                 "/subscriptions/{subscription_id}/billing-date",
                 "PATCH",
                 self._change_billing_date,
                 "subscription/billing-date",
             ),
-            route("/subscriptions/{subscription_id}/items", "POST", self._add_item, "item/add"),
-            route(
+            ("/subscriptions/{subscription_id}/items", "POST", self._add_item, "item/add"),
+            (
                 "/subscriptions/{subscription_id}/items/{item_id}",
                 "PUT",
                 self._update_item,
                 "item/update",
             ),
-            route(
+            (
                 "/subscriptions/{subscription_id}/items/{item_id}",
                 "DELETE",
                 self._remove_item,
                 "item/remove",
             ),
-            route("/invoices", "GET", self._list_invoices, "invoice/list"),
-            route("/invoices/{invoice_id}", "DELETE", self._cancel_invoice, "invoice/cancel"),
+            ("/invoices", "GET", self._list_invoices, "invoice/list"),
+            ("/invoices/{invoice_id}", "DELETE", self._cancel_invoice, "invoice/cancel"),
+        ]
+        return [
+            route(base + path, method, endpoint, operation)
+            for base in (BASE_PATH, LEGACY_BASE_PATH)
+            for path, method, endpoint, operation in calls
         ]
 
     # -- test helpers ---------------------------------------------------------------------
@@ -186,10 +201,11 @@ class MundipaggSandbox(SandboxBase):
             ).response()
         writes = request.method != "GET"
         key = request.headers.get("idempotency-key") if writes else None
-        call = f"{request.method} {request.url.path}"
+        # One account behind both base paths: a key is the same call on either.
+        call = f"{request.method} {_without_base(request.url.path)}"
         if key is not None:
             with self.lock:
-                remembered = self.answers_by_key.get(key)
+                remembered = self._remembered(key)
                 if remembered is not None and remembered[0] == call:
                     self.replays += 1
                     return JSONResponse(remembered[2], remembered[1])
@@ -205,8 +221,16 @@ class MundipaggSandbox(SandboxBase):
             with self.lock:
                 self.writes[operation] += 1
                 if key is not None:
-                    self.answers_by_key[key] = (call, status, answer)
+                    self.answers_by_key[key] = (call, status, answer, self.clock.now())
         return JSONResponse(answer, status)
+
+    def _remembered(self, key: str) -> tuple[str, int, Any, datetime] | None:
+        """What `key` answered, unless that was `IDEMPOTENCY_WINDOW` ago or more (forgotten)."""
+        remembered = self.answers_by_key.get(key)
+        if remembered is not None and self.clock.now() - remembered[3] >= IDEMPOTENCY_WINDOW:
+            del self.answers_by_key[key]
+            return None
+        return remembered
 
     def _authorized(self, request: Request) -> bool:
         header = request.headers.get("authorization", "")
@@ -250,7 +274,7 @@ class MundipaggSandbox(SandboxBase):
             "type": data["type"],
             "code": data.get("code"),
             "phones": data.get("phones") or {},
-            "created_at": _now(),
+            "created_at": self._now(),
         }
         self.customers[customer["id"]] = customer
         return customer
@@ -267,7 +291,7 @@ class MundipaggSandbox(SandboxBase):
         cvv = str(data["cvv"])
         if not cvv.isdigit() or len(cvv) not in (3, 4):
             raise GatewayRefusal(400, "The request is invalid.", {"card.cvv": ["Invalid cvv."]})
-        today = date.today()
+        today = self.clock.today()
         month, year = int(data["exp_month"]), int(data["exp_year"])
         if (year, month) < (today.year, today.month):
             raise GatewayRefusal(412, "Card expired.", {"card": ["The card is expired."]})
@@ -318,7 +342,7 @@ class MundipaggSandbox(SandboxBase):
         items_in = payload["items"]
         if not isinstance(items_in, list) or not items_in:
             raise GatewayRefusal(422, "The request is invalid.", {"items": ["at least one item"]})
-        items = [_item_from(item) for item in items_in]
+        items = [self._item_from(item) for item in items_in]
         with self.lock:
             if payload.get("customer_id"):
                 customer = self._customer(payload["customer_id"])
@@ -328,7 +352,7 @@ class MundipaggSandbox(SandboxBase):
                 card = self._card_of(payload["card_id"], customer)
             else:
                 card = self._card_from(payload.get("card"), customer)
-            start = payload.get("start_at") or date.today().isoformat()
+            start = _date_time(payload, "start_at") if payload.get("start_at") else self.clock.now()
             subscription = {
                 "id": _new_id("sub"),
                 "code": payload.get("code"),
@@ -341,9 +365,9 @@ class MundipaggSandbox(SandboxBase):
                 "minimum_price": payload.get("minimum_price"),
                 "statement_descriptor": payload.get("statement_descriptor"),
                 "payment_method": "credit_card",
-                "start_at": start,
-                "next_billing_at": start,
-                "created_at": _now(),
+                "start_at": _utc(start),
+                "next_billing_at": _utc(start),
+                "created_at": self._now(),
                 "customer": {"id": customer["id"], "name": customer["name"]},
                 "card": _card_view(card),
                 "items": items,
@@ -370,37 +394,62 @@ class MundipaggSandbox(SandboxBase):
         self, request: Request, payload: dict[str, Any]
     ) -> tuple[int, Any]:
         _require(payload, "", "next_billing_at")
-        try:
-            next_billing = date.fromisoformat(str(payload["next_billing_at"])[:10])
-        except ValueError:
-            raise GatewayRefusal(
-                422, "The request is invalid.", {"next_billing_at": ["invalid date"]}
-            ) from None
-        if next_billing < date.today():
+        next_billing = _date_time(payload, "next_billing_at")
+        if self._local_date(next_billing) < self.clock.today():
             raise GatewayRefusal(412, "The next billing date must be in the future.")
         with self.lock:
             subscription = self._subscription(request.path_params["subscription_id"])
-            subscription["next_billing_at"] = next_billing.isoformat()
+            subscription["next_billing_at"] = _utc(next_billing)
             return 200, _subscription_view(subscription)
+
+    def _local_date(self, moment: datetime) -> date:
+        """The calendar date of `moment` where the gateway is (its clock's zone)."""
+        return moment.astimezone(self.clock.zone).date()
+
+    async def _get(self, request: Request, payload: dict[str, Any]) -> tuple[int, Any]:
+        with self.lock:
+            subscription = self.subscriptions.get(request.path_params["subscription_id"])
+            if subscription is None:
+                raise GatewayRefusal(404, "Subscription not found.")
+            return 200, _subscription_view(subscription)
+
+    async def _list_subscriptions(
+        self, request: Request, payload: dict[str, Any]
+    ) -> tuple[int, Any]:
+        """`GET /subscriptions`, filtered by exact `code`, `status` and `customer_id`."""
+        query = request.query_params
+        with self.lock:
+            matching = [
+                _subscription_view(subscription)
+                for subscription in self.subscriptions.values()
+                if query.get("code", subscription["code"]) == subscription["code"]
+                and query.get("status", subscription["status"]) == subscription["status"]
+                and query.get("customer_id", subscription["customer"]["id"])
+                == subscription["customer"]["id"]
+            ]
+        return 200, _page(request, matching)
 
     async def _cancel(self, request: Request, payload: dict[str, Any]) -> tuple[int, Any]:
         with self.lock:
             subscription = self._subscription(request.path_params["subscription_id"])
             subscription["status"] = "canceled"
-            subscription["canceled_at"] = _now()
+            subscription["canceled_at"] = self._now()
             if payload.get("cancel_pending_invoices"):
                 for invoice in self.invoices.values():
                     if (
                         invoice["subscription"]["id"] == subscription["id"]
                         and invoice["status"] == "pending"
                     ):
-                        invoice.update(status="canceled", canceled_at=_now())
+                        invoice.update(status="canceled", canceled_at=self._now())
             return 200, _subscription_view(subscription)
 
     # -- items --------------------------------------------------------------------------------
 
+    def _item_from(self, data: Any) -> Record:
+        return _item_from(data, self._now())
+
     async def _add_item(self, request: Request, payload: dict[str, Any]) -> tuple[int, Any]:
-        item = _item_from(payload)
+        item = self._item_from(payload)
         with self.lock:
             subscription = self._subscription(request.path_params["subscription_id"])
             subscription["items"].append(item)
@@ -416,7 +465,10 @@ class MundipaggSandbox(SandboxBase):
         raise GatewayRefusal(404, "Subscription item not found.")
 
     async def _update_item(self, request: Request, payload: dict[str, Any]) -> tuple[int, Any]:
-        changed = _item_from(payload)
+        _require(payload, "item", "description", "name", "status", "pricing_scheme")
+        if payload["status"] != "active":
+            raise GatewayRefusal(422, "The request is invalid.", {"item.status": ["invalid"]})
+        changed = self._item_from(payload)
         with self.lock:
             item = self._item(request)
             item.update({k: v for k, v in changed.items() if k not in ("id", "created_at")})
@@ -434,7 +486,8 @@ class MundipaggSandbox(SandboxBase):
         number = sum(
             1 for i in self.invoices.values() if i["subscription"]["id"] == subscription["id"]
         )
-        billing = date.fromisoformat(subscription["start_at"][:10]) + timedelta(days=30 * number)
+        start = self._local_date(datetime.fromisoformat(subscription["start_at"]))
+        billing = start + timedelta(days=30 * number)
         invoice = {
             "id": _new_id("in"),
             "code": uuid.uuid4().hex[:10].upper(),
@@ -445,7 +498,7 @@ class MundipaggSandbox(SandboxBase):
             "installments": subscription["installments"],
             "billing_at": f"{billing.isoformat()}T03:00:00Z",
             "due_at": f"{billing.isoformat()}T03:00:00Z",
-            "created_at": _now(),
+            "created_at": self._now(),
             "canceled_at": None,
             "total_discount": 0,
             "total_increment": 0,
@@ -455,31 +508,14 @@ class MundipaggSandbox(SandboxBase):
         return invoice
 
     async def _list_invoices(self, request: Request, payload: dict[str, Any]) -> tuple[int, Any]:
-        query = request.query_params
-        try:
-            page = max(1, int(query.get("page", "1")))
-            size = min(MAX_PAGE_SIZE, max(1, int(query.get("size", "10"))))
-        except ValueError:
-            raise GatewayRefusal(400, "The request is invalid.", {"page": ["integer"]}) from None
-        wanted = query.get("subscription_id")
+        wanted = request.query_params.get("subscription_id")
         with self.lock:
             matching = [
                 dict(invoice)
                 for invoice in self.invoices.values()
                 if wanted is None or invoice["subscription"]["id"] == wanted
             ]
-        start = (page - 1) * size
-        data = matching[start : start + size]
-
-        def link(to_page: int) -> str:
-            return str(request.url.include_query_params(page=to_page, size=size))
-
-        paging = {
-            "total": len(matching),
-            "previous": link(page - 1) if page > 1 else None,
-            "next": link(page + 1) if start + size < len(matching) else None,
-        }
-        return 200, {"data": data, "paging": paging}
+        return 200, _page(request, matching)
 
     async def _cancel_invoice(self, request: Request, payload: dict[str, Any]) -> tuple[int, Any]:
         with self.lock:
@@ -488,8 +524,55 @@ class MundipaggSandbox(SandboxBase):
                 raise GatewayRefusal(404, "Invoice not found.")
             if invoice["status"] in ("canceled", "paid"):
                 raise GatewayRefusal(412, f"Invoice is {invoice['status']}: it cannot be canceled.")
-            invoice.update(status="canceled", canceled_at=_now())
+            invoice.update(status="canceled", canceled_at=self._now())
             return 200, dict(invoice)
+
+
+def _page(request: Request, records: list[Record]) -> Record:
+    """One page of a listing (`page`, `size` up to 100) with absolute links to its neighbours."""
+    query = request.query_params
+    try:
+        page = max(1, int(query.get("page", "1")))
+        size = min(MAX_PAGE_SIZE, max(1, int(query.get("size", "10"))))
+    except ValueError:
+        raise GatewayRefusal(400, "The request is invalid.", {"page": ["integer"]}) from None
+    start = (page - 1) * size
+
+    def link(to_page: int) -> str:
+        return str(request.url.include_query_params(page=to_page, size=size))
+
+    paging = {
+        "total": len(records),
+        "previous": link(page - 1) if page > 1 else None,
+        "next": link(page + 1) if start + size < len(records) else None,
+    }
+    return {"data": records[start : start + size], "paging": paging}
+
+
+def _date_time(payload: dict[str, Any], field: str) -> datetime:
+    """An RFC 3339 date-time with its offset, as the SDKs send them; 422 for anything else."""
+    text = str(payload[field])
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None or "T" not in text:
+        raise GatewayRefusal(
+            422, "The request is invalid.", {field: ["expected an RFC 3339 date-time"]}
+        )
+    return moment
+
+
+def _utc(moment: datetime) -> str:
+    """A date-time as the gateway answers them: UTC with a Z."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _without_base(path: str) -> str:
+    for base in (BASE_PATH, LEGACY_BASE_PATH):
+        if path.startswith(base + "/"):
+            return path.removeprefix(base)
+    return path
 
 
 def _require(data: dict[str, Any], prefix: str, *fields: str) -> None:
@@ -503,7 +586,7 @@ def _require(data: dict[str, Any], prefix: str, *fields: str) -> None:
         )
 
 
-def _item_from(data: Any) -> Record:
+def _item_from(data: Any, created_at: str) -> Record:
     if not isinstance(data, dict):
         raise GatewayRefusal(422, "The request is invalid.", {"item": ["required"]})
     _require(data, "item", "description", "quantity", "pricing_scheme")
@@ -519,11 +602,12 @@ def _item_from(data: Any) -> Record:
     return {
         "id": _new_id("si"),
         "description": data["description"],
+        "name": data.get("name") or data["description"],
         "quantity": data["quantity"],
         "cycles": data.get("cycles"),
         "status": "active",
         "pricing_scheme": {"price": price, "scheme_type": "unit"},
-        "created_at": _now(),
+        "created_at": created_at,
     }
 
 

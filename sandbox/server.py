@@ -1,8 +1,8 @@
 """Serve sandboxes over real loopback TCP (for timeouts, resets and end-to-end demos).
 
 In-process `httpx.ASGITransport` cannot show what only a socket shows: client timeouts, a
-connection dropped mid-body, connection pooling. `serve()` runs uvicorn on an ephemeral
-127.0.0.1 port in a daemon thread and yields the base URL.
+connection dropped mid-body, connection pooling. `serve()` runs uvicorn on a 127.0.0.1 port
+(ephemeral unless one is given) in a daemon thread and yields the base URL.
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ def _quiet_injected_resets() -> None:
 
 
 @contextmanager
-def serve(app: Any, *, host: str = LOOPBACK) -> Iterator[str]:
-    """Run `app` with uvicorn on an ephemeral loopback port; yield "http://127.0.0.1:<port>"."""
+def serve(app: Any, *, host: str = LOOPBACK, port: int = 0) -> Iterator[str]:
+    """Run `app` with uvicorn on a loopback port; yield "http://127.0.0.1:<port>"."""
     if host != LOOPBACK:
         raise ValueError("the sandbox only binds 127.0.0.1")
     _quiet_injected_resets()
@@ -47,7 +47,12 @@ def serve(app: Any, *, host: str = LOOPBACK) -> Iterator[str]:
     # Like nginx in front of the real systems (tcp_nodelay on): without it each answer written
     # in two parts (headers, body) waits ~40 ms for the client's delayed ACK.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind((host, 0))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        raise RuntimeError(f"cannot serve the sandbox on {host}:{port}: {error.strerror}") from None
     port = sock.getsockname()[1]
     config = uvicorn.Config(
         app,
@@ -77,7 +82,14 @@ def _wait_until_started(server: uvicorn.Server, thread: threading.Thread) -> Non
 
 
 @contextmanager
-def serve_all(**apps: Any) -> Iterator[dict[str, str]]:
-    """Serve several apps at once, e.g. serve_all(magnus=m.app, ixc=i.app) -> {name: url}."""
+def serve_all(ports: dict[str, int] | None = None, **apps: Any) -> Iterator[dict[str, str]]:
+    """Serve several apps at once, e.g. serve_all(magnus=m.app, ixc=i.app) -> {name: url}.
+
+    `ports` fixes the port of some of them (by name); the others get ephemeral ports.
+    """
+    chosen = ports or {}
     with ExitStack() as stack:
-        yield {name: stack.enter_context(serve(app)) for name, app in apps.items()}
+        yield {
+            name: stack.enter_context(serve(app, port=chosen.get(name, 0)))
+            for name, app in apps.items()
+        }

@@ -1,9 +1,11 @@
-"""When the next charge happens after the customer changes the billing day (event A_EDP)."""
+"""When the next charge happens after the customer changes the billing day (event A_EDP), and
+how a business date goes to the gateway."""
 
 from __future__ import annotations
 
 import calendar
-from datetime import date
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
 
 
 def next_billing_date(today: date, billing_day: int) -> date:
@@ -19,3 +21,13 @@ def next_billing_date(today: date, billing_day: int) -> date:
         if candidate > today:
             return candidate
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+
+
+def start_of_day(day: date, zone: ZoneInfo) -> datetime:
+    """`day`'s first instant where the gym is: the RFC 3339 date-time the gateway's SDKs send.
+
+    Midnight with the gym's offset (2026-11-25T00:00:00-03:00) is 25 November both in the gym's
+    zone and in UTC (03:00Z), so whichever one the gateway takes the date in, it is the same day;
+    midnight UTC would be the 24th in São Paulo.
+    """
+    return datetime.combine(day, time(), tzinfo=zone)

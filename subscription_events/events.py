@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from blocks.gym_erp.rows import EventRow
+from blocks.gym_erp.rows import ChainCodes, EventRow
 
 
 class EventCode(StrEnum):
@@ -43,6 +43,12 @@ SUBSCRIPTION_CODES = frozenset(
     }
 )
 ITEM_CODES = frozenset({EventCode.ITEM_ADDED, EventCode.ITEM_CHANGED, EventCode.ITEM_REMOVED})
+# The same chains, for the database to leave held events out of the read window.
+CHAINS = ChainCodes(
+    subscription=frozenset(map(str, SUBSCRIPTION_CODES)),
+    item=frozenset(map(str, ITEM_CODES)),
+    customer=frozenset({str(EventCode.CUSTOMER_EDITED)}),
+)
 
 
 def event_code(event: EventRow) -> EventCode | None:
@@ -56,7 +62,7 @@ def event_code(event: EventRow) -> EventCode | None:
 def parse_id(text: str | None) -> int | None:
     """An id column written as text (`id_tabela`, `codaux_1`) as the integer it should be."""
     cleaned = (text or "").strip()
-    return int(cleaned) if cleaned.isdigit() else None
+    return int(cleaned) if cleaned.isascii() and cleaned.isdigit() else None
 
 
 @dataclass(frozen=True)

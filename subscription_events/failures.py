@@ -5,8 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from blocks.errors import ApiError, is_transient
+from blocks.mundipagg.client import InconsistentAnswer, UnconfirmedWrite
+
 if TYPE_CHECKING:
     from blocks.gym_erp.rows import Change
+
+# What an `E` says when the gateway may have done what the event asked: reprocessing it blindly
+# could, after the gateway forgot the idempotency key (24 h), do it a second time.
+UNKNOWN_OUTCOME = "resultado desconhecido: não reenviar sem conferir"
 
 
 class EventFailed(Exception):
@@ -19,3 +26,14 @@ class EventFailed(Exception):
     def __init__(self, message: str, keep: Sequence[Change] = ()) -> None:
         super().__init__(message)
         self.keep = keep
+
+
+def gateway_problem(error: ApiError) -> str:
+    """The reason an event ends `E` because of the gateway."""
+    if isinstance(error, UnconfirmedWrite):
+        return f"{UNKNOWN_OUTCOME} (gateway sem resposta confirmada, tentativas esgotadas: {error})"
+    if isinstance(error, InconsistentAnswer):
+        return f"resposta incoerente do gateway ({error})"
+    if is_transient(error):
+        return f"gateway indisponível, tentativas esgotadas ({error})"
+    return f"gateway recusou ({error})"

@@ -9,9 +9,9 @@ whatever the outcome. Every gateway write carries an idempotency key made from t
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
 from decimal import Decimal
 
 from blocks.errors import ApiError
@@ -30,18 +30,25 @@ from blocks.gym_erp.rows import (
 )
 from blocks.gym_erp.schema import customers, invoices, subscription_items, subscriptions
 from blocks.mundipagg.client import MundipaggClient
-from blocks.mundipagg.models import GatewayCard, GatewayItem
-from subscription_events.billing_dates import next_billing_date
+from blocks.mundipagg.models import (
+    KNOWN_INVOICE_STATUSES,
+    GatewayCard,
+    GatewayItem,
+    GatewaySubscription,
+    NewCard,
+)
+from clock import Clock
+from subscription_events.billing_dates import next_billing_date, start_of_day
 from subscription_events.events import EventCode, parse_id
-from subscription_events.failures import EventFailed
+from subscription_events.failures import EventFailed, gateway_problem
 from subscription_events.money import from_cents
 from subscription_events.payloads import (
     customer_data,
     invoice_values,
     item_data,
+    item_update,
     new_card,
     new_subscription,
-    utc_naive,
 )
 
 UNKNOWN_CUSTOMER = "(cliente desconhecido)"
@@ -52,7 +59,7 @@ class Services:
     erp: ErpDatabase
     gateway: MundipaggClient
     decryptor: CardDecryptor
-    today: date
+    clock: Clock
 
 
 @dataclass
@@ -64,9 +71,13 @@ class EventRun:
     customer: str = UNKNOWN_CUSTOMER
     id_api: str | None = None
     value: Decimal = field(default_factory=Decimal)
+    # The gateway writes this event sent (or tried to), by purpose: whatever happens to the ERP
+    # commit, the gateway may hold their results.
+    writes: list[str] = field(default_factory=list)
 
     def key(self, purpose: str) -> str:
-        """The idempotency key of one gateway write of this event."""
+        """The idempotency key of one gateway write of this event (which is about to be sent)."""
+        self.writes.append(purpose)
         return f"{self.event.id_guid}:{purpose}"
 
 
@@ -80,49 +91,120 @@ Handler = Callable[[EventRun], Awaitable[Done]]
 
 
 async def create_subscription(run: EventRun) -> Done:
-    """A_N: the subscription with its active items, customer and card."""
+    """A_N: the subscription with its active items, customer and card - once.
+
+    Before creating it, the gateway is asked for a subscription with its `code` (the ERP id it is
+    created with): one whose answer was lost (a timeout, a crash) is found there and completed
+    instead of created again, even after the gateway forgot the idempotency key. The event ends
+    `P` only with every id stored - subscription, customer, card (its data wiped) and items.
+    """
     subscription = await _subscription(run, _target(run))
     customer = await _customer(run, subscription.id_cliente)
     items = await run.services.erp.active_items(subscription.id)
     run.value = sum((item.quant * item.valor for item in items), Decimal(0))
+    card = await _subscription_card(run, subscription, customer)
     if subscription.id_api:
         run.id_api = subscription.id_api
-        return Done("assinatura já estava no gateway; nada enviado")
+        if card.id_api and all(item.id_api for item in items):
+            return Done("assinatura já estava no gateway; nada enviado")
+        at_gateway = await run.services.gateway.subscription(subscription.id_api)
+        return _completed(run, subscription, customer, card, items, at_gateway, "já no gateway")
     if subscription.status != "A":
         raise EventFailed(
             f"assinatura {subscription.id} não está ativa (status {subscription.status})"
         )
-    card = await _subscription_card(run, subscription, customer)
-    card_to_register = None
-    if card.id_api is None and customer.id_api is not None:
-        card = replace(card, id_api=await _gateway_card_id(run, customer, card))
-    elif card.id_api is None:
-        card_to_register = new_card(card, run.services.decryptor)
+    # Built first: ERP data the gateway could not take fails the event before any call.
+    card_to_register = new_card(card, run.services.decryptor) if card.id_api is None else None
     request = new_subscription(
-        subscription, items, customer=customer, card=card, card_to_register=card_to_register
+        subscription,
+        items,
+        customer=customer,
+        card=card,
+        card_to_register=card_to_register,
+        zone=run.services.clock.zone,
     )
+    found, canceled = await _same_code_at_gateway(run, subscription)
+    if found is not None:
+        how = f"já no gateway (encontrada pelo code {found.code})"
+        return _completed(run, subscription, customer, card, items, found, how)
+    if card_to_register is not None and customer.id_api is not None:
+        # A known customer's new card is registered (and committed) on its own first.
+        registered = await _register_card(run, customer.id_api, card, card_to_register)
+        card = replace(card, id_api=registered)
+        request = request.model_copy(update={"card": None, "card_id": registered})
     created = await run.services.gateway.create_subscription(
         request, idempotency_key=run.key("subscription")
     )
-    run.id_api = created.id
-    created_ids: list[Change] = [
-        RowUpdate(subscriptions.name, subscription.id, {"id_api": created.id})
-    ]
-    if customer.id_api is None:
-        created_ids.append(
-            RowUpdate(customers.name, customer.cod_cli, {"id_api": created.customer.id})
-        )
-    try:
-        card_ids = [_registered(card, created.card)] if card_to_register is not None else []
-        item_ids = _item_ids(items, created.items)
-    except EventFailed as problem:  # the subscription exists now: keep its id whatever else
-        raise EventFailed(
-            f"assinatura {created.id} criada no gateway, mas {problem}", keep=created_ids
-        ) from None
-    return Done(
-        f"assinatura criada no gateway com {len(items)} item(ns)",
-        [*created_ids, *card_ids, *item_ids],
+    how = "criada no gateway" + (
+        f" ({canceled} cancelada(s) com o mesmo code ignorada(s))" if canceled else ""
     )
+    return _completed(run, subscription, customer, card, items, created, how)
+
+
+async def _same_code_at_gateway(
+    run: EventRun, subscription: SubscriptionRow
+) -> tuple[GatewaySubscription | None, int]:
+    """(the live subscription this flow created at the gateway with this subscription's code,
+    how many canceled ones share the code). Canceled ones charge nobody and are left alone;
+    a live one this flow did not create, or two of them, stop the event: creating another could
+    charge the customer twice, adopting the wrong one would bill the wrong items."""
+    code = str(subscription.id)
+    same_code = await run.services.gateway.subscriptions_with_code(code)
+    live = [found for found in same_code if found.status != "canceled"]
+    canceled = len(same_code) - len(live)
+    if not live:
+        return None, canceled
+    ids = ", ".join(found.id for found in live)
+    if len(live) > 1:
+        raise EventFailed(
+            f"{len(live)} assinaturas ativas com o code {code} no gateway ({ids}): cancele a "
+            "duplicada e volte o evento para N; nada criado"
+        )
+    (found,) = live
+    if (found.metadata or {}).get("id_assinatura") != code:
+        raise EventFailed(
+            f"a assinatura {found.id} do gateway tem o code {code} mas não foi criada para a "
+            f"assinatura {code} do ERP (metadata): confira; nada criado"
+        )
+    return found, canceled
+
+
+def _completed(
+    run: EventRun,
+    subscription: SubscriptionRow,
+    customer: CustomerRow,
+    card: CardRow,
+    items: Sequence[ItemRow],
+    at_gateway: GatewaySubscription,
+    how: str,
+) -> Done:
+    """Store every id the gateway's subscription gives that the ERP lacks; `E` (keeping them)
+    unless that makes every id known: subscription, customer, card and each active item."""
+    run.id_api = at_gateway.id
+    changes: list[Change] = []
+    problems: list[str] = []
+    if subscription.id_api is None:
+        changes.append(RowUpdate(subscriptions.name, subscription.id, {"id_api": at_gateway.id}))
+    if customer.id_api is None:
+        changes.append(
+            RowUpdate(customers.name, customer.cod_cli, {"id_api": at_gateway.customer.id})
+        )
+    elif customer.id_api != at_gateway.customer.id:
+        problems.append(
+            f"ela é do cliente {at_gateway.customer.id} do gateway, não de {customer.id_api}"
+        )
+    if card.id_api is None and at_gateway.card is None:
+        problems.append(f"o gateway não devolveu o cartão {card.id}")
+    elif card.id_api is None and at_gateway.card is not None:
+        changes.append(_registered(card, at_gateway.card))
+    item_ids, item_problem = _item_ids(items, at_gateway.items)
+    changes += item_ids
+    problems += item_problem
+    if problems:
+        raise EventFailed(
+            f"assinatura {at_gateway.id} {how}, mas {'; '.join(problems)}", keep=changes
+        )
+    return Done(f"assinatura {how} com {len(items)} item(ns)", changes)
 
 
 async def change_card(run: EventRun) -> Done:
@@ -144,11 +226,13 @@ async def change_billing_day(run: EventRun) -> Done:
     """A_EDP: the ERP already holds the new `dia_cobranca`; move the next charge to it."""
     subscription, _, subscription_api_id = await _registered_subscription(run)
     try:
-        next_charge = next_billing_date(run.services.today, subscription.dia_cobranca)
+        next_charge = next_billing_date(run.services.clock.today(), subscription.dia_cobranca)
     except ValueError as problem:
         raise EventFailed(f"assinatura {subscription.id}: {problem}") from None
     await run.services.gateway.change_next_billing_date(
-        subscription_api_id, next_charge.isoformat(), idempotency_key=run.key("billing-date")
+        subscription_api_id,
+        start_of_day(next_charge, run.services.clock.zone),
+        idempotency_key=run.key("billing-date"),
     )
     run.id_api = subscription_api_id
     return Done(
@@ -204,8 +288,11 @@ async def update_item(run: EventRun) -> Done:
     if not item.id_api:
         raise EventFailed(f"item {item.id} ainda não está no gateway (IA_N pendente ou com erro)")
     run.id_api = item.id_api
+    if item.status != "A":
+        # Sending it would make a removed item active (and charged) again.
+        return Done(f"item '{item.descricao}' inativo no ERP (status {item.status}); nada enviado")
     await run.services.gateway.update_item(
-        subscription_api_id, item.id_api, item_data(item), idempotency_key=run.key("item")
+        subscription_api_id, item.id_api, item_update(item), idempotency_key=run.key("item")
     )
     return Done(f"item '{item.descricao}' alterado na assinatura")
 
@@ -229,9 +316,14 @@ async def import_invoices(run: EventRun) -> Done:
     run.id_api = subscription_api_id
     found = await run.services.gateway.subscription_invoices(subscription_api_id)
     run.value = sum((from_cents(invoice.amount) for invoice in found), Decimal(0))
+    unknown = Counter(i.status for i in found if i.status not in KNOWN_INVOICE_STATUSES)
+    noted = "".join(
+        f"; status desconhecido '{status}' em {count} (guardado como veio)"
+        for status, count in sorted(unknown.items())
+    )
     return Done(
-        f"{len(found)} fatura(s) importada(s)",
-        [InvoiceImport([invoice_values(invoice, subscription) for invoice in found])],
+        f"{len(found)} fatura(s) importada(s){noted}",
+        [InvoiceImport([invoice_values(i, subscription, run.services.clock) for i in found])],
     )
 
 
@@ -255,14 +347,17 @@ async def cancel_invoice(run: EventRun) -> Done:
             # Those already canceled at the gateway are recorded so, whatever comes next.
             raise EventFailed(
                 f"{len(changes)} de {len(to_cancel)} fatura(s) cancelada(s); "
-                f"a fatura {invoice.id} falhou: {error}",
+                f"a fatura {invoice.id}: {gateway_problem(error)}",
                 keep=changes,
             ) from None
         changes.append(
             RowUpdate(
                 invoices.name,
                 invoice.id,
-                {"status": canceled.status, "dt_cancelamento": utc_naive(canceled.canceled_at)},
+                {
+                    "status": canceled.status,
+                    "dt_cancelamento": run.services.clock.wall_time_of(canceled.canceled_at),
+                },
             )
         )
     return Done(f"{len(to_cancel)} fatura(s) cancelada(s) no gateway", changes)
@@ -341,22 +436,26 @@ async def _card(run: EventRun, card_id: int, owner: CustomerRow) -> CardRow:
 
 
 async def _gateway_card_id(run: EventRun, customer: CustomerRow, card: CardRow) -> str:
-    """The card's gateway id, registering the card first if needed. The registration is committed
-    at once, even if the event fails later: the gateway holds the card, the ERP must not."""
+    """The card's gateway id, registering the card first if needed."""
     if card.id_api:
         return card.id_api
     if not customer.id_api:
         raise EventFailed(f"cliente {customer.cod_cli} ainda não está no gateway")
+    return await _register_card(run, customer.id_api, card, new_card(card, run.services.decryptor))
+
+
+async def _register_card(run: EventRun, customer_id: str, card: CardRow, card_data: NewCard) -> str:
+    """Register the card with the gateway's customer `customer_id`; its id. The registration
+    (and the wipe of the card data) is committed at once, even if the event fails later: the
+    gateway holds the card, the ERP must not."""
     registered = await run.services.gateway.create_card(
-        customer.id_api, new_card(card, run.services.decryptor), idempotency_key=run.key("card")
+        customer_id, card_data, idempotency_key=run.key("card")
     )
     await run.services.erp.apply([_registered(card, registered)])
     return registered.id
 
 
-def _registered(card: CardRow, gateway_card: GatewayCard | None) -> RowUpdate:
-    if gateway_card is None:
-        raise EventFailed(f"o gateway não devolveu o cartão {card.id} registrado")
+def _registered(card: CardRow, gateway_card: GatewayCard) -> RowUpdate:
     return card_registered(
         card.id,
         id_api=gateway_card.id,
@@ -365,16 +464,27 @@ def _registered(card: CardRow, gateway_card: GatewayCard | None) -> RowUpdate:
     )
 
 
-def _item_ids(items: Sequence[ItemRow], created: Sequence[GatewayItem]) -> list[RowUpdate]:
-    """The gateway answers the items in the order sent (it may normalise their text)."""
-    if len(items) != len(created):
-        raise EventFailed(
-            f"o gateway devolveu {len(created)} item(ns) para {len(items)} enviado(s)"
-        )
+def _item_ids(
+    items: Sequence[ItemRow], at_gateway: Sequence[GatewayItem]
+) -> tuple[list[RowUpdate], list[str]]:
+    """(ids for the ERP's active items that lack one, what kept that from being done).
+
+    The gateway lists a subscription's items in the order they were sent (it may normalise their
+    text): those no ERP item claims yet, removed ones aside, are paired in order with the ERP
+    items without an id - only when there are as many of each.
+    """
+    claimed = {item.id_api for item in items if item.id_api}
+    unpaired = [item for item in items if not item.id_api]
+    free = [item for item in at_gateway if item.id not in claimed and item.status != "deleted"]
+    if len(unpaired) != len(free):
+        return [], [
+            f"o gateway mostra {len(free)} item(ns) sem par no ERP para {len(unpaired)} item(ns) "
+            "ativo(s) do ERP sem id_api"
+        ]
     return [
         RowUpdate(subscription_items.name, item.id, {"id_api": answer.id})
-        for item, answer in zip(items, created, strict=True)
-    ]
+        for item, answer in zip(unpaired, free, strict=True)
+    ], []
 
 
 async def _item_of_registered_subscription(run: EventRun) -> tuple[ItemRow, str]:

@@ -4,23 +4,37 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
 from pydantic import ValidationError
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
-from blocks.errors import ApiError, is_transient
+from blocks.errors import ApiError
 from blocks.gym_erp.cards import CardDataUnreadable
-from blocks.gym_erp.database import ErpDatabase
+from blocks.gym_erp.database import ErpDatabase, refusal
 from blocks.gym_erp.rows import Change, EventRow, EventStatus, LogEntry
 from blocks.mundipagg.models import field_problems
-from subscription_events.events import Lane, References, event_code, plan_lanes, referenced_ids
-from subscription_events.failures import EventFailed
+from subscription_events.events import (
+    CHAINS,
+    Lane,
+    References,
+    event_code,
+    plan_lanes,
+    referenced_ids,
+)
+from subscription_events.failures import UNKNOWN_OUTCOME, EventFailed, gateway_problem
 from subscription_events.handlers import HANDLERS, UNKNOWN_CUSTOMER, EventRun, Services
 from subscription_events.money import NotWholeCents
+
+# Held events read (for the run report) besides the ones to run; all of them are counted.
+HELD_SHOWN = 200
+
+# An ERP row the database will not take (a NOT NULL, a unique key, a value too long): retrying
+# the same commit every minute would fail the same way.
+ERP_DATA_ERRORS = (IntegrityError, DataError)
 
 
 @dataclass(frozen=True)
@@ -36,6 +50,28 @@ class EventResult:
     customer: str
     id_api: str | None
     value: Decimal
+    # Held in this run behind an event of its chain that failed in this run (not since before).
+    newly_held: bool = False
+
+
+@dataclass(frozen=True)
+class Queue:
+    """What a run reads: the oldest pending events it may run, and those held behind an older
+    failure (the first `HELD_SHOWN` of them, and how many there are)."""
+
+    runnable: list[EventRow]
+    held: list[EventRow]
+    held_total: int
+
+    @property
+    def events(self) -> list[EventRow]:
+        return [*self.runnable, *self.held]
+
+
+async def read_queue(erp: ErpDatabase, limit: int) -> Queue:
+    runnable = await erp.pending_events(limit, CHAINS)
+    held, held_total = await erp.held_events(HELD_SHOWN, CHAINS)
+    return Queue(runnable, held, held_total)
 
 
 async def plan_pending(erp: ErpDatabase, pending: Sequence[EventRow]) -> list[Lane]:
@@ -66,20 +102,22 @@ async def process_event(event: EventRow, chain: str, services: Services) -> Even
     except (CardDataUnreadable, NotWholeCents) as problem:
         status, description = "E", str(problem)
     except ApiError as error:
-        status = "E"
-        description = (
-            f"gateway indisponível, tentativas esgotadas ({error})"
-            if is_transient(error)
-            else f"gateway recusou ({error})"
-        )
+        status, description = "E", gateway_problem(error)
     except ValidationError as invalid:
         status, description = "E", f"dados inválidos para o gateway: {field_problems(invalid)}"
+    except ERP_DATA_ERRORS as refused:  # the card registration's own commit
+        status, description = "E", _not_stored(refused, run)
     except SQLAlchemyError:
         raise  # the ERP itself failed: the event stays N for the next run
     except Exception as unexpected:  # a bug must not stall the queue, nor leak data in a message
         status, description = "E", f"erro inesperado: {_where(unexpected)}"
     log = LogEntry(status, f"{event.sigla}: {description}", run.customer, run.id_api, run.value)
-    await services.erp.finish_event(event, status, log, changes)
+    try:
+        await services.erp.finish_event(event, status, log, changes)
+    except ERP_DATA_ERRORS as refused:
+        # The outcome's rows cannot be stored: the event ends E with only its log row.
+        log = replace(log, kind="E", description=f"{event.sigla}: {_not_stored(refused, run)}")
+        await services.erp.finish_event(event, "E", log)
     return _result(event, chain, log)
 
 
@@ -95,13 +133,22 @@ async def process_lane(lane: Lane, services: Services) -> list[EventResult]:
         elif chain in failed_here:
             log = _held(event, *failed_here[chain])
             await services.erp.finish_event(event, "N", log)
-            results.append(_result(event, chain, log))
+            results.append(replace(_result(event, chain, log), newly_held=True))
         else:
             result = await process_event(event, chain, services)
             if result.status == "E":
                 failed_here[chain] = (event, result.customer)
             results.append(result)
     return results
+
+
+def _not_stored(refused: IntegrityError | DataError, run: EventRun) -> str:
+    """Why the ERP kept nothing of this event, and whether the gateway has it all the same."""
+    reason = f"o banco do ERP recusou gravar o resultado ({refusal(refused)})"
+    at_gateway = f" ({run.id_api})" if run.id_api else ""
+    if run.writes:
+        return f"{reason}; o gateway pode já ter feito o pedido{at_gateway}: {UNKNOWN_OUTCOME}"
+    return f"{reason}; no gateway{at_gateway}" if at_gateway else reason
 
 
 def _where(error: Exception) -> str:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any, get_args
+from zoneinfo import ZoneInfo
 
 from blocks.gym_erp.cards import CardDecryptor
 from blocks.gym_erp.rows import CardRow, CustomerRow, ItemRow, SubscriptionRow
@@ -14,12 +14,15 @@ from blocks.mundipagg.models import (
     GatewayInvoice,
     Interval,
     ItemData,
+    ItemUpdate,
     NewCard,
     NewSubscription,
     PhoneNumber,
     Phones,
     PricingScheme,
 )
+from clock import Clock
+from subscription_events.billing_dates import start_of_day
 from subscription_events.failures import EventFailed
 from subscription_events.money import from_cents, to_cents
 
@@ -62,18 +65,21 @@ def new_card(card: CardRow, decryptor: CardDecryptor) -> NewCard:
     )
 
 
-def invoice_values(invoice: GatewayInvoice, subscription: SubscriptionRow) -> dict[str, Any]:
-    """A gateway invoice as a `rec_fatura` row (UTC dates, without time zone, as the ERP keeps)."""
+def invoice_values(
+    invoice: GatewayInvoice, subscription: SubscriptionRow, clock: Clock
+) -> dict[str, Any]:
+    """A gateway invoice as a `rec_fatura` row: times in the provider's zone, as the ERP keeps."""
+    created = clock.wall_time_of(invoice.created_at)
     return {
         "id_api": invoice.id,
         "url": invoice.url,
         "forma_pagamento": invoice.payment_method,
         "quant_parcelas": invoice.installments,
         "valor": from_cents(invoice.amount),
-        "dt_cobranca": utc_naive(invoice.billing_at),
-        "dt_vencimento": utc_naive(invoice.due_at),
-        "dt_criacao": invoice.created_at.date() if invoice.created_at else None,
-        "dt_cancelamento": utc_naive(invoice.canceled_at),
+        "dt_cobranca": clock.wall_time_of(invoice.billing_at),
+        "dt_vencimento": clock.wall_time_of(invoice.due_at),
+        "dt_criacao": created.date() if created else None,
+        "dt_cancelamento": clock.wall_time_of(invoice.canceled_at),
         "dia_cobranca": subscription.dia_cobranca,
         "total_descontos": from_cents(invoice.total_discount),
         "total_acrescimos": from_cents(invoice.total_increment),
@@ -83,19 +89,19 @@ def invoice_values(invoice: GatewayInvoice, subscription: SubscriptionRow) -> di
     }
 
 
-def utc_naive(moment: datetime | None) -> datetime | None:
-    if moment is None or moment.tzinfo is None:
-        return moment
-    return moment.astimezone(UTC).replace(tzinfo=None)
-
-
 def item_data(item: ItemRow) -> ItemData:
     return ItemData(
         description=item.descricao,
+        name=item.descricao,
         quantity=item.quant,
         cycles=item.ciclos or None,
         pricing_scheme=PricingScheme(price=to_cents(item.valor)),
     )
+
+
+def item_update(item: ItemRow) -> ItemUpdate:
+    """The item's new values, with the `status` the v5 update requires (it stays active)."""
+    return ItemUpdate(**item_data(item).model_dump(), status="active")
 
 
 def new_subscription(
@@ -105,8 +111,10 @@ def new_subscription(
     customer: CustomerRow,
     card: CardRow,
     card_to_register: NewCard | None,
+    zone: ZoneInfo,
 ) -> NewSubscription:
-    """POST /subscriptions: a known customer and card go by id, new ones inline."""
+    """POST /subscriptions: a known customer and card go by id, new ones inline. `code` is the
+    ERP's subscription id: it is how the subscription is found again at the gateway."""
     interval = subscription.intervalo.strip().lower()
     if interval not in get_args(Interval):
         raise EventFailed(f"assinatura {subscription.id}: intervalo '{interval}' inválido")
@@ -124,7 +132,7 @@ def new_subscription(
         installments=subscription.quant_parcelas,
         minimum_price=to_cents(subscription.valor_minimo),
         statement_descriptor=subscription.texto_fatura or None,
-        start_at=subscription.dt_inicio,
+        start_at=start_of_day(subscription.dt_inicio, zone),
         items=[item_data(item) for item in items],
         metadata={"id_assinatura": str(subscription.id), "cod_cli": str(customer.cod_cli)},
         code=str(subscription.id),

@@ -14,6 +14,21 @@ STATUS_NAMES = {"P": "processado", "E": "erro", "N": "pendente"}
 @dataclass(frozen=True)
 class RunReport:
     results: Sequence[EventResult]
+    # Events held behind an older failure that the run did not read (past `HELD_SHOWN`).
+    held_not_listed: int = 0
+
+    @property
+    def failed(self) -> list[EventResult]:
+        return [result for result in self.results if result.status == "E"]
+
+    @property
+    def newly_held(self) -> list[EventResult]:
+        return [result for result in self.results if result.newly_held]
+
+    @property
+    def waiting(self) -> int:
+        """Every event held behind a failed one, listed or not."""
+        return self.counts["N"] + self.held_not_listed
 
     @property
     def counts(self) -> Counter[str]:
@@ -47,7 +62,7 @@ class RunReport:
             "",
             f"{len(self.results)} evento(s) de {self.subscriptions} assinatura(s)/cliente(s): "
             f"**{counts['P']} processado(s)**, **{counts['E']} com erro**, "
-            f"**{counts['N']} aguardando** um evento anterior que falhou.",
+            f"**{self.waiting} aguardando** um evento anterior que falhou.",
         ]
         for status, title in (("E", "Com erro"), ("N", "Aguardando")):
             chosen = [result for result in self.results if result.status == status]
@@ -57,4 +72,6 @@ class RunReport:
                     f"- `{result.id_guid}` ({result.chain}) {result.customer}: {result.description}"
                     for result in chosen
                 ]
+        if self.held_not_listed:
+            lines += ["", f"E mais {self.held_not_listed} evento(s) aguardando, não listados."]
         return "\n".join(lines) + "\n"

@@ -10,55 +10,66 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import date
 
 from prefect import task
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.logging import get_run_logger
+from prefect.runtime import flow_run
 
+from blocks.discord.block import Discord
+from blocks.errors import ApiError
 from blocks.gym_erp.block import GymErpDatabase
 from blocks.gym_erp.cards import FernetCardKey
 from blocks.gym_erp.database import ErpDatabase
-from blocks.gym_erp.rows import EventRow
 from blocks.mundipagg.block import Mundipagg
+from clock import Clock
 from subscription_events.events import Lane
 from subscription_events.handlers import Services
-from subscription_events.lanes import EventResult, plan_pending, process_lane
+from subscription_events.lanes import EventResult, Queue, plan_pending, process_lane, read_queue
+from subscription_events.notice import run_notice
 from subscription_events.report import RunReport
 
 
 @asynccontextmanager
 async def connected(
-    erp_block: str, gateway_block: str, card_key_block: str
+    erp_block: str, gateway_block: str, card_key_block: str, timezone: str
 ) -> AsyncIterator[Services]:
-    """The ERP database, the gateway client and the card decryptor, closed afterwards."""
+    """The ERP database, the gateway client, the card decryptor and the gym's clock."""
+    clock = Clock.in_zone(timezone)
     erp_settings = await GymErpDatabase.aload(erp_block)
     gateway_settings = await Mundipagg.aload(gateway_block)
     card_key = await FernetCardKey.aload(card_key_block)
-    erp = erp_settings.database()
+    erp = erp_settings.database(clock)
     try:
         async with gateway_settings.client() as gateway:
-            yield Services(erp, gateway, card_key.cipher(), date.today())
+            yield Services(erp, gateway, card_key.cipher(), clock)
     finally:
         erp.dispose()
 
 
 @task(name="read-pending-events", cache_policy=NO_CACHE)
-async def read_pending_events(erp: ErpDatabase, limit: int) -> list[EventRow]:
-    pending = await erp.pending_events(limit)
-    get_run_logger().info("%d evento(s) pendente(s) (limite %d)", len(pending), limit)
-    return pending
+async def read_pending_events(erp: ErpDatabase, limit: int) -> Queue:
+    """The oldest `limit` events that may run (held ones never take their place), and those
+    held behind an older failed event of their chain."""
+    queue = await read_queue(erp, limit)
+    get_run_logger().info(
+        "%d evento(s) pendente(s) (limite %d); %d aguardam um evento com erro",
+        len(queue.runnable),
+        limit,
+        queue.held_total,
+    )
+    return queue
 
 
 @task(name="group-events-by-customer", cache_policy=NO_CACHE)
-async def group_events(erp: ErpDatabase, pending: Sequence[EventRow]) -> list[Lane]:
+async def group_events(erp: ErpDatabase, queue: Queue) -> list[Lane]:
     """Lanes of events per customer, noting events held behind an earlier failed one."""
-    lanes = await plan_pending(erp, pending)
+    lanes = await plan_pending(erp, queue.events)
     held = sum(1 for lane in lanes for planned in lane.events if planned.held_by is not None)
     get_run_logger().info(
         "%d evento(s) em %d fila(s) de cliente; %d aguardam um evento com erro",
-        len(pending),
+        len(queue.events),
         len(lanes),
         held,
     )
@@ -92,8 +103,8 @@ async def process_all_lanes(
 
 
 @task(name="publish-report", cache_policy=NO_CACHE)
-async def publish_report(results: Sequence[EventResult]) -> RunReport:
-    report = RunReport(results)
+async def publish_report(results: Sequence[EventResult], queue: Queue) -> RunReport:
+    report = RunReport(results, held_not_listed=queue.held_total - len(queue.held))
     await acreate_markdown_artifact(
         report.markdown(), key="subscription-events-summary", description="Resumo da execução"
     )
@@ -106,3 +117,36 @@ async def publish_report(results: Sequence[EventResult]) -> RunReport:
         "%d processado(s), %d com erro, %d aguardando", counts["P"], counts["E"], counts["N"]
     )
     return report
+
+
+@task(name="notify-team", cache_policy=NO_CACHE)
+async def notify_team(report: RunReport, discord_block: str) -> bool:
+    """Tell the team on the Discord block's errors webhook about events that ended E or were
+    held back in this run; whether a message went out.
+
+    It runs after every event was processed and committed, and a missing block or a Discord
+    failure is only logged: a notice never undoes or stops the processing it reports.
+    """
+    logger = get_run_logger()
+    if not report.failed and not report.newly_held:
+        return False
+    try:
+        discord = await Discord.aload(discord_block)
+    except Exception as error:  # missing or unreadable block: the events are processed anyway
+        logger.warning(
+            "Aviso no Discord não enviado: bloco Discord '%s' indisponível (%s)",
+            discord_block,
+            type(error).__name__,
+        )
+        return False
+    message = run_notice(report, discord.language, flow_run.name or "?")
+    if message is None:
+        return False
+    try:
+        async with discord.errors_webhook() as webhook:
+            await webhook.post(message)
+    except Exception as error:  # the webhook URL is a secret: only our own error texts go out
+        detail = str(error) if isinstance(error, ApiError) else type(error).__name__
+        logger.error("Aviso no Discord não enviado: %s", detail)
+        return False
+    return True

@@ -7,6 +7,7 @@ from pydantic import Field, SecretStr
 from sqlalchemy import create_engine
 
 from blocks.gym_erp.database import ErpDatabase
+from clock import Clock
 
 
 class GymErpDatabase(Block):
@@ -21,7 +22,7 @@ class GymErpDatabase(Block):
     url: SecretStr = Field(description="SQLAlchemy URL, with credentials.")
     pool_size: int = Field(default=10, gt=0, description="Connections kept open.")
 
-    def database(self) -> ErpDatabase:
+    def database(self, clock: Clock) -> ErpDatabase:
         """A fresh engine: each run opens its own pool and disposes of it, so no stale links."""
         engine = create_engine(self.url.get_secret_value(), pool_size=self.pool_size)
-        return ErpDatabase(engine, workers=self.pool_size)
+        return ErpDatabase(engine, clock=clock, workers=self.pool_size)

@@ -9,16 +9,35 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import re
 from collections.abc import Callable, Collection, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import Connection, Select, Table, and_, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Integer,
+    Select,
+    Table,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.expression import FromClause
 
 from blocks.gym_erp.rows import (
     CardRow,
+    ChainCodes,
     Change,
     CustomerRow,
     EventRow,
@@ -40,6 +59,7 @@ from blocks.gym_erp.schema import (
     subscriptions,
     sync_log,
 )
+from clock import Clock
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -47,6 +67,17 @@ R = TypeVar("R")
 # Stay far below SQL Server's 2,100 parameters per statement.
 IN_LIST_CHUNK = 1000
 LOG_TEXT_LIMIT = 255
+LOG_ID_LIMIT = 100
+# Names (never values) in the databases' refusals: SQLite "NOT NULL constraint failed: t.c",
+# MySQL/MariaDB "Column 'c' cannot be null" / "Data too long for column 'c'", PostgreSQL
+# 'column "c" of relation "t"', SQL Server "truncated in table 'db.dbo.t', column 'c'".
+_REFUSED_NAME = (
+    re.compile(r"constraint failed: (?P<column>[\w.]+)"),
+    re.compile(r"table '(?P<table>[\w.]+)', column '(?P<column>\w+)'"),
+    re.compile(r'column "(?P<column>\w+)" of relation "(?P<table>\w+)"'),
+    re.compile(r"[Cc]olumn '(?P<column>\w+)'"),
+    re.compile(r"(?P<column>value too long for type [\w ]+\(\d+\))"),
+)
 
 
 def _off_the_event_loop(
@@ -62,10 +93,15 @@ def _off_the_event_loop(
 
 class ErpDatabase:
     """The ERP's tables over `engine`, with its own worker threads (one per pooled connection):
-    a statement waiting for a lock holds one of them, not the event loop nor anyone else's."""
+    a statement waiting for a lock holds one of them, not the event loop nor anyone else's.
 
-    def __init__(self, engine: Engine, *, workers: int = 5) -> None:
+    The times it writes (`dt_processado`, `rec_log_sync.dt_evento`) are `clock`'s wall time: the
+    provider's local time, as the ERP keeps its own.
+    """
+
+    def __init__(self, engine: Engine, *, clock: Clock, workers: int = 5) -> None:
         self.engine = engine
+        self.clock = clock
         self._workers = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gym-erp")
 
     def dispose(self) -> None:
@@ -73,9 +109,27 @@ class ErpDatabase:
         self.engine.dispose()
 
     @_off_the_event_loop
-    def pending_events(self, limit: int) -> list[EventRow]:
-        """Unprocessed events, oldest first (`dt_evento`, then `id_guid` to break ties)."""
-        return self._rows(_events_in("N").limit(limit), EventRow)
+    def pending_events(self, limit: int, chains: ChainCodes) -> list[EventRow]:
+        """The oldest `limit` unprocessed events (`dt_evento`, then `id_guid` to break ties)
+        that are not held behind an older `E` of their chain.
+
+        Held events are left out in the query itself, so however many pile up behind a failure
+        they never fill the window and starve newer events of other chains.
+        """
+        query = _events_in("N").where(~_held(events, chains)).limit(limit)
+        return self._rows(query, EventRow)
+
+    @_off_the_event_loop
+    def held_events(self, limit: int, chains: ChainCodes) -> tuple[list[EventRow], int]:
+        """(the oldest `limit` pending events held behind an older `E` of their chain, how many
+        are held in all)."""
+        held = _held(events, chains)
+        with self.engine.connect() as connection:
+            total = connection.execute(
+                select(func.count()).select_from(events).where(events.c.processado == "N", held)
+            ).scalar_one()
+            rows = connection.execute(_events_in("N").where(held).limit(limit))
+            return [EventRow(**row._mapping) for row in rows], int(total)
 
     @_off_the_event_loop
     def failed_events(self) -> list[EventRow]:
@@ -158,23 +212,24 @@ class ErpDatabase:
 
         Status `N` leaves the event pending and only logs why (held behind a failed one).
         """
+        now = self.clock.wall_time()
         with self.engine.begin() as connection:
             if status != "N":
                 # Status first: a write as the first statement takes the write lock at once.
                 connection.execute(
                     update(events)
                     .where(events.c.id_guid == event.id_guid)
-                    .values(processado=status, dt_processado=datetime.now())
+                    .values(processado=status, dt_processado=now)
                 )
             for change in changes:
                 _apply(connection, change)
             connection.execute(
                 insert(sync_log).values(
-                    dt_evento=datetime.now(),
+                    dt_evento=now,
                     tipo=log.kind,
                     descricao=_fit(log.description, LOG_TEXT_LIMIT),
                     cliente=_fit(log.customer, LOG_TEXT_LIMIT),
-                    id_api=log.id_api,
+                    id_api=_fit(log.id_api, LOG_ID_LIMIT) if log.id_api else None,
                     valor=log.value,
                     id_evento=event.id_guid,
                     sigla=event.sigla[:8],
@@ -252,6 +307,75 @@ def _events_in(status: EventStatus) -> Select[Any]:
     )
 
 
+def _held(pending: FromClause, chains: ChainCodes) -> ColumnElement[bool]:
+    """Whether the `pending` event has an older `E` in its chain.
+
+    Only what certainly is one chain counts here: ids of 1 to 9 digits (read as numbers, as
+    `subscription_events.events` reads them) and strictly older failures. Where this says "not
+    held" but the plan holds the event all the same (a failure in the very same instant, a
+    longer id, a tab around the code), the event is read and the plan holds it, as it always
+    did: the query never leaves out an event that the plan would run.
+    """
+    failed = events.alias("failed")
+    pending_subscription, pending_customer = _chain_of(pending, chains)
+    failed_subscription, failed_customer = _chain_of(failed, chains)
+    return exists(
+        select(failed.c.id_guid).where(
+            failed.c.processado == "E",
+            failed.c.dt_evento < pending.c.dt_evento,
+            or_(
+                failed_subscription == pending_subscription,
+                failed_customer == pending_customer,
+            ),
+        )
+    )
+
+
+def _chain_of(
+    event: FromClause, chains: ChainCodes
+) -> tuple[ColumnElement[int], ColumnElement[int]]:
+    """(subscription, customer) whose chain the event is in; NULL where it names neither.
+
+    An item event is in its item's subscription chain; the item is found by its primary key.
+    """
+    code = func.upper(func.ltrim(func.rtrim(event.c.sigla)))
+    number = _plain_number(event.c.id_tabela)
+    item = subscription_items.alias()
+    item_subscription = (
+        select(item.c.id_assinatura).where(item.c.id == number).correlate(event).scalar_subquery()
+    )
+    subscription = case(
+        (code.in_(sorted(chains.subscription)), number),
+        (code.in_(sorted(chains.item)), item_subscription),
+    )
+    customer = case((code.in_(sorted(chains.customer)), number))
+    return subscription, customer
+
+
+def _plain_number(text: ColumnElement[str]) -> ColumnElement[int]:
+    """`text` as an integer when it is 1 to 9 digits (spaces around allowed), else NULL.
+
+    Written with REPLACE, which every database has, so that nothing but digits reaches the
+    CAST (PostgreSQL and SQL Server fail the whole query on a CAST of 'abc').
+    """
+    trimmed = func.ltrim(func.rtrim(text))
+    without_digits = trimmed
+    for digit in "0123456789":
+        without_digits = func.replace(without_digits, _constant(f"'{digit}'"), _EMPTY)
+    is_plain_number = and_(
+        func.length(trimmed).between(_constant("1"), _constant("9")), without_digits == _EMPTY
+    )
+    return case((is_plain_number, cast(trimmed, Integer)))
+
+
+def _constant(sql: str) -> ColumnElement[Any]:
+    """A constant written into the statement, not a parameter (SQL Server allows 2,100)."""
+    return literal_column(sql)
+
+
+_EMPTY = _constant("''")
+
+
 def _pairs(connection: Connection, key: Any, value: Any, wanted: Collection[Any]) -> dict[Any, Any]:
     """{key: value} of the rows whose `key` is one of `wanted`."""
     ordered = sorted(set(wanted))
@@ -263,4 +387,27 @@ def _pairs(connection: Connection, key: Any, value: Any, wanted: Collection[Any]
 
 
 def _fit(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """`text` in at most `limit` bytes of UTF-8 - so also in `limit` characters: a varchar(255)
+    counts bytes on SQL Server with a UTF-8 collation, characters elsewhere."""
+    encoded = text.encode()
+    if len(encoded) <= limit:
+        return text
+    ellipsis = "…"
+    room = limit - len(ellipsis.encode())
+    return encoded[:room].decode(errors="ignore") + ellipsis
+
+
+def refusal(error: DBAPIError) -> str:
+    """What the database refused to store, by kind and column or constraint, never by value:
+    its own messages may quote the row (PostgreSQL's DETAIL, SQL Server's truncated value)."""
+    original = error.orig
+    kind = type(original).__name__ if original is not None else type(error).__name__
+    diagnosis = getattr(original, "diag", None)  # psycopg's structured error fields
+    table = getattr(diagnosis, "table_name", None)
+    column = getattr(diagnosis, "column_name", None) or getattr(diagnosis, "constraint_name", None)
+    if column is None:
+        found = next(filter(None, (p.search(str(original)) for p in _REFUSED_NAME)), None)
+        if found is not None:
+            table, column = found.groupdict().get("table"), found["column"]
+    where = ".".join(name for name in (table, column) if name)
+    return f"{kind} em {where}" if where else kind

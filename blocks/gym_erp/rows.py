@@ -13,6 +13,19 @@ EventStatus = Literal["N", "P", "E"]
 
 
 @dataclass(frozen=True)
+class ChainCodes:
+    """Which event codes (`sigla`) name, in `id_tabela`, a subscription, an item or a customer.
+
+    Events naming the same subscription (directly or through one of its items) or the same
+    customer form a chain that keeps its order: an `E` holds back its chain's later events.
+    """
+
+    subscription: frozenset[str]
+    item: frozenset[str]
+    customer: frozenset[str]
+
+
+@dataclass(frozen=True)
 class EventRow:
     id_guid: str
     dt_evento: datetime

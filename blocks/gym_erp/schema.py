@@ -7,16 +7,23 @@ legacy data does break them, and the flow must report that instead of relying on
 Create the tables in an empty database (demo, tests):
 
     python -m blocks.gym_erp.schema sqlite:///gym.db
+
+On SQL Server (the ERP's own database) the definitions follow the seed's script where it gives
+one: `util_eventos_mundipagg` with `newid()` as the default of `id_guid` (the seed's
+`ALTER TABLE ... ADD DEFAULT (newid()) FOR [id_guid]`) and `datetime` columns, and the
+document's `currency` columns as `money`. Tables with an identity never hand it back through
+`OUTPUT inserted.id` (SQL Server refuses `OUTPUT` without `INTO` on a table with a trigger, and
+the ERP puts triggers on its tables); the flow does not need the new ids.
 """
 
 from __future__ import annotations
 
 import argparse
 import uuid
-from datetime import datetime
 
 from sqlalchemy import (
     CHAR,
+    DDL,
     Column,
     Date,
     DateTime,
@@ -24,15 +31,21 @@ from sqlalchemy import (
     Integer,
     MetaData,
     Numeric,
+    PrimaryKeyConstraint,
     SmallInteger,
     String,
     Table,
     create_engine,
+    event,
 )
+from sqlalchemy.dialects import mssql
 from sqlalchemy.engine import Engine
 
-# SQL Server `money`: four decimal places. Amounts are always read and written as Decimal.
-MONEY = Numeric(19, 4, asdecimal=True)
+from clock import Clock
+
+# The document's `currency`: SQL Server `money` there, the same four decimal places elsewhere.
+# Amounts are always read and written as Decimal.
+MONEY = Numeric(19, 4, asdecimal=True).with_variant(mssql.MONEY(), "mssql")
 
 metadata = MetaData()
 
@@ -117,27 +130,37 @@ invoices = Table(
     Column("cod_cli", Integer, nullable=False),
     Column("id_assinatura", Integer, nullable=False),
     Column("status", String(50)),
+    implicit_returning=False,
 )
 
 events = Table(
     "util_eventos_mundipagg",
     metadata,
-    Column("id_guid", String(60), primary_key=True, default=lambda: str(uuid.uuid4())),
-    Column("dt_evento", DateTime, nullable=False, default=datetime.now),
+    # The seed's columns, in its order; `id_guid` is filled by the ERP (newid() on SQL Server).
+    Column("dt_evento", DateTime, nullable=False, default=Clock().wall_time),
     Column("processado", CHAR(1), nullable=False, default="N"),
     Column("sigla", String(8), nullable=False),
     Column("id_tabela", String(30), nullable=False),
     Column("codaux_1", String(30)),
     Column("codaux_2", String(30)),
+    Column("id_guid", String(60), nullable=False, default=lambda: str(uuid.uuid4())),
+    # Added by billing-sync: when the event turned P or E.
     Column("dt_processado", DateTime),
+    # Random guids: on SQL Server a clustered key on them would split pages on every insert.
+    PrimaryKeyConstraint("id_guid", mssql_clustered=False),
     Index("ix_eventos_pendentes", "processado", "dt_evento", "id_guid"),
+)
+event.listen(
+    events,
+    "after_create",
+    DDL("ALTER TABLE %(fullname)s ADD DEFAULT (newid()) FOR [id_guid]").execute_if(dialect="mssql"),
 )
 
 sync_log = Table(
     "rec_log_sync",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("dt_evento", DateTime, nullable=False, default=datetime.now),
+    Column("dt_evento", DateTime, nullable=False, default=Clock().wall_time),
     Column("tipo", String(2), nullable=False),
     Column("descricao", String(255), nullable=False),
     Column("cliente", String(255), nullable=False),
@@ -145,6 +168,7 @@ sync_log = Table(
     Column("valor", MONEY, nullable=False, default=0),
     Column("id_evento", String(60)),
     Column("sigla", String(8)),
+    implicit_returning=False,
 )
 
 

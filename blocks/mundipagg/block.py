@@ -7,18 +7,28 @@ from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
 
 from blocks.http import RetryPolicy
-from blocks.mundipagg.client import DEFAULT_BASE_URL, MundipaggClient
+from blocks.mundipagg.client import DEFAULT_BASE_URL, LEGACY_BASE_URL, MundipaggClient
 
 
 class Mundipagg(Block):
-    """Connection to the Mundipagg (Pagar.me Core v5) payment gateway."""
+    """Connection to the Pagar.me Core API v5 (formerly Mundipagg) payment gateway."""
 
     _block_type_name = "Mundipagg"
     _block_type_slug = "mundipagg"
-    _description = "Mundipagg gateway: base URL, secret key sk_... and request timeout."
+    _description = (
+        f"Pagar.me (formerly Mundipagg) payment gateway. Default base URL {DEFAULT_BASE_URL}, "
+        "today's API, with a Pagar.me secret key (sk_test_... for test, sk_... for live: the key "
+        f"picks the environment). The legacy Mundipagg API ({LEGACY_BASE_URL}, being retired) "
+        "takes the same calls with a Mundipagg key; keys are not valid across the two."
+    )
 
-    base_url: str = Field(default=DEFAULT_BASE_URL, description="API root, ending in /core/v1.")
-    secret_key: SecretStr = Field(description="Secret key sk_... (HTTP Basic user).")
+    base_url: str = Field(
+        default=DEFAULT_BASE_URL,
+        description=f"API root: {DEFAULT_BASE_URL} (Pagar.me) or {LEGACY_BASE_URL} (legacy).",
+    )
+    secret_key: SecretStr = Field(
+        description="Secret key sk_... of the API at the base URL (HTTP Basic user, no password)."
+    )
     timeout_seconds: float = Field(default=30.0, gt=0, description="Per-request timeout.")
     attempts: int = Field(default=4, gt=0, description="Tries per call on transient errors.")
     retry_base_seconds: float = Field(default=1.0, ge=0, description="First retry delay.")

@@ -1,13 +1,17 @@
-"""Async client for the Mundipagg Core API v5 (HTTP Basic with the secret key, JSON, cents).
+"""Async client for the Pagar.me Core API v5 (formerly Mundipagg): HTTP Basic with the secret
+key, JSON, cents.
 
-Every write takes an `idempotency_key`: the gateway keeps keys for 24 h and answers a repeated
-key with the first result, so a retried or re-run event never creates a second object. That is
-also what makes it safe to retry writes on transient errors here.
-No Prefect in this module.
+The same client speaks to the legacy Mundipagg API (`LEGACY_BASE_URL`, being retired): every path
+it uses is the same in both. Every write takes an `idempotency_key`: the gateway keeps keys for
+24 h and answers a repeated key with the first result, so a retried or re-run event never creates
+a second object within that time. That is also what makes it safe to retry writes on transient
+errors here. A write that still fails on a transient error may have been done all the same
+(`UnconfirmedWrite`). No Prefect in this module.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -20,6 +24,8 @@ from blocks.errors import (
     NotFound,
     PermanentApiError,
     PermissionDenied,
+    RateLimited,
+    TransientApiError,
     ValidationFailed,
     basic_auth_secrets,
     excerpt,
@@ -42,16 +48,20 @@ from blocks.mundipagg.models import (
     GatewayInvoice,
     GatewayItem,
     GatewaySubscription,
-    InvoicePage,
     ItemData,
+    ItemUpdate,
+    Listed,
     NewCard,
     NewSubscription,
+    Page,
     field_problems,
 )
 
 SYSTEM = "mundipagg"
-DEFAULT_BASE_URL = "https://api.mundipagg.com/core/v1"
-MAX_INVOICE_PAGES = 10_000
+DEFAULT_BASE_URL = "https://api.pagar.me/core/v5"
+LEGACY_BASE_URL = "https://api.mundipagg.com/core/v1"
+LISTING_PAGE_SIZE = 100
+MAX_PAGES = 10_000
 
 Answer = TypeVar("Answer", bound=BaseModel)
 
@@ -63,6 +73,19 @@ _PERMANENT_BY_STATUS: dict[int, type[PermanentApiError]] = {
     412: ValidationFailed,
     422: ValidationFailed,
 }
+
+
+class UnconfirmedWrite(TransientApiError):
+    """A write that may have been done although no answer confirmed it.
+
+    An attempt timed out, broke off, got a 5xx or an unreadable answer after the gateway had the
+    request (its retries carried the same idempotency key). Only 429s - refused before any work -
+    leave a write known to be undone.
+    """
+
+
+class InconsistentAnswer(PermanentApiError):
+    """The gateway answered other than asked (e.g. invoices of another subscription)."""
 
 
 class MundipaggClient(ApiClient):
@@ -77,11 +100,10 @@ class MundipaggClient(ApiClient):
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         register_secrets(basic_auth_secrets(secret_key, ""))
-        self._base_url = httpx.URL(base_url.rstrip("/") + "/")
         self._retry = retry
         super().__init__(
             httpx.AsyncClient(
-                base_url=self._base_url,
+                base_url=httpx.URL(base_url.rstrip("/") + "/"),
                 auth=httpx.BasicAuth(secret_key, ""),
                 timeout=timeout,
                 transport=transport,
@@ -115,12 +137,13 @@ class MundipaggClient(ApiClient):
         )
 
     async def change_next_billing_date(
-        self, subscription_id: str, next_billing_at: str, *, idempotency_key: str
+        self, subscription_id: str, next_billing_at: datetime, *, idempotency_key: str
     ) -> GatewayAck:
+        """`next_billing_at` as an RFC 3339 date-time with its offset, as the SDKs send it."""
         return await self._call(
             "PATCH",
             f"subscriptions/{subscription_id}/billing-date",
-            {"next_billing_at": next_billing_at},
+            {"next_billing_at": next_billing_at.isoformat()},
             GatewayAck,
             idempotency_key,
         )
@@ -151,7 +174,7 @@ class MundipaggClient(ApiClient):
         )
 
     async def update_item(
-        self, subscription_id: str, item_id: str, item: ItemData, *, idempotency_key: str
+        self, subscription_id: str, item_id: str, item: ItemUpdate, *, idempotency_key: str
     ) -> GatewayAck:
         return await self._call(
             "PUT",
@@ -177,67 +200,105 @@ class MundipaggClient(ApiClient):
             "DELETE", f"invoices/{invoice_id}", None, GatewayInvoice, idempotency_key
         )
 
-    async def subscription_invoices(
-        self, subscription_id: str, *, page_size: int = 100
-    ) -> list[GatewayInvoice]:
-        """Every invoice of the subscription, once each, following `paging.next` until null.
+    async def subscription(self, subscription_id: str) -> GatewaySubscription:
+        """The subscription as the gateway holds it now (canceled ones too)."""
+        return await self._call(
+            "GET", f"subscriptions/{subscription_id}", None, GatewaySubscription, None
+        )
 
-        `next` must stay on the gateway's own base URL (the secret key goes with every request),
-        and a page that points back to one already read is a broken answer, not a loop.
+    async def subscriptions_with_code(self, code: str) -> list[GatewaySubscription]:
+        """Every subscription whose `code` is exactly `code`, canceled ones included.
+
+        `GET /subscriptions?code=...` is the gateway's filter; matches are checked here again in
+        case it matches loosely (a prefix, another case).
         """
-        url = self._http.build_request(
-            "GET",
-            "invoices",
-            params={"subscription_id": subscription_id, "page": 1, "size": page_size},
-        ).url
-        invoices: dict[str, GatewayInvoice] = {}  # by id: offset paging can repeat a row
-        seen: set[str] = set()
-        while True:
-            if str(url) in seen or len(seen) >= MAX_INVOICE_PAGES:
-                raise MalformedResponse(
-                    f"invoice paging does not end (page {len(seen) + 1} repeats or exceeds "
-                    f"{MAX_INVOICE_PAGES})",
+        found = await self._listing("subscriptions", {"code": code}, GatewaySubscription)
+        return [subscription for subscription in found if subscription.code == code]
+
+    async def subscription_invoices(
+        self, subscription_id: str, *, page_size: int = LISTING_PAGE_SIZE
+    ) -> list[GatewayInvoice]:
+        """Every invoice of the subscription, once each; one of another subscription is refused."""
+        found = await self._listing(
+            "invoices", {"subscription_id": subscription_id}, GatewayInvoice, page_size
+        )
+        for invoice in found:
+            owner = invoice.subscription.id if invoice.subscription else None
+            if owner != subscription_id:
+                raise InconsistentAnswer(
+                    f"listing invoices of {subscription_id} returned invoice {invoice.id} of "
+                    f"{owner or 'no subscription'}",
                     system=SYSTEM,
                 )
-            seen.add(str(url))
-            page = await self._call("GET", url, None, InvoicePage, None)
-            invoices.update((invoice.id, invoice) for invoice in page.data)
-            if not page.paging.next:
-                return list(invoices.values())
-            url = self._own_url(page.paging.next)
+        return found
 
-    def _own_url(self, link: str) -> httpx.URL:
-        url = self._base_url.join(link)
-        base = self._base_url
-        if (url.scheme, url.host, url.port) != (base.scheme, base.host, base.port) or not (
-            url.path.startswith(base.path)
-        ):
-            raise MalformedResponse(
-                "paging.next points outside the gateway's base URL", system=SYSTEM
-            )
-        return url
+    async def _listing(
+        self,
+        path: str,
+        filters: dict[str, str],
+        record: type[Listed],
+        page_size: int = LISTING_PAGE_SIZE,
+    ) -> list[Listed]:
+        """Every record of a listing, asking for pages by number with the filters on each one.
+
+        `paging.next` only tells whether another page follows; it is never requested as given: a
+        link that lost a filter would list other subscriptions' records, and one on another host
+        would receive the secret key. Offset paging can repeat a record on the next page (kept
+        once); a page with nothing new means the paging is broken.
+        """
+        records: dict[str, Listed] = {}
+        for number in range(1, MAX_PAGES + 1):
+            params = {**filters, "page": number, "size": page_size}
+            page = await self._call("GET", path, None, Page[record], None, params=params)
+            new = {item.id: item for item in page.data if item.id not in records}
+            if page.data and not new:
+                raise MalformedResponse(
+                    f"{path} paging repeats itself (page {number} brings nothing new)",
+                    system=SYSTEM,
+                )
+            records.update(new)
+            if not page.paging.next or not page.data:
+                return list(records.values())
+        raise MalformedResponse(f"{path} paging does not end ({MAX_PAGES} pages)", system=SYSTEM)
 
     async def _call(
         self,
         method: str,
-        url: str | httpx.URL,
+        path: str,
         body: BaseModel | dict[str, Any] | None,
         answer: type[Answer],
         idempotency_key: str | None,
+        *,
+        params: dict[str, str | int] | None = None,
     ) -> Answer:
         payload = (
             body.model_dump(mode="json", exclude_none=True) if isinstance(body, BaseModel) else body
         )
         headers = {"idempotency-key": idempotency_key} if idempotency_key else {}
+        maybe_done = False  # an earlier attempt may have reached the gateway and done the work
 
         async def attempt() -> Answer:
-            request = self._http.build_request(method, url, json=payload, headers=headers)
+            request = self._http.build_request(
+                method, path, json=payload, headers=headers, params=params
+            )
             response = await send(self._http, SYSTEM, request)
             if response.status_code >= 400:
                 raise _error_from(response)
             return _validated(answer, parse_json(response, SYSTEM), response.status_code)
 
-        return await with_retries(attempt, self._retry)
+        def note(error: TransientApiError, attempts: int, wait: float) -> None:
+            nonlocal maybe_done
+            maybe_done = maybe_done or not isinstance(error, RateLimited)
+
+        try:
+            return await with_retries(attempt, self._retry, on_retry=note)
+        except ApiError as error:
+            maybe_done = maybe_done or (error.retryable and not isinstance(error, RateLimited))
+            if method == "GET" or not maybe_done:
+                raise
+            raise UnconfirmedWrite(
+                error.message, system=SYSTEM, status_code=error.status_code
+            ) from None
 
 
 def _error_from(response: httpx.Response) -> ApiError:

@@ -7,13 +7,15 @@ as the gateway speaks it; conversion to `Decimal` happens in `subscription_event
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Literal
+from datetime import datetime
+from typing import Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_serializer
 
 Interval = Literal["day", "week", "month", "year"]
-InvoiceStatus = Literal["pending", "paid", "canceled", "scheduled", "failed"]
+# The invoice statuses the ERP's document lists. The gateway may add others: those are kept as
+# the text it sent (`rec_fatura.status` is a varchar(50)) and reported, never refused.
+KNOWN_INVOICE_STATUSES = frozenset({"pending", "paid", "canceled", "scheduled", "failed"})
 
 
 def field_problems(error: ValidationError, limit: int = 5) -> str:
@@ -30,6 +32,15 @@ class _Request(BaseModel):
 
 class _Answer(BaseModel):
     model_config = ConfigDict(extra="ignore")
+
+
+class _Record(_Answer):
+    """A gateway record: what listings are made of, told apart by `id`."""
+
+    id: str
+
+
+Listed = TypeVar("Listed", bound=_Record)
 
 
 class PhoneNumber(_Request):
@@ -75,10 +86,19 @@ class PricingScheme(_Request):
 
 
 class ItemData(_Request):
+    """A subscription item as created (`POST /subscriptions`, `POST /subscriptions/{id}/items`)."""
+
     description: str
+    name: str
     quantity: int = Field(gt=0)
     cycles: int | None = Field(default=None, gt=0)
     pricing_scheme: PricingScheme
+
+
+class ItemUpdate(ItemData):
+    """`PUT /subscriptions/{id}/items/{item_id}`: the v5 spec requires the status with the rest."""
+
+    status: Literal["active"] = "active"
 
 
 class NewSubscription(_Request):
@@ -94,7 +114,8 @@ class NewSubscription(_Request):
     installments: int = Field(default=1, gt=0)
     minimum_price: int | None = Field(default=None, ge=0, description="Cents.")
     statement_descriptor: str | None = None
-    start_at: date | None = None
+    # RFC 3339 date-times, as the official SDKs send them (a bare date leaves the zone to guess).
+    start_at: datetime | None = None
     items: list[ItemData]
     metadata: dict[str, str] = Field(default_factory=dict)
     code: str | None = None
@@ -118,13 +139,18 @@ class GatewayItem(_Answer):
     status: str | None = None
 
 
-class GatewaySubscription(_Answer):
-    id: str
+class GatewaySubscription(_Record):
+    code: str | None = None
     status: str
     customer: GatewayCustomer
     card: GatewayCard | None = None
     items: list[GatewayItem] = Field(default_factory=list)
     next_billing_at: datetime | None = None
+    metadata: dict[str, str] | None = None
+
+
+class SubscriptionRef(_Answer):
+    id: str
 
 
 class GatewayAck(_Answer):
@@ -133,12 +159,11 @@ class GatewayAck(_Answer):
     id: str
 
 
-class GatewayInvoice(_Answer):
-    id: str
+class GatewayInvoice(_Record):
     code: str | None = None
     url: str | None = None
     amount: int
-    status: InvoiceStatus
+    status: str
     payment_method: str | None = None
     installments: int | None = None
     due_at: datetime | None = None
@@ -147,6 +172,7 @@ class GatewayInvoice(_Answer):
     canceled_at: datetime | None = None
     total_discount: int = 0
     total_increment: int = 0
+    subscription: SubscriptionRef | None = None
 
 
 class Paging(_Answer):
@@ -155,8 +181,10 @@ class Paging(_Answer):
     next: str | None = None
 
 
-class InvoicePage(_Answer):
-    data: list[GatewayInvoice]
+class Page(_Answer, Generic[Listed]):
+    """One page of a listing (`page`, `size`): its records and whether more follow."""
+
+    data: list[Listed]
     paging: Paging = Field(default_factory=Paging)
 
 

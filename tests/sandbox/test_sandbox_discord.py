@@ -113,7 +113,7 @@ async def test_exact_limits_are_accepted() -> None:
 
 async def test_rate_limit_windows_and_headers() -> None:
     clock = FakeClock()
-    sandbox = DiscordSandbox(clock=clock)
+    sandbox = DiscordSandbox(monotonic=clock)
     async with client_for(sandbox.app) as client:
         answers = [await client.post(URL, json={"content": str(n)}) for n in range(6)]
         clock.now += 1.5
@@ -149,7 +149,7 @@ async def test_an_injected_429_looks_like_discords_own() -> None:
 
 async def test_minute_window_applies_too() -> None:
     clock = FakeClock()
-    sandbox = DiscordSandbox(clock=clock, rate_limits=[(5, 2.0), (30, 60.0)])
+    sandbox = DiscordSandbox(monotonic=clock, rate_limits=[(5, 2.0), (30, 60.0)])
     async with client_for(sandbox.app) as client:
         for _ in range(30):
             assert (await client.post(URL, json={"content": "x"})).status_code == 204

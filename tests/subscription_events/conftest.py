@@ -11,8 +11,9 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -27,6 +28,7 @@ from blocks.gym_erp.database import ErpDatabase
 from blocks.gym_erp.schema import create_schema, metadata
 from blocks.http import RetryPolicy
 from blocks.mundipagg.client import MundipaggClient
+from clock import DEFAULT_TIMEZONE, Clock, ManualTime, frozen
 from sandbox.gym_demo import GymErp
 from sandbox.mundipagg import BASE_PATH, MundipaggSandbox
 from subscription_events.handlers import Services
@@ -38,7 +40,9 @@ SERVER_URLS = {
     ),
     "mariadb": ("GYM_ERP_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test"),
 }
-TODAY = date(2026, 11, 22)
+# Every test here runs at this instant - flow, ERP writer and gateway sandbox alike - whatever the
+# machine's clock or time zone says (CI runs the suite with the clock moved years ahead).
+NOW = datetime(2026, 11, 22, 8, 0, tzinfo=ZoneInfo(DEFAULT_TIMEZONE))
 FAST_RETRY = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05)
 
 
@@ -125,6 +129,12 @@ def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
     engine.dispose()
 
 
+@pytest.fixture(autouse=True)
+def frozen_clock() -> Iterator[ManualTime]:
+    with frozen(NOW) as manual:
+        yield manual
+
+
 @pytest.fixture
 def cipher() -> FernetCardCipher:
     return FernetCardCipher(SecretStr(Fernet.generate_key().decode()))
@@ -132,7 +142,7 @@ def cipher() -> FernetCardCipher:
 
 @pytest.fixture
 def gym(engine: Engine, cipher: FernetCardCipher) -> GymErp:
-    return GymErp(engine, cipher, start=datetime(2026, 11, 22, 8, 0, 0))
+    return GymErp(engine, cipher)
 
 
 @pytest.fixture
@@ -150,7 +160,7 @@ async def services(
         retry=FAST_RETRY,
         transport=httpx.ASGITransport(app=gateway.app),
     )
-    erp = ErpDatabase(engine)
+    erp = ErpDatabase(engine, clock=Clock())
     async with client:
-        yield Services(erp, client, cipher, TODAY)
+        yield Services(erp, client, cipher, Clock())
     erp.dispose()

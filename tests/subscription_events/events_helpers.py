@@ -9,13 +9,13 @@ from sqlalchemy.engine import Engine
 
 from blocks.gym_erp.schema import metadata, sync_log
 from subscription_events.handlers import Services
-from subscription_events.lanes import EventResult, plan_pending, process_lane
+from subscription_events.lanes import EventResult, plan_pending, process_lane, read_queue
 
 
 async def run_pending(services: Services, limit: int = 10_000) -> dict[str, EventResult]:
-    """One pass over the queue, lane after lane; results by event guid."""
-    pending = await services.erp.pending_events(limit)
-    lanes = await plan_pending(services.erp, pending)
+    """One pass over the queue as a flow run makes it, lane after lane; results by event guid."""
+    queue = await read_queue(services.erp, limit)
+    lanes = await plan_pending(services.erp, queue.events)
     return {
         result.id_guid: result for lane in lanes for result in await process_lane(lane, services)
     }

@@ -12,6 +12,7 @@ from sandbox.faults import FaultKind
 from sandbox.gym_demo import TEST_CARD_NUMBER, GymErp
 from sandbox.mundipagg import MundipaggSandbox
 from subscription_events.events import EventCode
+from subscription_events.failures import UNKNOWN_OUTCOME
 from subscription_events.handlers import HANDLERS, Done, EventRun, Services
 
 
@@ -99,12 +100,12 @@ async def test_gateway_storm_fails_first_event_and_holds_the_rest(
 
     for guid in first:
         assert results[guid].status == "E"
+        # The lookup by code (a read) never got through: nothing was sent, nothing is unknown.
         assert "gateway indisponível, tentativas esgotadas" in results[guid].description
+        assert UNKNOWN_OUTCOME not in results[guid].description
     assert [results[guid].status for guid in held] == ["N", "N"]
     assert gateway.requests == 2 * 3  # three attempts per first event, none for the held ones
-    # A truncated answer comes after the gateway did the work: the retries, with the same
-    # idempotency key, did not do it again.
-    assert len(gateway.subscriptions) == (2 if fault is FaultKind.TRUNCATED_JSON else 0)
+    assert gateway.counts["subscription/create"] == 0
     assert len(rows(engine, "rec_log_sync")) == 4
 
     # The storm passes; the operator sets the failed events back to N; nothing is duplicated.
@@ -117,6 +118,57 @@ async def test_gateway_storm_fails_first_event_and_holds_the_rest(
     assert len(gateway.customers) == 2
 
 
+@pytest.mark.parametrize(
+    ("fault", "done_at_the_gateway"),
+    [
+        (FaultKind.HTTP_503, False),  # 503 before the work: unknown to us all the same
+        (FaultKind.TRUNCATED_JSON, True),  # the work was done, its answer lost
+        (FaultKind.CONNECTION_RESET, False),
+    ],
+)
+async def test_a_write_without_a_confirmed_answer_ends_e_as_unknown(
+    database_url: str,
+    engine: Engine,
+    gym: GymErp,
+    gateway: MundipaggSandbox,
+    services: Services,
+    fault: FaultKind,
+    done_at_the_gateway: bool,
+) -> None:
+    gateway.faults.add(fault, match=r"^POST /core/v5/subscriptions", times=None)
+    gym.member(1, "Iara Luz")
+    created = gym.event("A_N", 100)
+
+    result = (await run_pending(services))[created]
+
+    assert result.status == "E"
+    assert result.description.startswith(f"A_N: {UNKNOWN_OUTCOME}")
+    assert len(gateway.subscriptions) == (1 if done_at_the_gateway else 0)
+    assert gateway.counts["subscription/create"] == (3 if done_at_the_gateway else 0)
+    assert gateway.writes["subscription/create"] == (1 if done_at_the_gateway else 0)
+
+
+async def test_a_write_refused_with_429_every_time_is_known_undone(
+    database_url: str,
+    engine: Engine,
+    gym: GymErp,
+    gateway: MundipaggSandbox,
+    services: Services,
+) -> None:
+    gateway.faults.add(
+        FaultKind.RATE_LIMIT, match=r"^POST /core/v5/subscriptions", times=None, retry_after=0.01
+    )
+    gym.member(1, "Iara Luz")
+    created = gym.event("A_N", 100)
+
+    result = (await run_pending(services))[created]
+
+    assert result.status == "E"
+    assert "gateway indisponível, tentativas esgotadas" in result.description
+    assert UNKNOWN_OUTCOME not in result.description
+    assert gateway.subscriptions == {}
+
+
 async def test_transient_errors_are_retried_until_the_gateway_answers(
     database_url: str,
     engine: Engine,
@@ -124,16 +176,16 @@ async def test_transient_errors_are_retried_until_the_gateway_answers(
     gateway: MundipaggSandbox,
     services: Services,
 ) -> None:
-    gateway.faults.add(FaultKind.HTTP_503, match=r"^POST /core/v1/subscriptions", times=1)
+    gateway.faults.add(FaultKind.HTTP_503, match=r"^POST /core/v5/subscriptions", times=1)
     gateway.faults.add(
-        FaultKind.RATE_LIMIT, match=r"^POST /core/v1/subscriptions", times=1, retry_after=0.01
+        FaultKind.RATE_LIMIT, match=r"^POST /core/v5/subscriptions", times=1, retry_after=0.01
     )
     gym.member(1, "Karen Alves")
     guid = gym.event("A_N", 100)
 
     assert (await run_pending(services))[guid].status == "P"
     assert gateway.counts["subscription/create"] == 1  # faults answer before the route
-    assert gateway.requests == 3
+    assert gateway.requests == 1 + 3  # the lookup by code, then three tries
     assert len(gateway.subscriptions) == 1
 
 
@@ -148,12 +200,15 @@ async def test_card_registered_before_a_failure_is_kept_and_wiped(
     gym.event("A_N", 100)
     await run_pending(services)
     gym.card(11, 1, number="5555555555554444")
-    gym.subscription(101, 1, 11, minimum="10.005")
+    gym.subscription(101, 1, 11)
     failing = gym.event("A_N", 101)
+    # The card registration goes through; the subscription then meets a gateway outage.
+    gateway.faults.add(FaultKind.HTTP_503, match=r"^POST /core/v5/subscriptions", times=None)
 
     result = (await run_pending(services))[failing]
 
     assert result.status == "E"
+    assert UNKNOWN_OUTCOME in result.description
     card = row(engine, "cad_cliente_cartao", id=11)
     assert card["id_api"] in gateway.cards
     assert (card["numero_cartao"], card["cvc"], card["ultimos_digitos"]) == (None, None, "4444")
@@ -227,7 +282,7 @@ async def test_invoices_canceled_before_a_failure_are_recorded_as_canceled(
     results = await run_pending(services)
 
     assert results[canceling].status == "E"
-    assert f"a fatura {pending[-1]['id']} falhou" in results[canceling].description
+    assert f"a fatura {pending[-1]['id']}: {UNKNOWN_OUTCOME}" in results[canceling].description
     for invoice in pending[:-1]:
         assert gateway.invoices[invoice["id_api"]]["status"] == "canceled"
         assert row(engine, "rec_fatura", id=invoice["id"])["status"] == "canceled"

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import httpx
 from events_helpers import log_of, row, rows, run_pending
+from pydantic import SecretStr
 from sqlalchemy import Table, update
 from sqlalchemy.engine import Engine
 
+from blocks.gym_erp.cards import FernetCardCipher
+from blocks.gym_erp.database import ErpDatabase
 from blocks.gym_erp.schema import customers, subscription_items, subscriptions
+from blocks.mundipagg.block import Mundipagg
+from blocks.mundipagg.client import MundipaggClient
+from clock import Clock
 from sandbox.gym_demo import GymErp
-from sandbox.mundipagg import MundipaggSandbox
+from sandbox.mundipagg import LEGACY_BASE_PATH, MundipaggSandbox
 from subscription_events.handlers import Services
 
 
@@ -122,7 +129,8 @@ async def test_every_event_code_end_to_end(
     new_card = row(engine, "cad_cliente_cartao", id=11)
     assert at_gateway["card"]["id"] == new_card["id_api"]
     assert (new_card["bandeira"], new_card["ultimos_digitos"]) == ("Mastercard", "4444")
-    assert at_gateway["next_billing_at"] == "2026-11-25"
+    # Midnight of the 25th in São Paulo, as an RFC 3339 date-time (the gateway answers in UTC).
+    assert at_gateway["next_billing_at"] == "2026-11-25T03:00:00Z"
     (invoice,) = rows(engine, "rec_fatura", id_assinatura=100)
     first_invoice = gateway.invoices[invoice["id_api"]]
     assert invoice["valor"] == Decimal(first_invoice["amount"]) / 100
@@ -173,3 +181,88 @@ async def test_card_registered_once_then_sent_by_id(
     ]
     assert [s["card"]["id"] for s in subscriptions_at_gateway] == [card_id, card_id]
     assert row(engine, "cad_cliente_cartao", id=11)["numero_cartao"] is None
+
+
+async def test_invoice_statuses_the_document_does_not_list_are_kept_and_reported(
+    database_url: str,
+    engine: Engine,
+    gym: GymErp,
+    gateway: MundipaggSandbox,
+    services: Services,
+) -> None:
+    gym.member(1, "Davi Melo")
+    gym.event("A_N", 100)
+    await run_pending(services)
+    subscription_id = row(engine, "rec_assinatura", id=100)["id_api"]
+    odd = gateway.add_invoices(subscription_id, 2, status="chargedback")
+    imported = gym.event("F_AA", 100)
+
+    result = (await run_pending(services))[imported]
+
+    assert result.status == "P", result.description
+    assert "3 fatura(s) importada(s); status desconhecido 'chargedback' em 2" in (
+        result.description
+    )
+    assert {row(engine, "rec_fatura", id_api=i)["status"] for i in odd} == {"chargedback"}
+
+
+async def test_a_change_to_an_inactive_item_sends_nothing(
+    database_url: str,
+    engine: Engine,
+    gym: GymErp,
+    gateway: MundipaggSandbox,
+    services: Services,
+) -> None:
+    """Sending it (with the status v5 requires) would make a removed item billed again."""
+    (item,) = gym.member(1, "Elza Dias")
+    gym.event("A_N", 100)
+    gym.event("IA_R", item)
+    await run_pending(services)
+    changed = gym.event("IA_E", item)
+
+    result = (await run_pending(services))[changed]
+
+    assert result.status == "P"
+    assert "inativo no ERP" in result.description
+    assert gateway.counts["item/update"] == 0
+    (at_gateway,) = gateway.subscriptions[row(engine, "rec_assinatura", id=100)["id_api"]]["items"]
+    assert at_gateway["status"] == "deleted"
+
+
+async def test_the_legacy_mundipagg_api_takes_the_same_calls(
+    database_url: str,
+    engine: Engine,
+    gym: GymErp,
+    gateway: MundipaggSandbox,
+    cipher: FernetCardCipher,
+) -> None:
+    (item,) = gym.member(1, "Fábio Reis")
+    guids = [gym.event(sigla, target) for sigla, target in
+             [("A_N", 100), ("IA_E", item), ("A_EDP", 100), ("F_AA", 100)]]  # fmt: skip
+    legacy = MundipaggClient(
+        f"http://mundipagg.test{LEGACY_BASE_PATH}",
+        gateway.secret_key,
+        transport=httpx.ASGITransport(app=gateway.app),
+    )
+    erp = ErpDatabase(engine, clock=Clock())
+    async with legacy:
+        results = await run_pending(Services(erp, legacy, cipher, Clock()))
+    erp.dispose()
+
+    assert [results[guid].status for guid in guids] == ["P"] * 4, [
+        results[guid].description for guid in guids
+    ]
+    assert gateway.writes == {
+        "subscription/create": 1,
+        "item/update": 1,
+        "subscription/billing-date": 1,
+    }
+    assert gateway.counts["invoice/list"] == 1
+
+
+def test_the_block_defaults_to_pagar_me_core_v5_and_names_the_legacy_api() -> None:
+    block = Mundipagg(secret_key=SecretStr("sk_test_x"))
+
+    assert block.base_url == "https://api.pagar.me/core/v5"
+    assert "https://api.mundipagg.com/core/v1" in block._description
+    assert "sk_test_" in block._description

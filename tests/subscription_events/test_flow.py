@@ -3,9 +3,9 @@ in any log or artifact."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,18 +19,22 @@ from prefect.logging.handlers import APILogHandler
 from pydantic import SecretStr
 from sqlalchemy import create_engine
 
+from blocks.discord.block import Discord
 from blocks.gym_erp.block import GymErpDatabase
 from blocks.gym_erp.cards import FernetCardKey
 from blocks.gym_erp.schema import create_schema
 from blocks.mundipagg.block import Mundipagg
 from flows.subscription_events import subscription_events
+from sandbox.discord import DiscordSandbox
 from sandbox.gym_demo import GymErp
 from sandbox.mundipagg import BASE_PATH, MundipaggSandbox
-from sandbox.server import serve
+from sandbox.server import serve, serve_all
 
 pytestmark = pytest.mark.prefect
 
 GOOD_CARD, BAD_CARD, CVV = "5555555555554444", "4111111111111112", "737"
+CHANGES_WEBHOOK = ("100000000000000001", "changes-token")
+ERRORS_WEBHOOK = ("100000000000000009", "errors-token")
 
 
 async def test_flow_processes_the_queue_and_leaks_no_card_data(
@@ -41,7 +45,7 @@ async def test_flow_processes_the_queue_and_leaks_no_card_data(
     url = f"sqlite:///{tmp_path / 'gym.db'}"
     engine = create_engine(url)
     create_schema(engine)
-    gym = GymErp(engine, FernetCardKey(key=SecretStr(key)).cipher(), start=datetime(2026, 1, 5))
+    gym = GymErp(engine, FernetCardKey(key=SecretStr(key)).cipher())
     gym.customer(1, "Rita Maia")
     gym.card(10, 1, number=GOOD_CARD, cvv=CVV)
     gym.subscription(100, 1, 10)
@@ -51,22 +55,36 @@ async def test_flow_processes_the_queue_and_leaks_no_card_data(
     good, refused = gym.event("A_N", 100), gym.event("A_N", 200)
     held, unknown = gym.event("A_C", 200), gym.event("??", 1)
     gateway = MundipaggSandbox()
+    discord = DiscordSandbox([CHANGES_WEBHOOK, ERRORS_WEBHOOK])
 
-    with serve(gateway.app) as sandbox_url:
+    with serve_all(gateway=gateway.app, discord=discord.app) as urls:
         await GymErpDatabase(url=SecretStr(url)).save("events-test", overwrite=True)
         await FernetCardKey(key=SecretStr(key)).save("events-test", overwrite=True)
         await Mundipagg(
-            base_url=sandbox_url + BASE_PATH,
+            base_url=urls["gateway"] + BASE_PATH,
             secret_key=SecretStr(gateway.secret_key),
             retry_base_seconds=0.01,
+        ).save("events-test", overwrite=True)
+        await Discord(
+            webhook_url=SecretStr(discord.url(urls["discord"], CHANGES_WEBHOOK[0])),
+            errors_webhook_url=SecretStr(discord.url(urls["discord"], ERRORS_WEBHOOK[0])),
         ).save("events-test", overwrite=True)
         state = await subscription_events(
             erp_block="events-test",
             mundipagg_block="events-test",
             card_key_block="events-test",
+            discord_block="events-test",
             return_state=True,
         )
     report = await state.result()
+
+    # One notice, on the errors webhook: the two failures, the event now held behind one.
+    (notice,) = discord.messages
+    assert notice.webhook_id == ERRORS_WEBHOOK[0]
+    (embed,) = notice.payload["embeds"]
+    assert "2 evento(s) com erro, 1 retido(s)" in embed["title"]
+    assert refused in embed["description"] and "HTTP 400" in embed["description"]
+    assert unknown in embed["description"] and held in embed["description"]
 
     assert {r.id_guid: r.status for r in report.results} == {
         good: "P", refused: "E", held: "N", unknown: "E",
@@ -100,6 +118,7 @@ async def test_flow_processes_the_queue_and_leaks_no_card_data(
             caplog.text,
             *(str(r.description) for r in report.results),
             *(entry["descricao"] for entry in rows(engine, "rec_log_sync")),
+            json.dumps(notice.payload, ensure_ascii=False),
         ]
     )
     for secret in (GOOD_CARD, BAD_CARD):
@@ -132,7 +151,7 @@ async def test_customers_run_concurrently_up_to_the_bound(
     url = f"sqlite:///{tmp_path / 'gym.db'}"
     engine = create_engine(url)
     create_schema(engine)
-    gym = GymErp(engine, FernetCardKey(key=SecretStr(key)).cipher(), start=datetime(2026, 1, 5))
+    gym = GymErp(engine, FernetCardKey(key=SecretStr(key)).cipher())
     for customer in range(1, 7):
         gym.customer(customer, f"Aluno {customer}")
         gym.card(customer, customer)
@@ -153,8 +172,42 @@ async def test_customers_run_concurrently_up_to_the_bound(
             erp_block="events-bound",
             mundipagg_block="events-bound",
             card_key_block="events-bound",
+            discord_block="events-bound",  # never saved: nothing failed, nothing to tell
         )
 
     assert report.counts["P"] == 12
     assert in_flight.most == 2
+    engine.dispose()
+
+
+async def test_a_missing_discord_block_does_not_stop_the_events(
+    prefect_harness: None, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    key = Fernet.generate_key().decode()
+    url = f"sqlite:///{tmp_path / 'gym.db'}"
+    engine = create_engine(url)
+    create_schema(engine)
+    gym = GymErp(engine, FernetCardKey(key=SecretStr(key)).cipher())
+    gym.member(1, "Tina Luz")
+    failing, processed = gym.event("A_C", 999), gym.event("A_N", 100)
+    gateway = MundipaggSandbox()
+
+    with serve(gateway.app) as sandbox_url:
+        await GymErpDatabase(url=SecretStr(url)).save("events-nodiscord", overwrite=True)
+        await FernetCardKey(key=SecretStr(key)).save("events-nodiscord", overwrite=True)
+        await Mundipagg(
+            base_url=sandbox_url + BASE_PATH, secret_key=SecretStr(gateway.secret_key)
+        ).save("events-nodiscord", overwrite=True)
+        state = await subscription_events(
+            erp_block="events-nodiscord",
+            mundipagg_block="events-nodiscord",
+            card_key_block="events-nodiscord",
+            discord_block="nobody-saved-this",
+            return_state=True,
+        )
+
+    assert state.is_completed()
+    statuses = {e["id_guid"]: e["processado"] for e in rows(engine, "util_eventos_mundipagg")}
+    assert statuses == {failing: "E", processed: "P"}
+    assert "bloco Discord 'nobody-saved-this' indisponível" in caplog.text
     engine.dispose()

@@ -12,14 +12,15 @@ from blocks.errors import (
     AuthenticationError,
     MalformedResponse,
     NotFound,
+    RateLimited,
     ServerError,
     ValidationFailed,
 )
 from blocks.http import RetryPolicy
-from blocks.mundipagg.client import MundipaggClient
+from blocks.mundipagg.client import InconsistentAnswer, MundipaggClient, UnconfirmedWrite
 from blocks.mundipagg.models import CustomerData, NewCard
 
-BASE = "https://api.mundipagg.test/core/v1"
+BASE = "https://api.pagar.me.test/core/v5"
 FAST = RetryPolicy(attempts=3, base_delay=0.001, max_delay=0.01)
 
 
@@ -101,8 +102,25 @@ async def test_storm_ends_in_a_transient_error_after_the_policy_attempts() -> No
 
     async with client_for(storm) as client:
         with pytest.raises(ServerError):
+            await client.subscription("sub_1")
+        # A write that met 5xx may have been done behind them: its outcome is not known.
+        with pytest.raises(UnconfirmedWrite, match="HTTP 502"):
             await client.cancel_subscription("sub_1", idempotency_key="k")
-    assert calls == FAST.attempts
+    assert calls == 2 * FAST.attempts
+
+
+async def test_a_write_refused_with_429_only_is_known_undone_and_one_5xx_makes_it_unknown() -> None:
+    def limited(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(429, headers={"Retry-After": "0"}, json={"message": "slow down"})
+
+    async with client_for(limited) as client:
+        with pytest.raises(RateLimited):
+            await client.cancel_subscription("sub_1", idempotency_key="k")
+
+    answers = iter([httpx.Response(503, text="busy"), httpx.Response(429), httpx.Response(429)])
+    async with client_for(lambda request: next(answers)) as client:
+        with pytest.raises(UnconfirmedWrite):
+            await client.cancel_subscription("sub_1", idempotency_key="k")
 
 
 async def test_unexpected_answer_is_malformed_without_echoing_values() -> None:
@@ -110,68 +128,126 @@ async def test_unexpected_answer_is_malformed_without_echoing_values() -> None:
         return httpx.Response(200, json={"brand": "Visa", "number": "4111111111111111"})
 
     async with client_for(odd) as client:
-        with pytest.raises(MalformedResponse) as raised:
+        with pytest.raises(MalformedResponse) as unreadable:
+            await client.subscription("sub_1")
+        # The card may be registered all the same: a write answered so is unconfirmed.
+        with pytest.raises(UnconfirmedWrite) as unconfirmed:
             await client.create_card("cus_1", card(), idempotency_key="k")
-    assert "id missing" in str(raised.value)
-    assert "4111" not in str(raised.value)
+    for raised in (unreadable, unconfirmed):
+        assert "id missing" in str(raised.value)
+        assert "4111" not in str(raised.value)
 
 
-def _invoice(number: int) -> dict[str, object]:
-    return {"id": f"in_{number}", "amount": 1000, "status": "paid"}
+def _invoice(number: int, subscription: str = "sub_1") -> dict[str, object]:
+    return {
+        "id": f"in_{number}",
+        "amount": 1000,
+        "status": "paid",
+        "subscription": {"id": subscription},
+    }
 
 
-async def test_paging_follows_next_to_the_end() -> None:
+async def test_paging_reads_every_page_by_number_with_the_filter() -> None:
     pages = 12
+    asked: list[httpx.URL] = []
 
     def listing(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url)
         page = int(request.url.params["page"])
-        next_link = f"{BASE}/invoices?subscription_id=sub_1&page={page + 1}&size=2"
         return httpx.Response(
             200,
             json={
                 "data": [_invoice(2 * page), _invoice(2 * page + 1)],
-                "paging": {"total": 2 * pages, "next": next_link if page < pages else None},
+                "paging": {"total": 2 * pages, "next": "next" if page < pages else None},
             },
         )
 
     async with client_for(listing) as client:
         found = await client.subscription_invoices("sub_1", page_size=2)
     assert [invoice.id for invoice in found] == [f"in_{n}" for n in range(2, 2 * pages + 2)]
+    assert [url.params["page"] for url in asked] == [str(n) for n in range(1, pages + 1)]
+    assert {(url.params["subscription_id"], url.params["size"]) for url in asked} == {
+        ("sub_1", "2")
+    }
 
 
-@pytest.mark.parametrize(
-    "next_link",
-    [
-        f"{BASE}/invoices?subscription_id=sub_1&page=1&size=100",  # points back at itself
-        "https://evil.example/core/v1/invoices?page=2",  # would send the key elsewhere
-    ],
-)
-async def test_paging_that_never_ends_or_leaves_the_gateway_is_refused(next_link: str) -> None:
+async def test_a_next_link_that_drops_the_filter_never_brings_other_subscriptions_invoices() -> (
+    None
+):
+    """The only real sample of a `next` link adds navigation=True; whether it keeps the filters
+    is not documented. A link without `subscription_id` must not import the whole account."""
+
     def listing(request: httpx.Request) -> httpx.Response:
-        assert request.url.host == "api.mundipagg.test"
-        return httpx.Response(200, json={"data": [], "paging": {"next": next_link}})
+        wanted = request.url.params.get("subscription_id")
+        invoices = [_invoice(n, subscription=f"sub_{n % 3}") for n in range(1, 10)]
+        matching = [i for i in invoices if wanted is None or i["subscription"] == {"id": wanted}]
+        page, size = int(request.url.params.get("page", "1")), 2
+        rows = matching[(page - 1) * size : page * size]
+        more = page * size < len(matching)
+        next_link = f"{BASE}/invoices?page={page + 1}&size={size}&navigation=True"
+        return httpx.Response(
+            200, json={"data": rows, "paging": {"next": next_link if more else None}}
+        )
 
     async with client_for(listing) as client:
-        with pytest.raises(MalformedResponse, match="paging"):
+        found = await client.subscription_invoices("sub_1", page_size=2)
+    assert [invoice.id for invoice in found] == ["in_1", "in_4", "in_7"]
+
+
+async def test_invoices_of_another_subscription_in_the_answer_are_refused() -> None:
+    def ignoring_the_filter(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"data": [_invoice(1), _invoice(2, "sub_9")]})
+
+    async with client_for(ignoring_the_filter) as client:
+        with pytest.raises(InconsistentAnswer, match="in_2 of sub_9"):
+            await client.subscription_invoices("sub_1")
+
+
+async def test_paging_that_repeats_itself_is_refused_and_never_leaves_the_gateway() -> None:
+    def listing(request: httpx.Request) -> httpx.Response:
+        assert request.url.host == "api.pagar.me.test"
+        next_link = "https://evil.example/core/v5/invoices?page=2"  # would send the key elsewhere
+        return httpx.Response(200, json={"data": [_invoice(1)], "paging": {"next": next_link}})
+
+    async with client_for(listing) as client:
+        with pytest.raises(MalformedResponse, match="paging repeats"):
             await client.subscription_invoices("sub_1")
 
 
 async def test_an_invoice_repeated_across_pages_is_returned_once() -> None:
     """Offset paging while invoices are being created can show a row on two pages."""
 
-    def invoice(number: int) -> dict[str, object]:
-        return {"id": f"in_{number}", "amount": 8990, "status": "pending"}
-
     def answer(request: httpx.Request) -> httpx.Response:
         if request.url.params["page"] == "1":
-            page = {"data": [invoice(1), invoice(2)], "paging": {"next": f"{BASE}/invoices?page=2"}}
+            page = {"data": [_invoice(1), _invoice(2)], "paging": {"next": "more"}}
         else:
-            page = {"data": [invoice(2), invoice(3)], "paging": {}}
+            page = {"data": [_invoice(2), _invoice(3)], "paging": {}}
         return httpx.Response(200, json=page)
 
     async with client_for(answer) as gateway:
         found = await gateway.subscription_invoices("sub_1")
     assert [i.id for i in found] == ["in_1", "in_2", "in_3"]
+
+
+async def test_subscriptions_are_looked_up_by_exact_code_on_every_page() -> None:
+    asked: list[httpx.URL] = []
+
+    def listing(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url)
+        page = int(request.url.params["page"])
+        rows = [
+            {"id": f"sub_{page}{n}", "code": code, "status": "active", "customer": {"id": "cus"}}
+            for n, code in enumerate(["100", "1000" if page == 1 else "100"])
+        ]
+        return httpx.Response(
+            200, json={"data": rows, "paging": {"next": "n" if page < 2 else None}}
+        )
+
+    async with client_for(listing) as client:
+        found = await client.subscriptions_with_code("100")
+    assert [subscription.id for subscription in found] == ["sub_10", "sub_20", "sub_21"]
+    assert [url.path for url in asked] == ["/core/v5/subscriptions"] * 2
+    assert {url.params["code"] for url in asked} == {"100"}
 
 
 async def test_a_write_answered_with_only_its_id_counts_as_done() -> None:

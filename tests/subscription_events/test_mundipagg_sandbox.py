@@ -7,8 +7,9 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from clock import ManualTime
 from sandbox.faults import FaultKind
-from sandbox.mundipagg import BASE_PATH, MundipaggSandbox
+from sandbox.mundipagg import BASE_PATH, LEGACY_BASE_PATH, MundipaggSandbox
 
 NEW_SUBSCRIPTION = {
     "customer": {"name": "Ana", "document": "52998224725", "type": "individual"},
@@ -105,3 +106,76 @@ async def test_invoice_pages_link_to_the_next_until_the_end(
         seen += [invoice["id"] for invoice in page["data"]]
         link = page["paging"]["next"]
     assert len(seen) == len(set(seen)) == 5
+
+
+@pytest.mark.parametrize("base", [BASE_PATH, LEGACY_BASE_PATH])
+async def test_subscriptions_are_listed_by_exact_code_on_both_base_paths(
+    sandbox: MundipaggSandbox, base: str
+) -> None:
+    async with httpx.AsyncClient(
+        base_url=f"http://sandbox{base}",
+        auth=(sandbox.secret_key, ""),
+        transport=httpx.ASGITransport(app=sandbox.app),
+    ) as http:
+        for code in ("100", "1000", "100"):
+            await http.post("/subscriptions", json={**NEW_SUBSCRIPTION, "code": code})
+        page = (await http.get("/subscriptions", params={"code": "100", "size": 1})).json()
+        second = (await http.get(page["paging"]["next"])).json()
+        one = (await http.get(f"/subscriptions/{page['data'][0]['id']}")).json()
+
+    assert [s["code"] for s in page["data"] + second["data"]] == ["100", "100"]
+    assert page["paging"]["total"] == 2 and second["paging"]["next"] is None
+    assert one == page["data"][0]
+
+
+async def test_an_idempotency_key_is_forgotten_after_24_hours(
+    http: httpx.AsyncClient, sandbox: MundipaggSandbox, frozen_clock: ManualTime
+) -> None:
+    key = {"idempotency-key": "k"}
+    await http.post("/subscriptions", json=NEW_SUBSCRIPTION, headers=key)
+    frozen_clock.advance(hours=23, minutes=59)
+    await http.post("/subscriptions", json=NEW_SUBSCRIPTION, headers=key)
+    assert (len(sandbox.subscriptions), sandbox.replays) == (1, 1)
+
+    frozen_clock.advance(minutes=1)
+    await http.post("/subscriptions", json=NEW_SUBSCRIPTION, headers=key)
+    assert (len(sandbox.subscriptions), sandbox.replays) == (2, 1)
+
+
+async def test_dates_must_be_rfc_3339_date_times_as_the_sdks_send_them(
+    http: httpx.AsyncClient,
+) -> None:
+    bare = await http.post("/subscriptions", json={**NEW_SUBSCRIPTION, "start_at": "2026-11-22"})
+    created = await http.post(
+        "/subscriptions", json={**NEW_SUBSCRIPTION, "start_at": "2026-11-22T00:00:00-03:00"}
+    )
+    subscription = created.json()
+    moved = await http.patch(
+        f"/subscriptions/{subscription['id']}/billing-date",
+        json={"next_billing_at": "2026-12-10T00:00:00-03:00"},
+    )
+    naive = await http.patch(
+        f"/subscriptions/{subscription['id']}/billing-date",
+        json={"next_billing_at": "2026-12-10T00:00:00"},
+    )
+
+    assert (bare.status_code, list(bare.json()["errors"])) == (422, ["start_at"])
+    assert subscription["start_at"] == "2026-11-22T03:00:00Z"
+    assert moved.json()["next_billing_at"] == "2026-12-10T03:00:00Z"
+    assert (naive.status_code, list(naive.json()["errors"])) == (422, ["next_billing_at"])
+
+
+async def test_an_item_update_needs_the_fields_the_v5_spec_lists(http: httpx.AsyncClient) -> None:
+    subscription = (await http.post("/subscriptions", json=NEW_SUBSCRIPTION)).json()
+    item = subscription["items"][0]
+    path = f"/subscriptions/{subscription['id']}/items/{item['id']}"
+    changed = {"description": "Musculação", "quantity": 2, "pricing_scheme": {"price": 9990}}
+
+    missing = await http.put(path, json=changed)
+    done = await http.put(path, json={**changed, "name": "Musculação", "status": "active"})
+
+    assert (missing.status_code, sorted(missing.json()["errors"])) == (
+        422,
+        ["item.name", "item.status"],
+    )
+    assert (done.status_code, done.json()["quantity"]) == (200, 2)

@@ -72,7 +72,7 @@ async def test_minimum_price_with_fraction_of_cent_fails_with_reason(
 
     assert result.status == "E"
     assert "frações de centavo" in result.description
-    assert gateway.subscriptions == {}
+    assert gateway.requests == 0  # refused before any call
 
 
 async def test_invoice_import_reads_every_page_and_upserts_by_id(
