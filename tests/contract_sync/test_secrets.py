@@ -19,7 +19,6 @@ import json
 import logging
 import traceback
 from collections.abc import Iterator
-from datetime import date, datetime
 from pathlib import Path
 from uuid import UUID
 
@@ -48,12 +47,13 @@ from blocks.http import RetryPolicy
 from blocks.ixc.block import Ixc
 from blocks.magnusbilling.block import MagnusBilling
 from blocks.mundipagg.client import MundipaggClient
+from clock import Clock
 from sandbox.faults import FaultKind
 from sandbox.gym_demo import TEST_CARD_NUMBER, GymErp
 from sandbox.magnusbilling import ApiKey
 from sandbox.world import synthetic_provider
 from subscription_events.handlers import Services
-from subscription_events.lanes import plan_pending, process_lane
+from subscription_events.lanes import plan_pending, process_lane, read_queue
 
 pytestmark = pytest.mark.prefect
 
@@ -301,7 +301,7 @@ async def test_no_gateway_secret_or_card_reaches_rec_log_sync(
     engine = create_engine(f"sqlite:///{tmp_path / 'gym.db'}")
     create_schema(engine)
     cipher = FernetCardCipher(SecretStr(Fernet.generate_key().decode()))
-    gym = GymErp(engine, cipher, start=datetime(2026, 11, 22, 8, 0, 0))
+    gym = GymErp(engine, cipher)
     gym.member(1, "Ana Lima")
     guids = [gym.event("A_N", 100), gym.event("CLI_E", 1)]
     gateway = EchoingGateway(status, as_json)
@@ -311,10 +311,10 @@ async def test_no_gateway_secret_or_card_reaches_rec_log_sync(
         retry=RetryPolicy(attempts=3, base_delay=0, jitter=0),
         transport=gateway,
     )
-    erp = ErpDatabase(engine)
+    erp = ErpDatabase(engine, clock=Clock())
     async with client:
-        services = Services(erp, client, cipher, date(2026, 11, 22))
-        lanes = await plan_pending(erp, await erp.pending_events(100))
+        services = Services(erp, client, cipher, Clock())
+        lanes = await plan_pending(erp, (await read_queue(erp, 100)).events)
         results = [r for lane in lanes for r in await process_lane(lane, services)]
     erp.dispose()
     assert gateway.requests >= 1
