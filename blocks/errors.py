@@ -12,25 +12,94 @@ excerpts of the answer (`excerpt`), never from request headers or bodies.
 
 from __future__ import annotations
 
+import base64
 import re
+import threading
+from collections.abc import Iterable
 from typing import ClassVar
+from urllib.parse import quote
 
 _TAGS = re.compile(r"<(script|style)[^>]*>.*?</\1>|<[^>]+>", re.DOTALL | re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
-_SENSITIVE_VALUE = re.compile(
-    r'("?(?:password|secret|token|key|card_number|number|cvv|cvc)"?\s*[:=]\s*)("[^"]*"?|[^\s,&}]+)',
-    re.IGNORECASE,
+_MASK = "***"
+# A slash as it may appear in an echoed URL: plain, JSON-escaped (PHP) or percent-encoded.
+_SLASH = r"(?:\\?/|%2F)"
+_SECRET_FORMS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # A Discord webhook URL's last part is its token.
+    (
+        re.compile(rf"(webhooks{_SLASH}[^/\s\\%]+{_SLASH})[^/?#\s\\%\"'&<>]+", re.IGNORECASE),
+        rf"\g<1>{_MASK}",
+    ),
+    # An echoed Authorization header, whatever its scheme (Basic carries the IXC token and the
+    # Mundipagg key in base64).
+    (
+        re.compile(
+            r'(authorization"?\s*[:=]\s*"?)(?:(?:basic|bearer|token|digest)\s+)?[^\s",;&}]+',
+            re.IGNORECASE,
+        ),
+        rf"\g<1>{_MASK}",
+    ),
+    (re.compile(r"\b(basic|bearer)(\s+)[A-Za-z0-9+/=._~-]{8,}", re.IGNORECASE), rf"\1\2{_MASK}"),
+    # Mundipagg / Pagar.me keys: sk_ (secret), pk_ (public), ak_ / ek_ (older API keys).
+    (re.compile(r"(?<![A-Za-z0-9])(?:sk|pk|ak|ek)_[A-Za-z0-9_]{6,}"), _MASK),
+    # key=value / "key": "value" / Key: value for names that hold secrets or card data.
+    (
+        re.compile(
+            r'("?(?:password|passwd|senha|secret|token|key|sign|signature|hash|auth'
+            r'|card_number|number|cvv|cvc)"?\s*[:=]\s*)("[^"]*"?|[^\s,&}]+)',
+            re.IGNORECASE,
+        ),
+        rf"\1{_MASK}",
+    ),
 )
+_MIN_SECRET_LENGTH = 8  # shorter values (an IXC token's numeric id) are not secret on their own
+_known_secrets: tuple[str, ...] = ()
+_registering = threading.Lock()
+
+
+def register_secrets(values: Iterable[str]) -> None:
+    """Mask these exact values (and their encoded forms) in every excerpt and error message.
+
+    Each client registers the secrets it was built with, so an answer that echoes one in a
+    form no pattern recognises (a raw IXC token, a bare base64 string) is still masked.
+    """
+    global _known_secrets
+    forms: set[str] = set()
+    for value in values:
+        if len(value) < _MIN_SECRET_LENGTH:
+            continue
+        forms |= {value, quote(value, safe=""), value.replace("/", "\\/")}
+    with _registering:
+        _known_secrets = tuple(
+            sorted(set(_known_secrets) | forms, key=len, reverse=True)  # longest first
+        )
+
+
+def basic_auth_secrets(user: str, password: str) -> list[str]:
+    """The forms a Basic-auth credential takes on the wire: the pair and its base64."""
+    pair = f"{user}:{password}"
+    return [pair, user, password, base64.b64encode(pair.encode()).decode()]
+
+
+def redact(text: str) -> str:
+    """`text` with every known secret and every recognisable secret form masked."""
+    for secret in _known_secrets:
+        if secret in text:
+            text = text.replace(secret, _MASK)
+    for pattern, replacement in _SECRET_FORMS:
+        text = pattern.sub(replacement, text)
+    return text
 
 
 def excerpt(text: str, limit: int = 160) -> str:
     """A short, single-line, tag-free view of an answer body, safe to put in a message.
 
-    Values of password/secret/token/card fields are masked, in case a half-broken answer
-    carries a customer record.
+    Secrets are masked (`redact`): registered values, Authorization headers, Basic/Bearer
+    credentials, Mundipagg keys, webhook tokens, and values of password/secret/token/key/sign/
+    card fields, in case a half-broken answer echoes the request or carries a customer record.
     """
-    flat = _SPACES.sub(" ", _TAGS.sub(" ", text)).strip()
-    flat = _SENSITIVE_VALUE.sub(r"\1***", flat)
+    flat = _SPACES.sub(" ", _TAGS.sub(" ", redact(text))).strip()
+    flat = redact(flat)
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
@@ -40,6 +109,7 @@ class ApiError(Exception):
     retryable: ClassVar[bool] = False
 
     def __init__(self, message: str, *, system: str, status_code: int | None = None) -> None:
+        message = redact(message)
         super().__init__(message)
         self.message = message
         self.system = system
@@ -67,6 +137,14 @@ class RateLimited(TransientApiError):
     """HTTP 429; `retry_after` is how long the system asked us to wait (seconds)."""
 
     def __init__(self, message: str, *, system: str, retry_after: float | None) -> None:
+        super().__init__(message, system=system, status_code=429)
+        self.retry_after = retry_after
+
+
+class RetryAfterTooLong(PermanentApiError):
+    """A 429 asked for a longer wait than the client's ceiling: not retried in this run."""
+
+    def __init__(self, message: str, *, system: str, retry_after: float) -> None:
         super().__init__(message, system=system, status_code=429)
         self.retry_after = retry_after
 

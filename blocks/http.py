@@ -6,9 +6,12 @@ No Prefect in here: clients stay testable on their own with `httpx.ASGITransport
 from __future__ import annotations
 
 import asyncio
+import logging
+import math
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 from typing import Any, Self, TypeVar
 
@@ -19,30 +22,67 @@ from blocks.errors import (
     ApiTimeout,
     MalformedResponse,
     RateLimited,
+    RetryAfterTooLong,
     ServerError,
     TransientApiError,
     excerpt,
+    redact,
 )
 from clock import Clock
 
 T = TypeVar("T")
 
 
+class _RedactSecrets(logging.Filter):
+    """httpx logs every request's URL at INFO (a Discord webhook URL ends in its token);
+    httpcore logs answers' headers at DEBUG (an echoing proxy may put credentials there)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            text = record.getMessage()
+        except Exception:  # a malformed record is not ours to fix
+            return True
+        redacted = redact(text)
+        if redacted != text:
+            record.msg, record.args = redacted, ()
+        return True
+
+
+# A logger's filters do not apply to its children's records: each logger that writes is named.
+_HTTP_LOGGERS = ("httpx", *(f"httpcore.{part}" for part in ("connection", "http11", "http2")))
+for _logger in _HTTP_LOGGERS:
+    logging.getLogger(_logger).addFilter(_RedactSecrets())
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Exponential backoff with jitter for transient errors; `Retry-After` wins when longer."""
+    """Exponential backoff with jitter for transient errors; a 429's `Retry-After` is honoured.
+
+    `max_delay` caps the backoff only. A `Retry-After` longer than the backoff is waited in
+    full up to `max_retry_after`; a system that asks for more fails the call
+    (`RetryAfterTooLong`, saying how long it asked for) instead of being retried early.
+    """
 
     attempts: int = 4
     base_delay: float = 0.5
     max_delay: float = 30.0
     jitter: float = 0.5
+    max_retry_after: float = 300.0
 
     def delay(self, failed_attempts: int, error: TransientApiError) -> float:
+        """Seconds to wait before the next try; raises `RetryAfterTooLong` past the ceiling."""
         backoff = min(self.max_delay, self.base_delay * 2 ** (failed_attempts - 1))
-        backoff *= 1 + random.uniform(-self.jitter, self.jitter)
+        backoff = max(0.0, backoff * (1 + random.uniform(-self.jitter, self.jitter)))
         if isinstance(error, RateLimited) and error.retry_after is not None:
-            return min(self.max_delay, max(backoff, error.retry_after))
-        return max(0.0, backoff)
+            if error.retry_after > self.max_retry_after:
+                raise RetryAfterTooLong(
+                    f"rate limited and asked to wait {error.retry_after:g} s, more than the "
+                    f"{self.max_retry_after:g} s this client waits; giving up",
+                    system=error.system,
+                    retry_after=error.retry_after,
+                ) from None
+            return max(backoff, error.retry_after)
+        return backoff
 
 
 DEFAULT_RETRY = RetryPolicy()
@@ -85,38 +125,60 @@ class ApiClient:
 
 
 def retry_after_seconds(response: httpx.Response) -> float | None:
-    """Seconds to wait from a 429: JSON `retry_after` (Discord) or the `Retry-After` header."""
+    """Seconds to wait from a 429: JSON `retry_after` (Discord) or the `Retry-After` header.
+
+    The header is delay-seconds or an HTTP-date (RFC 9110); a date in the past means now.
+    Anything unreadable (garbage, NaN, infinity) is None: the caller backs off as usual.
+    """
     try:
         body = response.json()
-        if isinstance(body, dict) and isinstance(body.get("retry_after"), int | float):
-            return max(0.0, float(body["retry_after"]))
-    except (ValueError, UnicodeDecodeError):
-        pass
+    except ValueError:  # not JSON (UnicodeDecodeError is a ValueError too)
+        body = None
+    if isinstance(body, dict):
+        seconds = _finite_seconds(body.get("retry_after"))
+        if seconds is not None:
+            return seconds
     header = response.headers.get("Retry-After")
     if header is None:
         return None
     try:
-        return max(0.0, float(header))
+        return _finite_seconds(float(header))
     except ValueError:
-        try:
-            when = parsedate_to_datetime(header)
-        except (TypeError, ValueError):
-            return None
-        return max(0.0, (when - Clock().now()).total_seconds())
+        return _seconds_until(header)
+
+
+def _finite_seconds(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return max(0.0, float(value))
+
+
+def _seconds_until(http_date: str) -> float | None:
+    try:
+        when = parsedate_to_datetime(http_date)
+    except (TypeError, ValueError, IndexError, OverflowError):  # the parser's ways to refuse
+        return None
+    if when.tzinfo is None:  # "-0000" (RFC 5322: UTC, source zone unknown) parses naive
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - Clock().now()).total_seconds())
 
 
 async def send(client: httpx.AsyncClient, system: str, request: httpx.Request) -> httpx.Response:
     """Send one request; timeouts, broken connections, 429 and 5xx become transient errors.
 
-    The original httpx exception is not chained: its text may carry a URL, and some URLs
-    (Discord webhooks) are secrets.
+    The original httpx exception is neither chained nor kept as the error's context (it is
+    raised outside the `except`): its text may carry a URL, and some URLs (Discord webhooks)
+    are secrets.
     """
+    failure: ApiTimeout | None = None
     try:
         response = await client.send(request)
     except httpx.TimeoutException as exc:
-        raise ApiTimeout(f"no answer in time ({type(exc).__name__})", system=system) from None
+        failure = ApiTimeout(f"no answer in time ({type(exc).__name__})", system=system)
     except httpx.TransportError as exc:
-        raise ApiTimeout(f"connection failed ({type(exc).__name__})", system=system) from None
+        failure = ApiTimeout(f"connection failed ({type(exc).__name__})", system=system)
+    if failure is not None:
+        raise failure
     if response.status_code == 429:
         wait = retry_after_seconds(response)
         raise RateLimited(
@@ -143,17 +205,20 @@ def parse_json(response: httpx.Response, system: str) -> Any:
 
     A body that is not UTF-8 or not JSON raises `MalformedResponse` with a safe description:
     JSON-looking bodies are described by their parse error only, since a truncated customer
-    record could carry a password.
+    record could carry a password. The decoder's own exception (which holds the whole body)
+    is not kept as the error's context.
     """
     try:
         text = response.content.decode("utf-8")
     except UnicodeDecodeError:
+        text = None
+    if text is None:
         raise MalformedResponse(
             f"answer is not UTF-8 text (HTTP {response.status_code}, "
             f"{len(response.content)} bytes)",
             system=system,
             status_code=response.status_code,
-        ) from None
+        )
     stripped = text.lstrip()
     try:
         return orjson.loads(text)
@@ -164,8 +229,8 @@ def parse_json(response: httpx.Response, system: str) -> Any:
             detail = "empty answer"
         else:
             detail = f"not JSON: {excerpt(text)}"
-        raise MalformedResponse(
-            f"{detail} (HTTP {response.status_code})",
-            system=system,
-            status_code=response.status_code,
-        ) from None
+    raise MalformedResponse(
+        f"{detail} (HTTP {response.status_code})",
+        system=system,
+        status_code=response.status_code,
+    )

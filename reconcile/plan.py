@@ -6,6 +6,7 @@ read completely and mean something we know; every other case gets a Skip with th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -13,7 +14,7 @@ import pandas as pd
 from pydantic import BaseModel
 
 from blocks.ixc.models import IxcContract, IxcStatusMapping
-from blocks.magnusbilling.models import MagnusUser
+from blocks.magnusbilling.models import INT64, MagnusUser
 from reconcile.decide import CHANGES, DECISIONS, Action, target_active
 from reconcile.status import Standing, ixc_standing, magnus_standing
 
@@ -41,7 +42,10 @@ _EMPTY_DTYPES = {
     "target_active": "Int64",
     "duplicate_contract": "bool",
 }
-_CONTRACT_ID = r"\d{1,18}"
+_DIGITS = re.compile(r"[0-9]+", re.ASCII)
+# The join keys on a pandas Int64 column: ids above this cannot be matched exactly.
+MAX_CONTRACT_ID = INT64.stop - 1
+_TOO_LARGE = f" is larger than {MAX_CONTRACT_ID}, the largest id this sync matches exactly"
 # The decision table keyed by "magnus|ixc" standings, so a whole column is decided by one map.
 _DECISION_BY_PAIR = {f"{magnus}|{ixc}": action for (magnus, ixc), action in DECISIONS.items()}
 
@@ -65,6 +69,20 @@ class PlannedChange(BaseModel):
     reason: str
 
 
+def contract_number(ref: str | None) -> int | None:
+    """The number a contract field holds (surrounding spaces allowed), exactly; None if it is
+    not all ASCII digits. Parsed as a Python int, never through float: 9007199254740993 stays
+    9007199254740993."""
+    text = (ref or "").strip()
+    return int(text) if _DIGITS.fullmatch(text) else None
+
+
+def contract_id(ref: str | None) -> int | None:
+    """The contract id a customer points at, or None when it is not one we can match exactly."""
+    number = contract_number(ref)
+    return number if number is not None and 0 < number <= MAX_CONTRACT_ID else None
+
+
 def customers_frame(users: Sequence[MagnusUser]) -> pd.DataFrame:
     return pd.DataFrame(
         {
@@ -80,9 +98,7 @@ def customers_frame(users: Sequence[MagnusUser]) -> pd.DataFrame:
 
 def contract_ids(users: Sequence[MagnusUser]) -> list[int]:
     """The well-formed contract ids customers point at (what must be read from IXC)."""
-    refs = customers_frame(users)["contract_ref"].fillna("").str.strip()
-    valid = refs[refs.str.fullmatch(_CONTRACT_ID)].astype("int64")
-    return sorted(set(valid[valid > 0].tolist()))
+    return sorted({number for u in users if (number := contract_id(u.contract_ref)) is not None})
 
 
 def build_plan(
@@ -103,10 +119,12 @@ def build_plan(
     plan = customers_frame(users)
     ref = plan["contract_ref"].fillna("").str.strip()
     managed = ref.ne("")
-    well_formed = ref.str.fullmatch(_CONTRACT_ID) & managed
-    contract_id = pd.to_numeric(ref.where(well_formed), errors="coerce").astype("Int64")
-    well_formed &= contract_id.gt(0).fillna(False)
-    plan["contract_id"] = contract_id.where(well_formed)
+    plan["contract_id"] = pd.array([contract_id(u.contract_ref) for u in users], dtype="Int64")
+    well_formed = plan["contract_id"].notna()
+    too_large = np.zeros(len(plan), dtype=bool)
+    for position in np.flatnonzero(~well_formed.to_numpy()):
+        number = contract_number(users[position].contract_ref)
+        too_large[position] = number is not None and number > MAX_CONTRACT_ID
 
     ixc = pd.DataFrame(
         {
@@ -135,15 +153,18 @@ def build_plan(
         Standing.BLOCKED
     )
     codes = _codes(plan)
+    why_unusable = pd.Series(
+        np.where(too_large, _TOO_LARGE, " is not a valid contract id"), index=plan.index
+    )
     cases = [
         (~managed, Action.NOT_MANAGED, pd.Series("no contract id in Magnus", index=plan.index)),
-        (~well_formed, Action.SKIP, "contract id " + ref.map(repr) + " is not a valid contract id"),
+        (~well_formed, Action.SKIP, "contract id " + ref.map(repr) + why_unusable),
         (read_failed, Action.SKIP, read_error.fillna("")),
         (~found, Action.SKIP, "contract " + ref + " not found in IXC"),
         (
             magnus_unknown,
             Action.SKIP,
-            "Magnus status " + _text(plan["magnus_active"]) + " is not 0-4",
+            "Magnus status " + _active_shown(plan, users) + " is not 0-4",
         ),
         (ixc_unknown, Action.SKIP, "IXC codes " + codes + " are not mapped to a status"),
         (anomaly, Action.NO_CHANGE, "anomaly: inactive in Magnus but blocked in IXC " + codes),
@@ -187,8 +208,15 @@ def planned_changes(plan: pd.DataFrame) -> list[PlannedChange]:
     ]
 
 
-def _text(values: pd.Series) -> pd.Series:
-    return values.astype("object").where(values.notna(), "missing").astype(str)
+def _active_shown(plan: pd.DataFrame, users: Sequence[MagnusUser]) -> pd.Series:
+    """Magnus `active` for a reason: the number, else what the server sent, else "missing"."""
+    active = plan["magnus_active"]
+    shown = active.astype("object").where(active.notna(), "missing").astype(str)
+    unusable = [(i, repr(u.active_text)) for i, u in enumerate(users) if u.active_text]
+    if unusable:
+        positions, texts = zip(*unusable, strict=True)
+        shown.iloc[list(positions)] = list(texts)
+    return shown
 
 
 def _codes(plan: pd.DataFrame) -> pd.Series:

@@ -301,6 +301,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "mensagem {position} de {total} ({subject}) não enviada: {error}",
         "message {position} of {total} ({subject}) not sent: {error}",
     ),
+    "notify.unexpected": (
+        "avisos não enviados: erro inesperado {error}",
+        "notifications not sent: unexpected {error}",
+    ),
     "notify.more": ("e mais {count}", "and {count} more"),
     "describe.change": (
         "{action} {customer} (usuário {username}, contrato {contract}): {before} -> {after}",

@@ -47,6 +47,8 @@ LIMITS = {
     "embed_total": 6000,
 }
 MAX_COLOR = 0xFFFFFF
+# Discord's own 429s come through Google's front end; a 429 without it is Cloudflare's.
+RATE_LIMIT_VIA = ("Via", "1.1 google")
 
 
 @dataclass
@@ -57,6 +59,7 @@ class DiscordMessage:
     payload: dict[str, Any]
     attachments: list[tuple[str, bytes]] = field(default_factory=list)
     id: str = ""
+    attachment_ids: list[str] = field(default_factory=list)  # snowflakes, like message ids
 
 
 def _rate_limit_body(retry_after: float) -> tuple[str, bytes]:
@@ -76,6 +79,7 @@ class DiscordSandbox(SandboxBase):
     profile = FaultProfile(
         text_200="upstream connect error or disconnect/reset before headers. reset reason: reset",
         rate_limit=_rate_limit_body,
+        rate_limit_headers=(RATE_LIMIT_VIA,),
     )
 
     def __init__(
@@ -173,6 +177,7 @@ class DiscordSandbox(SandboxBase):
         retry_after = round(max(waits), 3)
         content_type, body = _rate_limit_body(retry_after)
         headers |= {"Retry-After": str(math.ceil(retry_after)), "X-RateLimit-Scope": "shared"}
+        headers.update([RATE_LIMIT_VIA])
         limited = Response(body, status_code=429, headers=headers, media_type=content_type)
         return limited, headers
 
@@ -191,6 +196,7 @@ class DiscordSandbox(SandboxBase):
         self, hook: str, payload: dict[str, Any], attachments: list[tuple[str, bytes]]
     ) -> DiscordMessage:
         message = DiscordMessage(hook, payload, attachments, self.snowflake())
+        message.attachment_ids = [self.snowflake() for _ in attachments]
         with self.lock:
             self.messages.append(message)
         if self.on_message is not None:
@@ -362,8 +368,10 @@ def _message_object(message: DiscordMessage) -> dict[str, Any]:
             "bot": True,
         },
         "attachments": [
-            {"id": str(int(message.id) + n), "filename": name, "size": len(data)}
-            for n, (name, data) in enumerate(message.attachments, start=1)
+            {"id": attachment_id, "filename": name, "size": len(data)}
+            for attachment_id, (name, data) in zip(
+                message.attachment_ids, message.attachments, strict=True
+            )
         ],
         "embeds": [{"type": "rich", **embed} for embed in payload.get("embeds") or []],
         "mentions": [],

@@ -78,6 +78,7 @@ class FaultProfile:
     )
     text_200: str = "Service temporarily unavailable"
     rate_limit: Callable[[float], tuple[str, bytes]] = _default_rate_limit
+    rate_limit_headers: tuple[tuple[str, str], ...] = ()  # sent with a 429 besides Retry-After
 
 
 @dataclass
@@ -249,6 +250,7 @@ async def inject(
     elif kind is FaultKind.RATE_LIMIT:
         content_type, body = profile.rate_limit(rule.retry_after)
         retry = [(b"retry-after", f"{rule.retry_after:g}".encode())]
+        retry += [(k.encode(), v.encode()) for k, v in profile.rate_limit_headers]
         await _send_simple(send, 429, content_type, body, retry)
     elif kind is FaultKind.TIMEOUT:
         if await _client_still_there_after(rule.delay, disconnected):

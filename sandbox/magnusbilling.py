@@ -5,16 +5,23 @@ in fixtures/magnusbilling. Everything a client can observe is copied: HTTP 200 p
 errors, `text/html` on every answer, PHP `json_encode` escaping, the request sanitizer (runs
 before authentication, rejects words such as "eval" and crashes with HTTP 500 when a filter list
 starts with a string filter), the HMAC over PHP's re-encoding of the POST fields, `start`-only
-paging, the unstable default order (credit DESC, ties in a new random order on every request),
-MariaDB's case/accent-insensitive string comparisons and numeric coercion of strings.
+paging, the default order (credit DESC; ties in an order of the server's own, the same for the
+same request but not by id), MariaDB's case/accent-insensitive string comparisons and numeric
+coercion of strings. Saves follow Yii's validation (`active` "abc" is not a number, "1.5" not
+an integer) and MariaDB's strict mode (`active` 200 is out of the TINYINT's range: an SQL error
+as a string); '' stores NULL; an id such as "62abc" is written and still answered
+`success:false` with an SQL error.
 """
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import hmac
 import json
+import math
 import random
+import re
 import string
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -34,7 +41,7 @@ from sandbox._php import (
     php_is_numeric,
     php_json,
 )
-from sandbox._sql import collate, fold, like_regex, order_rows, sign_of
+from sandbox._sql import collate, fold, like_regex, sign_of
 from sandbox.base import Record, SandboxBase, TemplateRecord, flatten
 from sandbox.faults import HTML, FaultPlan, FaultProfile
 
@@ -117,7 +124,7 @@ SQL_INJECT_CODES: tuple[str, ...] = (
     "fopen", "file_get_contents", "file_put_contents", "unlink", "mkdir", "rmdir", "copy",
     "rename", "curl_exec", "curl_init", "fsockopen", "socket_connect", "mysql_query",
     "mysqli_query", "pg_query", "sqlite_query", "prepare", "alert", "src=", "<img",
-    "console", "extractvalue",
+    "console",
 )  # fmt: skip
 
 _SYSTEM_FIELDS = frozenset({"module", "action", "nonce", "id", "createUser"})
@@ -196,6 +203,7 @@ class MagnusBillingSandbox(SandboxBase):
         self.users: dict[int, Record] = {int(record["id"]): record for record in records}
         self.api_keys: dict[str, ApiKey] = {api.key: api for api in api_keys}
         self._rng = random.Random(seed)
+        self._tie_salt = random.Random(seed).getrandbits(62)
 
     @property
     def reads(self) -> int:
@@ -283,25 +291,39 @@ class MagnusBillingSandbox(SandboxBase):
         except _SqlError as error:
             return _yii_error(500, "CDbException", str(error))
         with self.lock:
-            rows = order.arrange(self.users, matches, self._rng)
+            rows = order.arrange(self.users, matches, self._tie_salt)
             page = [flatten(record) for record in _page(rows, post)]
         return _json({"rows": page, "count": len(rows), "sum": []})
 
     # ---- save ---------------------------------------------------------------------------------
 
     def _save(self, post: dict[str, str]) -> Response:
+        """actionSave for one record: find it, validate, UPDATE, then read it back.
+
+        The read-back pastes the posted id into SQL: an id such as "62abc" finds user 62
+        (MariaDB casts it), is written, and then fails with an SQL error (`success:false`).
+        """
         changes = {k: v for k, v in post.items() if k not in _SYSTEM_FIELDS}
         errors = _validate(changes)
+        raw_id = post.get("id", "")
         with self.lock:
-            record = self.users.get(_primary_key(post.get("id")))
+            user_id = _primary_key(raw_id)
+            record = self.users.get(user_id) if user_id is not None else None
             if record is None:
                 return _json({"success": False, "rows": [], "Record not found.": None})
             if errors:
                 return _json({"success": False, "rows": [], "errors": errors})
-            for column, value in changes.items():
-                if column in CUSTOMER_TEMPLATE and column not in JOINED_COLUMNS:
-                    record[column] = _stored_value(column, value)
+            writable = [c for c in changes if c in CUSTOMER_TEMPLATE and c not in JOINED_COLUMNS]
+            try:
+                stored = {column: _stored_value(column, changes[column]) for column in writable}
+            except _SqlError as error:
+                failure = _technical_error(str(error), _update_statement(record["id"]))
+                return _json({"success": False, "rows": [], "errors": failure})
+            record.update(stored)
             saved = flatten(record)
+        problem = _reread_problem(raw_id)
+        if problem is not None:
+            return _json({"success": False, "rows": [], "errors": problem})
         return _json({"success": True, "rows": [saved], "msg": "Operation was successful."})
 
     def _create(self, post: dict[str, str]) -> Response:
@@ -317,9 +339,13 @@ class MagnusBillingSandbox(SandboxBase):
             user_id = max(self.users, default=0) + 1
             created = self.clock.now().strftime("%Y-%m-%d %H:%M:%S")
             record = make_user(user_id, generated["password"], creationdate=created)
-            for column, value in {**values, **generated}.items():
-                if column in CUSTOMER_TEMPLATE and column not in JOINED_COLUMNS:
-                    record[column] = _stored_value(column, value)
+            try:
+                for column, value in {**values, **generated}.items():
+                    if column in CUSTOMER_TEMPLATE and column not in JOINED_COLUMNS:
+                        record[column] = _stored_value(column, value)
+            except _SqlError as error:
+                statement = "INSERT INTO `pkg_user` (...) VALUES (...)"
+                return _json({"success": False, "errors": _technical_error(str(error), statement)})
             self.users[user_id] = record
         posted = {k: v for k, v in values.items() if k in CUSTOMER_TEMPLATE}
         echo = {**_CREATE_DEFAULTS, **posted, **generated, "id_user": 1, "id_group": 3}
@@ -569,13 +595,22 @@ def _condition(item: Mapping[str, Any]) -> Predicate | None:
 @dataclass(frozen=True)
 class _Filter:
     """A compiled filter list: `matches` (None = every row) and, like MariaDB's primary-key
-    lookup, the only ids an `id eq` condition lets through (None = no such condition)."""
+    lookup, the only ids `id eq` conditions let through (None = no such condition) and the
+    open interval `id gt` / `id lt` conditions bound (each row is still checked by every
+    predicate: these only spare scanning rows that cannot match)."""
 
     matches: Predicate | None
     ids: frozenset[int] | None = None
+    above: float = -math.inf
+    below: float = math.inf
 
-    def rows(self, users: dict[int, Record], ordered_ids: Iterable[int]) -> list[Record]:
-        candidates = ordered_ids if self.ids is None else (i for i in ordered_ids if i in self.ids)
+    def rows(self, users: dict[int, Record], ascending_ids: list[int]) -> list[Record]:
+        """The matching users among `ascending_ids` (sorted), in that order."""
+        low = bisect.bisect_right(ascending_ids, self.above)
+        high = bisect.bisect_left(ascending_ids, self.below)
+        candidates = ascending_ids[low:high]
+        if self.ids is not None:
+            candidates = [i for i in candidates if i in self.ids]
         rows = [users[i] for i in candidates]
         return rows if self.matches is None else [row for row in rows if self.matches(row)]
 
@@ -584,30 +619,52 @@ def _compile_filter(raw: str) -> _Filter:
     decoded = _json_or_none(raw) if raw else None
     items = decoded if isinstance(decoded, list) else []
     conditions = [item for item in items if isinstance(item, dict) and "type" in item]
-    predicates = [p for item in conditions for p in [_condition(item)] if p is not None]
-    ids = _primary_key_lookup(conditions)
+    compiled = [(item, _condition(item)) for item in conditions]  # unknown column: SQL error
+    ids, above, below = _primary_key_lookup(conditions)
+    # Conditions on the primary key are answered by the lookup, as MariaDB answers them by
+    # the index: the ids are integers, so the bounds decide them exactly.
+    predicates = [
+        p for item, p in compiled if p is not None and _primary_key_condition(item) is None
+    ]
     if not predicates:
-        return _Filter(None)
-    if len(predicates) == 1:  # the usual `id gt 0` guard: skip the all() per row
-        return _Filter(predicates[0], ids)
-    return _Filter(lambda record: all(p(record) for p in predicates), ids)
+        return _Filter(None, ids, above, below)
+    if len(predicates) == 1:
+        return _Filter(predicates[0], ids, above, below)
+    return _Filter(lambda record: all(p(record) for p in predicates), ids, above, below)
 
 
-def _primary_key_lookup(conditions: list[dict[str, Any]]) -> frozenset[int] | None:
-    """Ids allowed by numeric `id eq` conditions (each row is still checked by every predicate:
-    this only spares scanning rows that cannot match)."""
+def _primary_key_condition(item: Mapping[str, Any]) -> tuple[str, float] | None:
+    """(comparison, number) of a numeric `id eq/gt/lt` condition; None for any other."""
+    data = item.get("data")
+    comparison = data.get("comparison") if isinstance(data, dict) else item.get("comparison")
+    field = str(item.get("field")).removeprefix("#").removeprefix("t.")
+    value = item.get("value")
+    if item["type"] != "numeric" or field != "id" or value is None:
+        return None
+    if comparison not in ("eq", "gt", "lt"):
+        return None
+    return comparison, float(_as_number(value))
+
+
+def _primary_key_lookup(
+    conditions: list[dict[str, Any]],
+) -> tuple[frozenset[int] | None, float, float]:
+    """The ids numeric `id eq` conditions allow, and the bounds `id gt` / `id lt` set."""
     ids: frozenset[int] | None = None
+    above, below = -math.inf, math.inf
     for item in conditions:
-        data = item.get("data")
-        comparison = data.get("comparison") if isinstance(data, dict) else item.get("comparison")
-        field = str(item.get("field")).removeprefix("#").removeprefix("t.")
-        if item["type"] != "numeric" or comparison != "eq" or field != "id":
+        condition = _primary_key_condition(item)
+        if condition is None:
             continue
-        value = item.get("value")
-        number = None if value is None else float(_as_number(value))
-        allowed = frozenset({int(number)} if number is not None and number.is_integer() else ())
-        ids = allowed if ids is None else ids & allowed
-    return ids
+        comparison, number = condition
+        if comparison == "eq":
+            allowed = frozenset({int(number)} if number.is_integer() else ())
+            ids = allowed if ids is None else ids & allowed
+        elif comparison == "gt":
+            above = max(above, number)
+        else:
+            below = min(below, number)
+    return ids, above, below
 
 
 @dataclass(frozen=True)
@@ -615,14 +672,14 @@ class _Order:
     column: str
     descending: bool
 
-    def arrange(self, users: dict[int, Record], where: _Filter, rng: random.Random) -> list:
-        """The matching users in this order (ties shuffled: MariaDB promises no tie order)."""
-        if self.column == "id":  # the primary key: unique, and the dict keys are the ids
-            if where.ids is not None:
-                return where.rows(users, sorted(where.ids & users.keys(), reverse=self.descending))
-            return where.rows(users, sorted(users, reverse=self.descending))
-        rows = where.rows(users, users)
-        order_rows(rows, _sort_key(self.column), descending=self.descending, rng=rng)
+    def arrange(self, users: dict[int, Record], where: _Filter, tie_salt: int) -> list:
+        """The matching users in this order. Rows tying on the column come in an order of
+        the server's own, the same for the same request, unrelated to their ids."""
+        rows = where.rows(users, sorted(users))
+        if self.column == "id":  # the primary key: unique
+            return rows[::-1] if self.descending else rows
+        key = _sort_key(self.column)
+        rows.sort(key=lambda r: (key(r), hash((tie_salt, r["id"]))), reverse=self.descending)
         return rows
 
 
@@ -678,26 +735,133 @@ def _primary_key(raw: str | None) -> int | None:
     return int(number) if number.is_integer() else None
 
 
-def _validate(changes: Mapping[str, str]) -> dict[str, list[str]]:
-    """Yii's numerical rule on `active` and `credit` (empty passes, like allowEmpty)."""
-    return {
-        column: [f"{column.capitalize()} must be a number."]
-        for column in ("active", "credit")
-        if column in changes and changes[column] != "" and not php_is_numeric(changes[column])
+# User::rules(): the `numerical, integerOnly` columns, and `credit`/`contract_value` as double.
+_INTEGER_ONLY = frozenset(
+    {
+        "id_user", "id_group", "id_plan", "id_offer", "active", "enableexpire", "expiredays",
+        "typepaid", "creditlimit", "credit_notification", "sipaccountlimit", "restriction",
+        "callingcard_pin", "callshop", "plan_day", "active_paypal", "boleto", "boleto_day",
+        "calllimit", "disk_space", "id_group_agent", "transfer_dbbl_rocket_profit",
+        "transfer_bkash_profit", "transfer_flexiload_profit", "transfer_international_profit",
+        "transfer_dbbl_rocket", "transfer_bkash", "transfer_flexiload", "transfer_international",
+        "transfer_bdservice_rate", "transfer_show_selling_price", "cpslimit", "restriction_use",
+        "credit_notification_daily", "email_services", "email_did", "inbound_call_limit",
     }
+)  # fmt: skip
+_DOUBLE = ("credit", "contract_value")
+_YII_INTEGER = re.compile(r"\s*[+-]?\d+\s*")  # CNumberValidator::$integerPattern
+_YII_DOUBLE = re.compile(r"[-+]?([0-9]*\.)?[0-9]+([eE][-+]?[0-9]+)?")  # CTypeValidator, trimmed
+# pkg_user's integer columns that are not INT (script/database.sql), and the NOT NULL ones.
+_TINYINT = frozenset(
+    {
+        "active", "enableexpire", "typepaid", "restriction", "plan_day", "record_call",
+        "active_paypal", "boleto", "googleAuthenticator_enable", "transfer_show_selling_price",
+        "transfer_dbbl_rocket", "transfer_bkash", "transfer_flexiload", "transfer_international",
+    }
+)  # fmt: skip
+_SMALLINT = frozenset({"boleto_day"})
+_NOT_NULL = frozenset(
+    {
+        "id_group", "creditlimit", "credit_notification", "credit_notification_daily",
+        "restriction", "callingcard_pin", "record_call", "active_paypal", "boleto",
+        "googleAuthenticator_enable", "disk_space", "sipaccountlimit", "calllimit", "cpslimit",
+        "transfer_dbbl_rocket", "restriction_use", "email_services", "email_did",
+        "inbound_call_limit",
+    }
+)  # fmt: skip
+_PHP_INT_MAX = 2**63 - 1
+_SQL_WORD = re.compile(r"[0-9A-Za-z_$]+")  # what MariaDB reads as one identifier
+_CREDIT_LIMIT = Decimal("99999999999.9999")  # DECIMAL(15,4)
+
+
+def _label(column: str) -> str:
+    """CModel::generateAttributeLabel: `id_user` -> "Id User", `active` -> "Active"."""
+    spaced = re.sub(r"(?<![A-Z])[A-Z]", r" \g<0>", column)
+    return " ".join(word.capitalize() for word in re.split(r"[-_. ]+", spaced.lower()) if word)
+
+
+def _validate(changes: Mapping[str, str]) -> dict[str, list[str]]:
+    """Yii's numerical rules (CNumberValidator, CTypeValidator); an empty value passes."""
+    errors: dict[str, list[str]] = {}
+    for column, value in changes.items():
+        if value == "":
+            continue
+        if column in _INTEGER_ONLY and not php_is_numeric(value):
+            errors[column] = [f"{_label(column)} must be a number."]
+        elif column in _INTEGER_ONLY and not _YII_INTEGER.fullmatch(value):
+            errors[column] = [f"{_label(column)} must be an integer."]
+        elif column in _DOUBLE and not _YII_DOUBLE.fullmatch(value.strip()):
+            errors[column] = [f"{_label(column)} must be double."]
+    return errors
 
 
 def _stored_value(column: str, value: Any) -> Any:
-    """What reading the column back gives (INT rounds, DECIMAL(15,4) pads to 4 places)."""
+    """What reading the column back gives after Yii's typecast and MariaDB's strict mode.
+
+    '' is NULL in a nullable numeric column (0 in a NOT NULL one); integers are PHP's (int)
+    of the text; DECIMAL(15,4) pads to 4 places. A value outside the column's range raises
+    `_SqlError` (MariaDB error 1264), as the real server answers it.
+    """
     text = str(value)
-    if column == "credit":
+    numeric = column in NUMERIC_COLUMNS
+    if numeric and text == "":
+        return 0 if column in _NOT_NULL else None
+    if column in _DOUBLE:
         try:
-            return f"{Decimal(text.strip() or '0'):.4f}"
+            number = Decimal(text.strip())
         except InvalidOperation:
-            return "0.0000"
-    if column in NUMERIC_COLUMNS:
-        if not php_is_numeric(text):
-            return 0
-        number = Decimal(text.strip())
-        return int(number.to_integral_value(rounding="ROUND_HALF_UP"))
+            return "0.0000" if column == "credit" else 0
+        if column == "contract_value":  # FLOAT
+            return int(number) if number == number.to_integral_value() else float(number)
+        if abs(number) > _CREDIT_LIMIT:
+            raise _SqlError(_out_of_range(column))
+        return f"{number:.4f}"
+    if numeric:
+        number = max(-_PHP_INT_MAX - 1, min(_PHP_INT_MAX, php_intval(text)))
+        bits = 8 if column in _TINYINT else 16 if column in _SMALLINT else 32
+        if not -(2 ** (bits - 1)) <= number < 2 ** (bits - 1):
+            raise _SqlError(_out_of_range(column))
+        return number
     return text
+
+
+def _out_of_range(column: str) -> str:
+    return (
+        "SQLSTATE[22003]: Numeric value out of range: 1264 Out of range value for column "
+        f"'{column}' at row 1"
+    )
+
+
+def _technical_error(problem: str, statement: str) -> str:
+    """BaseController::getErrorMySql of a CDbException, with YII_DEBUG's statement text."""
+    return (
+        "Technical information: CDbCommand failed to execute the SQL statement: "
+        f"{problem}. The SQL statement executed was: {statement}"
+    )
+
+
+def _update_statement(user_id: int) -> str:
+    """CActiveRecord::update(): every column of the table, bound, by primary key."""
+    columns = [c for c in CUSTOMER_TEMPLATE if c != "id" and c not in JOINED_COLUMNS]
+    sets = ", ".join(f"`{column}`=:yp{n}" for n, column in enumerate(columns))
+    return f"UPDATE `pkg_user` SET {sets} WHERE `pkg_user`.`id`={user_id}"
+
+
+def _reread_problem(raw_id: str) -> str | None:
+    """saveGetNewRecord() pastes the posted id into `t.id = <id>`: fine for a number; for text
+    such as "62abc" the query fails - after the save was written."""
+    if php_is_numeric(raw_id):
+        return None
+    statement = f"SELECT * FROM `pkg_user` `t` WHERE (t.id = {raw_id} )"
+    word = raw_id.strip()
+    if _SQL_WORD.fullmatch(word):
+        problem = (
+            f"SQLSTATE[42S22]: Column not found: 1054 Unknown column '{word}' in 'where clause'"
+        )
+    else:
+        problem = (
+            "SQLSTATE[42000]: Syntax error or access violation: 1064 You have an error in your "
+            f"SQL syntax; check the manual that corresponds to your MariaDB server version for "
+            f"the right syntax to use near '{word} )' at line 1"
+        )
+    return _technical_error(problem, statement)

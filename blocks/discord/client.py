@@ -1,6 +1,7 @@
 """Async Discord webhook client: posts messages in order, within the rate limit.
 
-The webhook URL carries its token, so it is a secret: it never appears in an error message.
+The webhook URL carries its token, so it is a secret: it never appears in an error message
+(the token is registered for masking, and httpx's request log is redacted in `blocks.http`).
 Discord answers 429 with `retry_after`; we wait that long and try again, and we also pause
 ahead of time when the `X-RateLimit-Remaining` header says the bucket is empty.
 """
@@ -10,8 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
-import re
+import math
 import time
 from typing import Any
 
@@ -25,28 +25,12 @@ from blocks.errors import (
     PermanentApiError,
     ValidationFailed,
     excerpt,
+    register_secrets,
 )
 from blocks.http import ApiClient, RetryPolicy, response_text, send, with_retries
 
 SYSTEM = "discord"
 DISCORD_RETRY = RetryPolicy(attempts=6, base_delay=1.0, max_delay=60.0)
-_WEBHOOK_TOKEN = re.compile(r"(/webhooks/[^/\s]+/)[^/?#\s\"']+")
-
-
-class _RedactWebhookTokens(logging.Filter):
-    """httpx logs every request's URL at INFO; a webhook URL's last part is its token."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            text = record.getMessage()
-        except Exception:  # a malformed record is not ours to fix
-            return True
-        if "/webhooks/" in text:
-            record.msg, record.args = _WEBHOOK_TOKEN.sub(r"\1***", text), ()
-        return True
-
-
-logging.getLogger("httpx").addFilter(_RedactWebhookTokens())
 
 
 class DiscordWebhook(ApiClient):
@@ -59,6 +43,7 @@ class DiscordWebhook(ApiClient):
         retry: RetryPolicy = DISCORD_RETRY,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        register_secrets([httpx.URL(url).path.rstrip("/").rsplit("/", 1)[-1]])
         self._url = url
         self._username = username
         self._retry = retry
@@ -111,7 +96,9 @@ class DiscordWebhook(ApiClient):
         reset_after = response.headers.get("X-RateLimit-Reset-After")
         if remaining == "0" and reset_after:
             with contextlib.suppress(ValueError):
-                self._not_before = time.monotonic() + float(reset_after)
+                wait = min(float(reset_after), self._retry.max_retry_after)
+                if math.isfinite(wait):
+                    self._not_before = time.monotonic() + wait
 
 
 def _raise_unless_delivered(response: httpx.Response) -> None:

@@ -23,7 +23,9 @@ from blocks.errors import (
     NotFound,
     PermanentApiError,
     PermissionDenied,
+    basic_auth_secrets,
     excerpt,
+    register_secrets,
 )
 from blocks.http import (
     DEFAULT_RETRY,
@@ -74,6 +76,7 @@ class IxcClient(ApiClient):
         user, _, password = token.partition(":")
         if not user or not password:
             raise ValueError("the IXC token must look like 'id:hash'")
+        register_secrets(basic_auth_secrets(user, password))
         self.batch_size = batch_size
         self.page_size = page_size
         self._read_retry = read_retry

@@ -11,6 +11,11 @@ def _code(value: Any) -> str:
     return "" if value is None else str(value).strip().upper()
 
 
+def _is_number(text: str) -> bool:
+    """ASCII digits only: `str.isdigit` also accepts "١٢" (and int() reads it as 12)."""
+    return text.isascii() and text.isdigit()
+
+
 class IxcContract(BaseModel):
     """The contract fields the decision needs (`status`, `status_internet`), normalised."""
 
@@ -25,12 +30,12 @@ class IxcContract(BaseModel):
     def from_record(cls, record: dict[str, Any]) -> IxcContract:
         """Parse one `registros[]` entry; raises ValueError when it has no numeric id."""
         raw_id = str(record.get("id", "")).strip()
-        if not raw_id.isdigit() or int(raw_id) <= 0:
+        if not _is_number(raw_id) or int(raw_id) <= 0:
             raise ValueError("record without a numeric id")
         raw_customer = str(record.get("id_cliente", "")).strip()
         return cls(
             id=int(raw_id),
-            customer_id=int(raw_customer) if raw_customer.isdigit() else None,
+            customer_id=int(raw_customer) if _is_number(raw_customer) else None,
             status=_code(record.get("status")),
             status_internet=_code(record.get("status_internet")),
         )

@@ -3,8 +3,11 @@
 What the real server does, and this client copes with (see shared/API-NOTES.md):
 - every answer is labelled text/html; errors mostly come as HTTP 200 with a plain-text body;
 - a filter list must start with a numeric filter or PHP answers HTTP 500;
-- the default order is by credit and unstable, so reads sort by id in the (unsigned) URL query;
-- `page` is ignored, `start` is the offset; `count` is the total number of matches.
+- the default order is by credit, so reads sort by id in the (unsigned) URL query;
+- `page` is ignored, `start` is the offset; `count` is the total number of matches. The listing
+  does not page by offset (a customer deleted between two pages would shift every later one
+  and one would be skipped): it pages by id (`id > last id seen`).
+- a save that answers `success:false` may still have written: a failed save is re-read.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,6 +24,7 @@ from typing import Any
 import httpx
 
 from blocks.errors import (
+    ApiError,
     AuthenticationError,
     MalformedResponse,
     NotFound,
@@ -27,6 +32,7 @@ from blocks.errors import (
     PermissionDenied,
     ValidationFailed,
     excerpt,
+    register_secrets,
 )
 from blocks.http import (
     DEFAULT_RETRY,
@@ -37,13 +43,13 @@ from blocks.http import (
     send,
     with_retries,
 )
-from blocks.magnusbilling.models import VALID_ACTIVE, MagnusUser
+from blocks.magnusbilling.models import VALID_ACTIVE, MagnusUser, user_id_of
 from blocks.magnusbilling.signing import encode_form, sign
 
 SYSTEM = "magnusbilling"
 STABLE_ORDER = {"sort": "id", "dir": "ASC"}
-# Numeric filter put first so the PHP 8 sanitizer does not crash on a string filter.
-_ANY_ID = {"type": "numeric", "field": "id", "value": 0, "comparison": "gt"}
+NEWEST_FIRST = {"sort": "id", "dir": "DESC"}
+MAX_PAGES_PER_RANGE = 10_000  # a server that keeps inventing higher ids is not a listing
 
 _PLAINTEXT_PREFIX = 200  # bytes: longer than every plain-text error below
 _PLAINTEXT_ERRORS: dict[str, tuple[type[PermanentApiError], str]] = {
@@ -84,6 +90,7 @@ class MagnusBillingClient(ApiClient):
     ) -> None:
         if page_size <= 0:
             raise ValueError("page_size must be positive (limit=0 returns no rows)")
+        register_secrets([api_key, api_secret])
         self._api_key = api_key
         self._api_secret = api_secret
         self.contract_field = contract_field
@@ -102,23 +109,29 @@ class MagnusBillingClient(ApiClient):
         )
 
     async def read_users(self) -> UserListing:
-        """Every user, in large pages sorted by id, pages fetched concurrently (bounded).
+        """Every user: id ranges read concurrently (bounded), each range paged by id.
+
+        Paging by offset loses a customer whenever another is deleted between two pages;
+        paging by id (`id > last id seen`, sorted by id) cannot. One read of the highest id
+        splits the ids into ranges of about a page each, so the listing takes about as many
+        requests, as concurrently, as offset pages did; a range holding more than a page is
+        continued from its last id. The last range has no upper end, so customers created
+        meanwhile are read too. Fewer users than the server counted at the start is reported.
 
         Each page is parsed as soon as it arrives and its raw rows dropped: a raw row has ~90
         fields, and holding every page of 100k users at once costs ~240 MB more (measured).
         """
-        first = await self._read_page(start=0, filters=[])
-        total = _int_field(first, "count")
-        pages = [_parse_rows(first["rows"], self.contract_field)]
-        del first
-
-        async def parsed(start: int) -> _ParsedPage:
-            page = await self._read_page(start=start, filters=[])
-            return _parse_rows(page["rows"], self.contract_field)
-
-        starts = range(self.page_size, total, self.page_size)
-        pages += await asyncio.gather(*(parsed(s) for s in starts))
-        listing = _merge_pages(pages)
+        newest = await self._read_page([], limit=1, order=NEWEST_FIRST)
+        total = _int_field(newest, "count")
+        highest = max(filter(None, map(user_id_of, newest["rows"])), default=0)
+        del newest
+        ranges = max(1, math.ceil(total / self.page_size))
+        starts = sorted({highest * n // ranges for n in range(ranges)})
+        ends: list[int | None] = [*starts[1:], None]
+        ranged = await asyncio.gather(
+            *(self._read_range(a, b) for a, b in zip(starts, ends, strict=True))
+        )
+        listing = _merge_pages([page for pages in ranged for page in pages])
         listing.reported_total = total
         if len(listing.users) + len(listing.problems) < total:
             listing.problems.append(
@@ -126,15 +139,38 @@ class MagnusBillingClient(ApiClient):
             )
         return listing
 
+    async def _read_range(self, after: int, up_to: int | None) -> list[_ParsedPage]:
+        """Users with `after < id <= up_to` (no upper end when None), page after page by id."""
+        pages: list[_ParsedPage] = []
+        while len(pages) < MAX_PAGES_PER_RANGE:
+            upper = [] if up_to is None else [_id_filter("lt", up_to + 1)]
+            answer = await self._read_page([_id_filter("gt", after), *upper])
+            page = _parse_rows(answer["rows"], self.contract_field)
+            ids = [user.id for user in page[0]]
+            stray = [i for i in ids if i <= after or (up_to is not None and i > up_to)]
+            if stray:
+                raise MalformedResponse(
+                    f"asked for user ids above {after}"
+                    + ("" if up_to is None else f" up to {up_to}")
+                    + f" and got id {stray[0]}: the id filter was not applied",
+                    system=SYSTEM,
+                )
+            pages.append(page)
+            if not ids or len(answer["rows"]) >= answer["count"]:
+                return pages
+            after = max(ids)
+        raise MalformedResponse(
+            f"the user listing does not end (more than {MAX_PAGES_PER_RANGE} pages above id "
+            f"{after})",
+            system=SYSTEM,
+        )
+
     async def read_users_named(self, usernames: Sequence[str]) -> UserListing:
         """Only the given usernames (an ad-hoc run); unknown names are reported as problems."""
         pages = await asyncio.gather(
             *(
                 self._read_page(
-                    start=0,
-                    filters=[
-                        {"type": "string", "field": "username", "value": name, "comparison": "eq"}
-                    ],
+                    [{"type": "string", "field": "username", "value": name, "comparison": "eq"}]
                 )
                 for name in usernames
             )
@@ -151,11 +187,7 @@ class MagnusBillingClient(ApiClient):
 
     async def read_user(self, user_id: int) -> MagnusUser:
         """One user by id, read fresh (used right before a write)."""
-        page = await self._read_page(
-            start=0,
-            filters=[{"type": "numeric", "field": "id", "value": user_id, "comparison": "eq"}],
-            with_any_id=False,
-        )
+        page = await self._read_page([_id_filter("eq", user_id)])
         users = _collect([page], self.contract_field)
         matching = [user for user in users.users if user.id == user_id]
         if not matching:
@@ -165,10 +197,25 @@ class MagnusBillingClient(ApiClient):
     async def set_active(self, user_id: int, active: int) -> MagnusUser:
         """Save `active` for one user and return the record as the server saved it.
 
-        Not retried here: the caller re-reads and re-decides before any retry.
+        A failure answer does not prove that nothing was written: the real server can write
+        the change and still answer `success:false` with an SQL error. So a failed save is
+        re-read: a user who now has `active` is returned as saved; otherwise the save's error
+        is raised. Refused credentials are the exception (the server stopped before the
+        save). Not retried here: the caller re-reads and re-decides before any retry.
         """
         if active not in VALID_ACTIVE:
             raise ValueError(f"refusing to send active={active}: only 0-4 are valid")
+        try:
+            return await self._save_active(user_id, active)
+        except (AuthenticationError, PermissionDenied):
+            raise
+        except ApiError:
+            saved = await self._reread_with(user_id, active)
+            if saved is None:
+                raise
+            return saved
+
+    async def _save_active(self, user_id: int, active: int) -> MagnusUser:
         answer = await self._call("save", [("id", str(user_id)), ("active", str(active))])
         if not isinstance(answer, dict) or answer.get("success") is not True:
             raise _application_error(answer)
@@ -190,18 +237,33 @@ class MagnusBillingClient(ApiClient):
             )
         return saved
 
+    async def _reread_with(self, user_id: int, active: int) -> MagnusUser | None:
+        """The user as Magnus has it now if it has `active`; None otherwise or unreadable."""
+        try:
+            current = await self.read_user(user_id)
+        except ApiError:
+            return None
+        return current if current.active == active else None
+
     async def _read_page(
-        self, *, start: int, filters: list[dict[str, Any]], with_any_id: bool = True
+        self,
+        filters: list[dict[str, Any]],
+        *,
+        limit: int | None = None,
+        order: dict[str, str] = STABLE_ORDER,
     ) -> dict[str, Any]:
-        filter_list = [_ANY_ID, *filters] if with_any_id and filters else filters
+        """One `user/read` (retried); a filter list always starts with a numeric filter, or
+        the real server's PHP 8 sanitizer crashes (HTTP 500)."""
+        if filters and filters[0]["type"] != "numeric":
+            filters = [_id_filter("gt", 0), *filters]
         fields = [
-            ("start", str(start)),
-            ("limit", str(self.page_size)),
-            ("filter", json.dumps(filter_list, separators=(",", ":"), ensure_ascii=False)),
+            ("start", "0"),
+            ("limit", str(self.page_size if limit is None else limit)),
+            ("filter", json.dumps(filters, separators=(",", ":"), ensure_ascii=False)),
         ]
 
         async def attempt() -> dict[str, Any]:
-            answer = await self._call("read", fields, query=STABLE_ORDER)
+            answer = await self._call("read", fields, query=order)
             if not isinstance(answer, dict) or not isinstance(answer.get("rows"), list):
                 raise _application_error(answer)
             _int_field(answer, "count")
@@ -242,6 +304,10 @@ class MagnusBillingClient(ApiClient):
         return parse_json(response, SYSTEM)
 
 
+def _id_filter(comparison: str, value: int) -> dict[str, Any]:
+    return {"type": "numeric", "field": "id", "value": value, "comparison": comparison}
+
+
 def _raise_for_plaintext(head: bytes) -> None:
     """Auth and permission failures arrive as bare text with HTTP 200.
 
@@ -270,6 +336,8 @@ def _application_error(answer: Any) -> Exception:
             for name, msgs in errors.items()
         )
         return ValidationFailed(f"rejected: {excerpt(detail)}", system=SYSTEM)
+    if isinstance(errors, str) and errors:  # a database error, e.g. a value out of range
+        return ValidationFailed(f"rejected: {excerpt(errors)}", system=SYSTEM)
     message = answer.get("msg")
     if isinstance(message, str) and message:
         return ValidationFailed(f"rejected: {excerpt(message)}", system=SYSTEM)
@@ -282,7 +350,7 @@ def _int_field(answer: dict[str, Any], name: str) -> int:
     value = answer.get(name)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise MalformedResponse(
-            f"'{name}' is missing or not a count: {value!r}"[:120], system=SYSTEM
+            f"'{name}' is missing or not a count: {excerpt(repr(value), 60)}", system=SYSTEM
         )
     return value
 

@@ -27,7 +27,9 @@ from blocks.errors import (
     RateLimited,
     TransientApiError,
     ValidationFailed,
+    basic_auth_secrets,
     excerpt,
+    register_secrets,
 )
 from blocks.http import (
     DEFAULT_RETRY,
@@ -97,6 +99,7 @@ class MundipaggClient(ApiClient):
         max_connections: int = 20,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        register_secrets(basic_auth_secrets(secret_key, ""))
         self._retry = retry
         super().__init__(
             httpx.AsyncClient(
@@ -316,11 +319,14 @@ def _error_from(response: httpx.Response) -> ApiError:
 
 
 def _validated(answer: type[Answer], data: Any, status: int) -> Answer:
+    """The answer as `answer`; the pydantic error (it holds the input: card or customer data)
+    is not kept as the raised error's context."""
     try:
         return answer.model_validate(data)
     except ValidationError as exc:
-        raise MalformedResponse(
-            f"unexpected {answer.__name__} answer (HTTP {status}): {field_problems(exc)}",
-            system=SYSTEM,
-            status_code=status,
-        ) from None
+        problems = field_problems(exc)
+    raise MalformedResponse(
+        f"unexpected {answer.__name__} answer (HTTP {status}): {problems}",
+        system=SYSTEM,
+        status_code=status,
+    )

@@ -13,6 +13,7 @@ that cannot be sent is logged by its error type and never masks what it was abou
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -95,11 +96,29 @@ async def alert_on_failure(flow: Flow, flow_run: FlowRun, state: State[Any]) -> 
 async def announce(systems: Systems, report: RunReport, notify: bool) -> None:
     """Announce every applied-but-unannounced change (this run's and earlier runs'), once.
 
-    A dry run announces nothing: its plan is in its report.
+    A dry run announces nothing: its plan is in its report. Whatever goes wrong here, the run
+    still publishes its report: an unexpected error is listed as notifications not sent (by
+    its type only - its text may quote a webhook URL), with what the next run will announce.
     """
-    ledger, run_id, discord = systems.ledger, systems.run_id, systems.discord
+    ledger = systems.ledger
     if ledger is None:
         return
+    try:
+        await _announce(systems, ledger, report, notify)
+    except Exception as error:
+        unexpected = say(systems.language, "notify.unexpected", error=type(error).__name__)
+        get_run_logger().error(unexpected)
+        report.unsent_notifications.append(unexpected)
+        with contextlib.suppress(Exception):
+            report.unannounced_changes = [
+                describe_change(e.change, systems.language) for e in ledger.unannounced()
+            ]
+
+
+async def _announce(
+    systems: Systems, ledger: NotificationLedger, report: RunReport, notify: bool
+) -> None:
+    run_id, discord = systems.run_id, systems.discord
     pending = ledger.unannounced()
     if not notify:  # this run's changes stay silent; earlier runs' wait for a run that notifies
         ledger.mark([e.key for e in pending if e.run_id == run_id], WriteState.SILENCED)

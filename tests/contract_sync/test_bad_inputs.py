@@ -37,7 +37,9 @@ from sandbox.world import synthetic_provider
 
 pytestmark = pytest.mark.prefect
 
-LISTING = r"user/read\?.*\n.*filter=%5B%5D"  # the bulk customer listing (not the per-user re-read)
+# The customer listing (its highest-id read and its id-range pages), not the re-read of one
+# customer before a write (an `id eq` filter).
+LISTING = r"user/read\?[^\n]*\n(?!.*%22comparison%22%3A%22eq%22)"
 CONTRACTS = r"cliente_contrato"
 WEBHOOK = rf"/api/webhooks/{CHANGES_WEBHOOK[0]}/"
 
@@ -173,8 +175,20 @@ CASES = [
     Case(
         "magnus-active-text",
         listing_rows(victim_row({"active": "abc"})),
-        "Magnus status missing is not 0-4",
+        "Magnus status 'abc' is not 0-4",
     ),
+    Case(
+        "magnus-active-beyond-int64",
+        listing_rows(victim_row({"active": "99999999999999999999"})),
+        "Magnus status '99999999999999999999' is not 0-4",
+    ),
+    Case(
+        "magnus-active-json-beyond-int64",
+        listing_rows(victim_row({"active": 2**64 - 1})),
+        f"Magnus status '{2**64 - 1}' is not 0-4",
+    ),
+    Case("magnus-active-padded", listing_rows(victim_row({"active": " 1"})), "' 1' is not 0-4"),
+    Case("magnus-active-decimal-text", listing_rows(victim_row({"active": "1.5"})), "'1.5'"),
     Case("magnus-active-float", listing_rows(victim_row({"active": 1.5})), "is not 0-4"),
     Case("magnus-active-bool", listing_rows(victim_row({"active": True})), "is not 0-4"),
     Case("magnus-active-null", listing_rows(victim_row({"active": None})), "is not 0-4"),
@@ -188,7 +202,8 @@ CASES = [
     Case("magnus-dist-letters", set_user(dist="abc"), "is not a valid contract id"),
     Case("magnus-dist-decimal", set_user(dist="12.5"), "is not a valid contract id"),
     Case("magnus-dist-zero", set_user(dist="0"), "is not a valid contract id"),
-    Case("magnus-dist-huge", set_user(dist="9" * 40), "is not a valid contract id"),
+    Case("magnus-dist-huge", set_user(dist="9" * 40), "the largest id this sync matches exactly"),
+    Case("magnus-dist-other-digits", set_user(dist="١٢"), "is not a valid contract id"),
     Case(
         "magnus-dist-unknown-contract",
         set_user(dist="987654321"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -24,6 +24,9 @@ from blocks.errors import (
 from blocks.http import RetryPolicy
 from blocks.magnusbilling.client import MagnusBillingClient
 from blocks.magnusbilling.signing import encode_form, sign
+from sandbox.base import Record
+from sandbox.magnusbilling import MagnusBillingSandbox, make_user, root_user
+from sandbox.stack import SANDBOX_KEY
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "magnusbilling"
 VECTORS = json.loads((FIXTURES / "signing_vectors.json").read_text())
@@ -89,33 +92,110 @@ async def test_read_all_users_parses_every_row_without_keeping_passwords(magnus_
     assert "redacted" not in repr(listing)
 
 
-async def test_read_request_is_signed_sorted_by_id_and_offset_by_start(magnus_exchange: Load):
+async def test_read_request_is_signed_and_sorted_by_id(magnus_exchange: Load):
     seen: list[httpx.Request] = []
     async with client_for(replay(magnus_exchange("c_user_read_all_limit1000"), seen)) as magnus:
         await magnus.read_users()
-    request = seen[0]
+    newest, listing = seen
+    assert dict(newest.url.params) == {"sort": "id", "dir": "DESC"}
+    assert dict(parse_qsl(newest.content.decode()))["limit"] == "1"
+    request = listing
     assert request.url.path == "/mbilling/index.php/user/read"
     assert dict(request.url.params) == {"sort": "id", "dir": "ASC"}
     body = request.content.decode()
     fields = parse_qsl(body, keep_blank_values=True)
     assert [k for k, _ in fields] == ["module", "action", "start", "limit", "filter", "nonce"]
-    assert dict(fields)["start"] == "0" and dict(fields)["filter"] == "[]"
+    assert dict(fields)["start"] == "0"
+    assert json.loads(dict(fields)["filter"]) == [
+        {"type": "numeric", "field": "id", "value": 0, "comparison": "gt"}
+    ]
     assert request.headers["Key"] == "the-key"
     assert request.headers["Sign"] == sign("the-secret", body)
 
 
-async def test_pages_are_read_by_start_offset_until_count(magnus_exchange: Load):
-    """13 users in pages of 5: three requests with start 0, 5 and 10."""
+async def test_a_server_that_ignores_the_id_filter_is_an_error_not_a_listing(magnus_exchange: Load):
+    """The mock answers ids 1-5 to every request: the range (0, 1] got ids it did not ask for."""
     seen: list[httpx.Request] = []
     async with client_for(
         replay(magnus_exchange("a_user_read_page1_limit5"), seen), page_size=5
     ) as magnus:
+        with pytest.raises(MalformedResponse, match="id filter was not applied"):
+            await magnus.read_users()
+
+
+def sandbox_client(sandbox: MagnusBillingSandbox, **options: Any) -> MagnusBillingClient:
+    return MagnusBillingClient(
+        "http://magnus.test",
+        SANDBOX_KEY.key,
+        SANDBOX_KEY.secret,
+        read_retry=NO_WAIT,
+        transport=httpx.ASGITransport(app=sandbox.app),
+        **options,
+    )
+
+
+def customers(ids: Iterable[int]) -> list[Record]:
+    return [root_user(), *(make_user(i, f"pw-{i:08}", username=f"u{i}", dist=str(i)) for i in ids)]
+
+
+async def test_the_listing_reads_id_ranges_each_continued_from_its_last_id():
+    """Ids 2-4 and 100-120 in pages of 5: even ranges of the id space, and the crowded last
+    range read page after page from the last id seen."""
+    ids = [*range(2, 5), *range(100, 121)]
+    sandbox = MagnusBillingSandbox(customers(ids), [SANDBOX_KEY])
+    async with sandbox_client(sandbox, page_size=5, max_concurrency=2) as magnus:
         listing = await magnus.read_users()
-    starts = sorted(dict(parse_qsl(r.content.decode()))["start"] for r in seen)
-    assert starts == ["0", "10", "5"]
-    # The mock answers page 1 every time: duplicates collapse, and the shortfall is reported.
-    assert [u.id for u in listing.users] == [1, 2, 3, 4, 5]
-    assert any("changed while it was read" in p for p in listing.problems)
+    assert [u.id for u in listing.users] == [1, *ids]
+    assert listing.problems == []
+    assert listing.reported_total == 25
+    # 1 for the highest id, 4 ranges of (0, 120] with nobody in most, 5 pages of (96, ...)
+    assert sandbox.reads == 1 + 4 + 5
+
+
+class ChurnWhileListing(httpx.AsyncBaseTransport):
+    """After every answer to a listing page, an operator deletes one of the customers that page
+    returned and creates a new one - the delete+create that shifts offset pages."""
+
+    def __init__(self, sandbox: MagnusBillingSandbox) -> None:
+        self.sandbox = sandbox
+        self.inner = httpx.ASGITransport(app=sandbox.app)
+        self.deleted: set[int] = set()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        content = await response.aread()
+        returned = [row["id"] for row in json.loads(content)["rows"] if row["id"] != 1]
+        if request.url.path.endswith("/user/read") and returned:
+            with self.sandbox.lock:
+                gone = min(returned)
+                del self.sandbox.users[gone]
+                self.deleted.add(gone)
+                new_id = max(self.sandbox.users) + 1
+                self.sandbox.users[new_id] = make_user(new_id, "pw-created", username=f"n{new_id}")
+        return httpx.Response(response.status_code, headers=response.headers, content=content)
+
+
+@pytest.mark.parametrize("in_flight", [1, 4])
+async def test_a_customer_deleted_and_another_created_between_pages_leaves_nobody_out(
+    in_flight: int,
+):
+    ids = range(2, 60)
+    sandbox = MagnusBillingSandbox(customers(ids), [SANDBOX_KEY])
+    churn = ChurnWhileListing(sandbox)
+    async with MagnusBillingClient(
+        "http://magnus.test",
+        SANDBOX_KEY.key,
+        SANDBOX_KEY.secret,
+        page_size=5,
+        max_concurrency=in_flight,
+        read_retry=NO_WAIT,
+        transport=churn,
+    ) as magnus:
+        listing = await magnus.read_users()
+    assert churn.deleted, "the churn happened"
+    read = {u.id for u in listing.users}
+    never_deleted = {1, *ids} - churn.deleted
+    assert never_deleted <= read, f"left out: {sorted(never_deleted - read)}"
 
 
 async def test_a_string_filter_is_always_preceded_by_a_numeric_one(magnus_exchange: Load):
@@ -164,25 +244,109 @@ async def test_values_outside_0_to_4_are_never_sent(active: int):
 
 
 @pytest.mark.parametrize(
-    ("fixture", "error", "message"),
+    ("fixture", "error", "message", "reread"),
     [
-        ("g_user_save_active_abc_validation_error", ValidationFailed, "Active must be a number"),
-        ("h_user_save_nonexistent_id", NotFound, "record not found"),
-        ("m_user_save_name_rejected_by_sqlinject_filter", ValidationFailed, "Trying SQL inject"),
-        ("k_save_with_readonly_key", PermissionDenied, "lacks the permission"),
-        ("i_wrong_sign", AuthenticationError, "signature refused"),
-        ("j_no_key_sign_headers", AuthenticationError, "no API key sent"),
+        (
+            "g_user_save_active_abc_validation_error",
+            ValidationFailed,
+            "Active must be a number",
+            True,
+        ),
+        ("h_user_save_nonexistent_id", NotFound, "record not found", True),
+        ("m_user_save_name_rejected_by_sqlinject_filter", ValidationFailed, "SQL inject", True),
+        ("k_save_with_readonly_key", PermissionDenied, "lacks the permission", False),
+        ("i_wrong_sign", AuthenticationError, "signature refused", False),
+        ("j_no_key_sign_headers", AuthenticationError, "no API key sent", False),
     ],
 )
 async def test_save_errors_are_typed_and_permanent(
-    magnus_exchange: Load, fixture: str, error: type[Exception], message: str
+    magnus_exchange: Load, fixture: str, error: type[Exception], message: str, reread: bool
 ):
+    """A refused save is re-read once (a failure answer does not prove nothing was written),
+    except when the credentials were refused; the save's own error is what is raised."""
     seen: list[httpx.Request] = []
     async with client_for(replay(magnus_exchange(fixture), seen)) as magnus:
         with pytest.raises(error, match=message) as caught:
             await magnus.set_active(2, 1)
     assert not is_transient(caught.value)
-    assert len(seen) == 1
+    actions = [r.url.path.rsplit("/", 1)[-1] for r in seen]
+    assert actions[0] == "save" and set(actions[1:]) <= {"read"}
+    assert bool(actions[1:]) == reread
+
+
+SQL_FAILURE = {
+    "success": False,
+    "rows": [],
+    "errors": "Technical information: CDbCommand failed to execute the SQL statement: "
+    "SQLSTATE[42S22]: Column not found: 1054 Unknown column '2abc' in 'where clause'",
+}
+
+
+class SaveAnswers(httpx.AsyncBaseTransport):
+    """The sandbox, except that every save is answered with `answer`; `write` says whether
+    the sandbox saved it first (the real server's write-then-fail) or never saw it."""
+
+    def __init__(self, sandbox: MagnusBillingSandbox, answer: dict[str, Any], write: bool):
+        self.inner = httpx.ASGITransport(app=sandbox.app)
+        self.answer, self.write = answer, write
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if not request.url.path.endswith("/user/save"):
+            return await self.inner.handle_async_request(request)
+        if self.write:
+            await (await self.inner.handle_async_request(request)).aread()
+        return httpx.Response(200, json=self.answer)
+
+
+def sandbox_with_answer(write: bool) -> tuple[MagnusBillingSandbox, MagnusBillingClient]:
+    sandbox = MagnusBillingSandbox(customers([2, 3]), [SANDBOX_KEY])
+    transport = SaveAnswers(sandbox, SQL_FAILURE, write)
+    client = MagnusBillingClient(
+        "http://magnus.test", SANDBOX_KEY.key, SANDBOX_KEY.secret, transport=transport
+    )
+    return sandbox, client
+
+
+async def test_a_failed_save_that_was_written_is_found_by_the_reread_and_returned():
+    sandbox, client = sandbox_with_answer(write=True)
+    async with client as magnus:
+        saved = await magnus.set_active(2, 4)
+    assert (saved.id, saved.active) == (2, 4)
+    assert sandbox.users[2]["active"] == 4
+    assert (sandbox.saves, sandbox.reads) == (1, 1)
+
+
+async def test_a_failed_save_that_wrote_nothing_raises_the_servers_error():
+    sandbox, client = sandbox_with_answer(write=False)
+    async with client as magnus:
+        with pytest.raises(ValidationFailed, match="1054 Unknown column"):
+            await magnus.set_active(2, 4)
+    assert sandbox.users[2]["active"] == 1
+    assert sandbox.reads == 1
+
+
+async def test_the_real_servers_out_of_range_answer_is_a_clear_validation_error():
+    """`active=200` comes back as an SQL error in a string (the sandbox answers it like the
+    real server); the client never sends it, so the answer is replayed through a save of 4."""
+    sandbox = MagnusBillingSandbox(customers([2]), [SANDBOX_KEY])
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox.app)) as raw_http:
+        body = encode_form([("module", "user"), ("action", "save"), ("id", "2"), ("active", "200")])
+        answer = await raw_http.post(
+            "http://magnus.test/mbilling/index.php/user/save",
+            content=body.encode(),
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Key": SANDBOX_KEY.key,
+                "Sign": sign(SANDBOX_KEY.secret, body),
+            },
+        )
+    transport = SaveAnswers(sandbox, answer.json(), write=False)
+    async with MagnusBillingClient(
+        "http://magnus.test", SANDBOX_KEY.key, SANDBOX_KEY.secret, transport=transport
+    ) as magnus:
+        with pytest.raises(ValidationFailed, match="1264 Out of range value") as caught:
+            await magnus.set_active(2, 4)
+    assert len(str(caught.value)) < 300, "an excerpt, not the whole SQL statement"
 
 
 @pytest.mark.parametrize(
@@ -259,3 +423,20 @@ async def test_timeouts_become_transient_errors_without_the_url():
             await magnus.read_users()
     assert is_transient(caught.value)
     assert "magnus.test" not in str(caught.value)
+
+
+async def test_a_listing_that_never_ends_is_an_error(monkeypatch):
+    """A server that answers every page with a higher id and `count` saying there is more."""
+    monkeypatch.setattr("blocks.magnusbilling.client.MAX_PAGES_PER_RANGE", 5)
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        filters = json.loads(dict(parse_qsl(request.content.decode()))["filter"])
+        after = filters[0]["value"] if filters else 0
+        return httpx.Response(200, json={"rows": [{"id": after + 1}], "count": 2, "sum": []})
+
+    async with client_for(httpx.MockTransport(handler)) as magnus:
+        with pytest.raises(MalformedResponse, match="does not end"):
+            await magnus.read_users()
+    assert len(seen) == 1 + 5

@@ -3,10 +3,12 @@
 The Magnus key and secret, the IXC token (and its Basic-auth form), both webhook URL tokens and
 customer passwords carried by Magnus answers must not appear in: Python log records (every
 logger, DEBUG and up, httpx included), the runs' Prefect logs, artifacts, flow parameters,
-flow and task run state messages, the exceptions the runs end with, Discord payloads and files,
-or the notification ledger. The runs go through the error paths on purpose: answers cut in the
-middle of a customer record, error pages and validation errors that quote a password, refused
-credentials, a Discord webhook that refuses messages.
+flow and task run state messages, the exceptions the runs end with (and what they chain to),
+Discord payloads and files, or the notification ledger. The runs go through the error paths on
+purpose, with faults that persist so that no retry hides them: answers cut in the middle of a
+customer record, IXC pages that echo the Authorization header, save errors that quote the API
+key and a password, a Discord webhook that echoes its own URL, refused credentials. For
+subscription-events, the Mundipagg key and the card must not reach `rec_log_sync`.
 """
 
 from __future__ import annotations
@@ -15,11 +17,14 @@ import asyncio
 import base64
 import json
 import logging
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 from uuid import UUID
 
+import httpx
 import pytest
+from cryptography.fernet import Fernet
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import (
     ArtifactFilter,
@@ -31,14 +36,24 @@ from prefect.client.schemas.filters import (
 )
 from prefect.client.schemas.sorting import ArtifactSort, LogSort, TaskRunSort
 from pydantic import SecretStr
-from sync_helpers import NO_GUARD, Stack, json_rewrite, raw, run, stack, unique
+from sqlalchemy import create_engine, select
+from sync_helpers import NO_GUARD, Stack, Transform, raw, run, stack, unique
 
 from blocks.discord.block import Discord
+from blocks.gym_erp.cards import FernetCardCipher
+from blocks.gym_erp.database import ErpDatabase
+from blocks.gym_erp.schema import create_schema, events, sync_log
+from blocks.http import RetryPolicy
 from blocks.ixc.block import Ixc
 from blocks.magnusbilling.block import MagnusBilling
+from blocks.mundipagg.client import MundipaggClient
+from clock import Clock
 from sandbox.faults import FaultKind
+from sandbox.gym_demo import TEST_CARD_NUMBER, GymErp
 from sandbox.magnusbilling import ApiKey
 from sandbox.world import synthetic_provider
+from subscription_events.handlers import Services
+from subscription_events.lanes import plan_pending, process_lane, read_queue
 
 pytestmark = pytest.mark.prefect
 
@@ -48,6 +63,7 @@ IXC_TOKEN = "42:ixc-T0K3N-hash-5b7e"
 CHANGES = ("801", "chg-W3BH00K-t0ken-a1")
 ERRORS = ("901", "err-W3BH00K-t0ken-b2")
 CUSTOMER_PASSWORD = "pw-CUST0M3R-9931"
+MUNDIPAGG_KEY = "sk_test_G4T3W4Y-s3cr3t-77aa"
 
 
 @pytest.fixture
@@ -157,67 +173,162 @@ def assert_nothing_leaks(texts: list[str], secret_values: list[str]) -> None:
             assert value not in text, f"secret {value[:6]}… found in item {position}: {text[:300]}"
 
 
+def exception_texts(error: BaseException | None) -> list[str]:
+    """An exception as text, with every exception it chains to and its formatted traceback."""
+    texts: list[str] = []
+    while error is not None:
+        texts += [str(error), repr(error), *map(str, vars(error).values())]
+        texts.append("".join(traceback.format_exception(error)))
+        error = error.__cause__ or error.__context__
+    return texts
+
+
+def echo_page(*secrets_shown: str, status: int = 200) -> Transform:
+    """A proxy's or debug page's answer that quotes the request: its credentials and URL."""
+    body = "<html><body><h1>Request rejected</h1><pre>" + "\n".join(secrets_shown)
+    return raw((body + "</pre></body></html>").encode(), status=status)
+
+
 async def test_no_secret_anywhere_a_run_leaves_a_trace(secret_stack, caplog):
+    """Echoing answers are persistent (no retry hides them) and come from every system."""
     sandbox, name, ledger = secret_stack
     caplog.set_level(logging.DEBUG)
     magnus, ixc, discord = sandbox.tamper["magnus"], sandbox.tamper["ixc"], sandbox.discord
-    # Answers cut in the middle of customer records (passwords in the part that arrives).
+    basic = base64.b64encode(IXC_TOKEN.encode()).decode()
+    states = []
+
+    # 1. Answers cut in the middle of customer records (passwords in the part that arrives), and
+    # an IXC that keeps answering a page echoing the Authorization header and the raw token:
+    # every customer is a Skip whose reason quotes IXC's answer (decision table, run state,
+    # errors alert on Discord).
     sandbox.magnus.faults.add(FaultKind.TRUNCATED_JSON, match="user/read", times=2)
-    # An error page and a validation error that quote a password and the API key.
-    magnus.add(
-        "user/save",
-        raw(
-            f"<h1>CDbException</h1><p>password={CUSTOMER_PASSWORD} key={MAGNUS_KEY}</p>".encode(),
-            status=500,
-        ),
-        times=2,
-    )
-    magnus.add(
-        "user/save",
-        json_rewrite(
-            lambda _: {
-                "success": False,
-                "errors": {"password": [f"{CUSTOMER_PASSWORD} is too weak"]},
-            }
-        ),
-        times=1,
-    )
-    # IXC: an HTML page that echoes the Authorization header, then a type=error that quotes it.
     ixc.add(
         "cliente_contrato",
-        raw(f"<html>Authorization: Basic {base64.b64encode(IXC_TOKEN.encode()).decode()}".encode()),
-        times=1,
+        echo_page(f"Authorization: Basic {basic}", f"token={IXC_TOKEN}", f"hash {IXC_TOKEN}"),
     )
-    discord.faults.add(FaultKind.CONNECTION_RESET, match="webhooks", times=1)
+    states.append(await run(name, ledger, **NO_GUARD))
+    assert states[-1].is_failed() and "IXC read failed" in states[-1].message
+    ixc.rules.clear()
 
-    first = await run(name, ledger, **NO_GUARD)
-    # a run whose Discord changes webhook is gone (404) and whose errors webhook refuses (401)
+    # 2. Every save keeps failing with pages that quote the API key, the signature and a
+    # customer's password (nothing is written), and the changes webhook keeps refusing with a
+    # page that echoes its own URL: failed changes and unsent messages quote those answers.
+    echoed_save = echo_page(
+        f"<h1>CDbException</h1>password={CUSTOMER_PASSWORD} Key: {MAGNUS_KEY}",
+        f"Sign: {MAGNUS_SECRET}",
+        status=500,
+    )
+    magnus.add(r"user/save\?[^\n]*\n.*id=\d*[02468]&", echoed_save, run_app=False)
+    weak_password = {"success": False, "errors": {"password": [f"{CUSTOMER_PASSWORD} is weak"]}}
+    magnus.add(r"user/save", raw(json.dumps(weak_password).encode()), run_app=False)
+    webhook_url = sandbox.discord.url(sandbox.urls["discord"], CHANGES[0])
+    discord_tamper = sandbox.tamper["discord"]
+    discord_tamper.add(
+        f"/webhooks/{CHANGES[0]}/",
+        echo_page(f"POST {webhook_url}?wait=true", f"url={webhook_url}", status=400),
+        run_app=False,
+    )
+    states.append(await run(name, ledger, **NO_GUARD))
+    assert states[-1].is_failed() and "changes failed" in states[-1].message
+    magnus.rules.clear()
+    discord_tamper.rules.clear()
+
+    # 3. A run that writes and announces everything (a connection reset on the way).
+    discord.faults.add(FaultKind.CONNECTION_RESET, match="webhooks", times=1)
+    states.append(await run(name, ledger, **NO_GUARD))
+    assert sandbox.messages_to(CHANGES), "announcements were sent"
+    # 4. A run whose Discord changes webhook is gone (404) and whose errors webhook refuses.
     discord.webhooks[CHANGES[0]] = "rotated"
-    second = await run(name, ledger, **NO_GUARD)
+    states.append(await run(name, ledger, **NO_GUARD))
     discord.webhooks[CHANGES[0]] = CHANGES[1]
-    # a run that dies on refused credentials (an exception ends it)
+    # 5. A run that dies on refused credentials (an exception ends it).
     sandbox.magnus.api_keys.clear()
-    third = await run(name, ledger, **NO_GUARD)
-    assert third.is_failed()
+    states.append(await run(name, ledger, **NO_GUARD))
+    assert states[-1].is_failed()
     await asyncio.sleep(1.0)
 
     texts: list[str] = []
-    for state in (first, second, third):
+    for state in states:
         texts += await everything_a_run_left(state.state_details.flow_run_id)
         texts.append(state.message or "")
         outcome = await state.aresult(raise_on_failure=False)
         texts += [str(outcome), repr(outcome)]
+        if isinstance(outcome, BaseException):
+            texts += exception_texts(outcome)
     texts += discord_texts(sandbox)
     texts += [record.getMessage() for record in caplog.records]
-    texts += [str(record.exc_info[1]) for record in caplog.records if record.exc_info]
+    for record in caplog.records:
+        if record.exc_info:
+            texts += exception_texts(record.exc_info[1])
     texts.append(ledger.read_bytes().decode("utf-8", "replace"))
     wal = ledger.with_name(ledger.name + "-wal")
     if wal.exists():
         texts.append(wal.read_bytes().decode("utf-8", "replace"))
 
-    assert sandbox.messages_to(CHANGES), "announcements were sent"
     assert any(r.name == "httpx" for r in caplog.records), "httpx request logs were captured"
+    errors_alerts = " ".join(json.dumps(m.payload) for m in sandbox.messages_to(ERRORS))
+    assert "IXC read failed" in errors_alerts, "the echoing IXC reason reached Discord, masked"
+    for shown in ("Authorization: ***", "Key: ***", "password: ***", "message refused"):
+        assert any(shown in text for text in texts), f"the echo path was taken: {shown}"
     assert_nothing_leaks(texts, secrets(sandbox))
+
+
+class EchoingGateway(httpx.AsyncBaseTransport):
+    """A gateway (or a proxy before it) that answers every request with a page quoting it."""
+
+    def __init__(self, status: int, as_json: bool) -> None:
+        self.status, self.as_json = status, as_json
+        self.requests = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests += 1
+        headers = "\n".join(f"{k}: {v}" for k, v in request.headers.items())
+        echo = f"{headers}\n{request.method} {request.url}\n{request.content.decode()}"
+        if self.as_json:
+            return httpx.Response(self.status, json={"message": echo, "errors": {"x": [echo]}})
+        return httpx.Response(self.status, text=f"<html><pre>{echo}</pre></html>")
+
+
+@pytest.mark.parametrize(
+    ("status", "as_json"), [(400, True), (401, True), (422, True), (500, False), (200, False)]
+)
+async def test_no_gateway_secret_or_card_reaches_rec_log_sync(
+    tmp_path: Path, caplog, status: int, as_json: bool
+):
+    """subscription-events: the gym staff read `rec_log_sync`; an echoing gateway must not put
+    the `sk_` key, its Basic-auth form or the card there (persistently, every attempt)."""
+    caplog.set_level(logging.DEBUG)
+    engine = create_engine(f"sqlite:///{tmp_path / 'gym.db'}")
+    create_schema(engine)
+    cipher = FernetCardCipher(SecretStr(Fernet.generate_key().decode()))
+    gym = GymErp(engine, cipher)
+    gym.member(1, "Ana Lima")
+    guids = [gym.event("A_N", 100), gym.event("CLI_E", 1)]
+    gateway = EchoingGateway(status, as_json)
+    client = MundipaggClient(
+        "http://mundipagg.test/core/v1",
+        MUNDIPAGG_KEY,
+        retry=RetryPolicy(attempts=3, base_delay=0, jitter=0),
+        transport=gateway,
+    )
+    erp = ErpDatabase(engine, clock=Clock())
+    async with client:
+        services = Services(erp, client, cipher, Clock())
+        lanes = await plan_pending(erp, (await read_queue(erp, 100)).events)
+        results = [r for lane in lanes for r in await process_lane(lane, services)]
+    erp.dispose()
+    assert gateway.requests >= 1
+    assert {r.status for r in results if r.id_guid in guids} >= {"E"}
+    with engine.connect() as connection:
+        logged = [dict(row._mapping) for row in connection.execute(select(sync_log))]
+        stored = [dict(row._mapping) for row in connection.execute(select(events))]
+    engine.dispose()
+    assert logged, "the failures were logged for the staff"
+    texts = [json.dumps(row, default=str) for row in logged + stored]
+    texts += [r.description for r in results]
+    texts += [record.getMessage() for record in caplog.records]
+    basic = base64.b64encode(f"{MUNDIPAGG_KEY}:".encode()).decode()
+    assert_nothing_leaks(texts, [MUNDIPAGG_KEY, basic, TEST_CARD_NUMBER])
 
 
 def test_blocks_keep_secrets_out_of_their_repr(secret_stack):

@@ -9,6 +9,7 @@ import pytest
 from magnus_recording import client_for
 
 from sandbox.discord import DEFAULT_WEBHOOK, DiscordSandbox
+from sandbox.faults import FaultKind
 
 HOOK, TOKEN = DEFAULT_WEBHOOK
 URL = f"/api/webhooks/{HOOK}/{TOKEN}"
@@ -128,11 +129,22 @@ async def test_rate_limit_windows_and_headers() -> None:
     assert limited.json()["retry_after"] == pytest.approx(2.0)
     assert limited.json()["global"] is False
     assert limited.headers["Retry-After"] == "2"
+    assert limited.headers["Via"] == "1.1 google", "Discord's own 429 (not Cloudflare's)"
     assert limited.headers["X-RateLimit-Bucket"]
     assert still.status_code == 429
     assert still.json()["retry_after"] == pytest.approx(0.5)
     assert again.status_code == 204
     assert len(sandbox.messages) == 6
+
+
+async def test_an_injected_429_looks_like_discords_own() -> None:
+    sandbox = DiscordSandbox()
+    sandbox.faults.add(FaultKind.RATE_LIMIT, retry_after=0.25)
+    async with client_for(sandbox.app) as client:
+        limited = await client.post(URL, json={"content": "x"})
+    assert limited.status_code == 429
+    assert limited.headers["Via"] == "1.1 google"
+    assert limited.json()["retry_after"] == 0.25
 
 
 async def test_minute_window_applies_too() -> None:
@@ -163,6 +175,15 @@ async def test_multipart_with_payload_json_and_files() -> None:
     message = sandbox.messages[0]
     assert message.payload == payload
     assert message.attachments[0] == ("relatorio.csv", b"id;acao\n1;bloqueio\n")
+
+
+async def test_attachment_ids_never_collide_with_message_ids() -> None:
+    sandbox = DiscordSandbox()
+    files = {"files[0]": ("a.csv", b"a", "text/csv"), "files[1]": ("b.csv", b"b", "text/csv")}
+    async with client_for(sandbox.app) as client:
+        answers = [(await client.post(URL + "?wait=true", files=files)).json() for _ in range(3)]
+    ids = [m["id"] for m in answers] + [a["id"] for m in answers for a in m["attachments"]]
+    assert len(ids) == len(set(ids)) == 9
 
 
 async def test_file_alone_is_not_empty_and_invalid_json_is_refused() -> None:

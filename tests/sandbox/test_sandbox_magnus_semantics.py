@@ -60,17 +60,23 @@ async def test_missing_limit_defaults_to_25_rows() -> None:
     assert answer.json()["count"] == 39
 
 
-async def test_default_order_is_credit_desc_with_unstable_ties() -> None:
+async def test_default_order_is_credit_desc_with_ties_stable_but_not_by_id() -> None:
+    """The real server answers identical requests in the same order, ties included; the ties
+    are not in id order, and a credit change reorders the rows (hence `sort=id`)."""
     users = [root_user(), *(make_user(i, "x" * 10, credit="0.0000") for i in range(2, 60))]
     users.append(make_user(60, "y" * 10, credit="9.5000"))
     sandbox = MagnusBillingSandbox(users, [KEY], seed=3)
     async with client_for(sandbox.app) as client:
         first = await call(client, "read", {"start": 0, "limit": -1}, query="")
         second = await call(client, "read", {"start": 0, "limit": -1}, query="")
+        sandbox.update_user(30, credit="10.0000")
+        after_credit = await call(client, "read", {"start": 0, "limit": -1}, query="")
         by_id = await call(client, "read", {"start": 0, "limit": -1}, query="sort=id&dir=DESC")
     assert _ids(first)[0] == 60
-    assert _ids(first) != _ids(second)
-    assert sorted(_ids(first)) == sorted(_ids(second))
+    assert _ids(first) == _ids(second)
+    ties = _ids(first)[1:]
+    assert ties != sorted(ties) and ties != sorted(ties, reverse=True)
+    assert _ids(after_credit)[:2] == [30, 60]
     assert _ids(by_id) == sorted(_ids(by_id), reverse=True)
 
 
@@ -152,6 +158,7 @@ async def test_save_accepts_any_integer_and_answers_numbers() -> None:
 
 
 INVALID_ACTIVE = '{"success":false,"rows":[],"errors":{"active":["Active must be a number."]}}'
+FRACTIONAL_ACTIVE = '{"success":false,"rows":[],"errors":{"active":["Active must be an integer."]}}'
 NOT_FOUND = '{"success":false,"rows":[],"Record not found.":null}'
 INJECT = (
     '{{"rows":[],"count":0,"sum":[],'
@@ -163,6 +170,8 @@ INJECT = (
     ("fields", "expected"),
     [
         ({"id": 2, "active": "abc"}, INVALID_ACTIVE),
+        ({"id": 2, "active": "1.5"}, FRACTIONAL_ACTIVE),
+        ({"id": 2, "active": "1e0"}, FRACTIONAL_ACTIVE),
         ({"id": 404, "active": 1}, NOT_FOUND),
         ({"id": 2, "active": 1, "filter": "[]"}, "You only can edit one data per time"),
         ({"id": 2, "lastname": "Printes"}, INJECT.format("printes", "print")),
@@ -177,6 +186,61 @@ async def test_save_refusals(fields: dict[str, Any], expected: str) -> None:
     assert answer.text == expected
     assert sandbox.users[2]["active"] == 1
     assert sandbox.users[2]["lastname"] == "da Silva"
+
+
+OUT_OF_RANGE = (
+    "Technical information: CDbCommand failed to execute the SQL statement: SQLSTATE[22003]: "
+    "Numeric value out of range: 1264 Out of range value for column 'active' at row 1. "
+    "The SQL statement executed was: UPDATE `pkg_user` SET `id_user`=:yp0, "
+)
+
+
+@pytest.mark.parametrize("active", [200, 128, -129, "99999999999999999999"])
+async def test_active_outside_the_tinyint_range_is_an_sql_error_as_a_string(active: Any) -> None:
+    sandbox = recorded_magnus()
+    async with client_for(sandbox.app) as client:
+        answer = await call(client, "save", {"id": 2, "active": active}, query="")
+    body = answer.json()
+    assert (answer.status_code, body["success"], body["rows"]) == (200, False, [])
+    assert isinstance(body["errors"], str)
+    assert body["errors"].startswith(OUT_OF_RANGE)
+    assert body["errors"].endswith("WHERE `pkg_user`.`id`=2")
+    assert sandbox.users[2]["active"] == 1
+
+
+@pytest.mark.parametrize(("active", "stored"), [(127, 127), (-128, -128), (" +4 ", 4), ("", None)])
+async def test_save_stores_what_the_column_holds(active: Any, stored: int | None) -> None:
+    sandbox = recorded_magnus()
+    async with client_for(sandbox.app) as client:
+        answer = await call(client, "save", {"id": 2, "active": active}, query="")
+        read_back = await call(
+            client, "read", {"start": 0, "filter": _filter(_cond("numeric", "id", 2))}
+        )
+    assert answer.json()["success"] is True
+    assert answer.json()["rows"][0]["active"] == stored
+    assert read_back.json()["rows"][0]["active"] == stored
+
+
+async def test_an_id_with_trailing_text_is_written_and_still_answered_as_a_failure() -> None:
+    """Seen on the real server: `id=62abc` saves user 62, then the read-back SQL fails."""
+    sandbox = recorded_magnus()
+    async with client_for(sandbox.app) as client:
+        answer = await call(client, "save", {"id": "2abc", "active": 4}, query="")
+        spaced = await call(client, "save", {"id": "3 x", "active": 0}, query="")
+    body = answer.json()
+    assert (body["success"], body["rows"]) == (False, [])
+    assert "1054 Unknown column '2abc' in 'where clause'" in body["errors"]
+    assert sandbox.users[2]["active"] == 4, "written all the same"
+    assert "1064 You have an error in your SQL syntax" in spaced.json()["errors"]
+    assert sandbox.users[3]["active"] == 0
+
+
+async def test_extractvalue_is_not_on_the_sanitizer_list() -> None:
+    sandbox = recorded_magnus()
+    async with client_for(sandbox.app) as client:
+        answer = await call(client, "save", {"id": 2, "lastname": "extractvalue"}, query="")
+    assert answer.json()["success"] is True
+    assert sandbox.users[2]["lastname"] == "extractvalue"
 
 
 async def test_id_list_on_save_is_refused() -> None:
