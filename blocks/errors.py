@@ -15,7 +15,8 @@ from __future__ import annotations
 import base64
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import ClassVar
 from urllib.parse import quote
 
@@ -101,6 +102,26 @@ def excerpt(text: str, limit: int = 160) -> str:
     flat = _SPACES.sub(" ", _TAGS.sub(" ", redact(text))).strip()
     flat = redact(flat)
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something a read found wrong without failing: a code and its values (no customer data).
+
+    Clients speak no operator's language: whoever shows a problem renders it from its code
+    (`describe`, with the texts of `reconcile.texts`); `str()` is the English one, for logs.
+    """
+
+    code: str
+    values: Mapping[str, object] = field(default_factory=dict)
+
+    def describe(self, language: str) -> str:
+        from reconcile.texts import say  # the operators' vocabulary; no client depends on it
+
+        return say(language, f"problem.{self.code}", **self.values)
+
+    def __str__(self) -> str:
+        return self.describe("en")
 
 
 class ApiError(Exception):

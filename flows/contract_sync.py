@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from prefect import flow
-from prefect.states import Cancelled, State
+from prefect.states import State
 
 from clock import DEFAULT_TIMEZONE
 from reconcile.guard import GuardLimits
@@ -25,7 +25,7 @@ from tasks.contract_sync.announcing import alert_on_failure, announce
 from tasks.contract_sync.approval import ApprovalRules, approved_changes
 from tasks.contract_sync.reading import decide_every_customer, read_contracts, read_users
 from tasks.contract_sync.reporting import final_state, publish_report
-from tasks.contract_sync.systems import AnotherRunActive, Where, connected
+from tasks.contract_sync.systems import RunEndsEarly, Where, connected
 from tasks.contract_sync.writing import apply_changes
 
 
@@ -83,7 +83,7 @@ async def contract_sync(
             changes = await approved_changes(systems, report, rules)
             report.outcomes.update(await apply_changes(systems, changes, write_concurrency))
             await announce(systems, report, notify)
-    except AnotherRunActive as busy:  # it is writing or waiting for approval: leave it be
-        return Cancelled(message=busy.message)
+    except RunEndsEarly as early:  # e.g. another run is writing or awaiting approval
+        return early.state
     await publish_report(report)
     return final_state(report)

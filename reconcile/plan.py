@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from string import Formatter
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,7 @@ from blocks.ixc.models import IxcContract, IxcStatusMapping
 from blocks.magnusbilling.models import INT64, MagnusUser
 from reconcile.decide import CHANGES, DECISIONS, Action, target_active
 from reconcile.status import Standing, ixc_standing, magnus_standing
+from reconcile.texts import DEFAULT_LANGUAGE, label, say, template
 
 PLAN_COLUMNS = [
     "magnus_id",
@@ -45,7 +47,6 @@ _EMPTY_DTYPES = {
 _DIGITS = re.compile(r"[0-9]+", re.ASCII)
 # The join keys on a pandas Int64 column: ids above this cannot be matched exactly.
 MAX_CONTRACT_ID = INT64.stop - 1
-_TOO_LARGE = f" is larger than {MAX_CONTRACT_ID}, the largest id this sync matches exactly"
 # The decision table keyed by "magnus|ixc" standings, so a whole column is decided by one map.
 _DECISION_BY_PAIR = {f"{magnus}|{ixc}": action for (magnus, ixc), action in DECISIONS.items()}
 
@@ -107,8 +108,12 @@ def build_plan(
     failed_reads: Mapping[int, str],
     mapping: IxcStatusMapping,
     block_status: int,
+    language: str = DEFAULT_LANGUAGE,
 ) -> pd.DataFrame:
-    """Decide every customer. `failed_reads` are contract ids IXC could not be asked about."""
+    """Decide every customer. `failed_reads` are contract ids IXC could not be asked about.
+
+    Each decision carries its reason in the operators' `language`.
+    """
     if not users:  # an ad-hoc run that matched nobody
         return pd.DataFrame(
             {
@@ -153,33 +158,44 @@ def build_plan(
         Standing.BLOCKED
     )
     codes = _codes(plan)
-    why_unusable = pd.Series(
-        np.where(too_large, _TOO_LARGE, " is not a valid contract id"), index=plan.index
+    shown_ref = ref.map(repr)
+    unusable_id = pd.Series(
+        np.where(
+            too_large,
+            _fill(language, "plan.too_large", ref=shown_ref, limit=str(MAX_CONTRACT_ID)),
+            _fill(language, "plan.invalid_id", ref=shown_ref),
+        ),
+        index=plan.index,
+    )
+    standing = (
+        plan["ixc_standing"]
+        .astype(str)
+        .map({str(s): label(language, "standing", s) for s in Standing})
     )
     cases = [
-        (~managed, Action.NOT_MANAGED, pd.Series("no contract id in Magnus", index=plan.index)),
-        (~well_formed, Action.SKIP, "contract id " + ref.map(repr) + why_unusable),
-        (read_failed, Action.SKIP, read_error.fillna("")),
-        (~found, Action.SKIP, "contract " + ref + " not found in IXC"),
+        (~managed, Action.NOT_MANAGED, _fill(language, "plan.not_managed", ref=ref)),
+        (~well_formed, Action.SKIP, unusable_id),
+        (read_failed, Action.SKIP, _fill(language, "plan.read_failed", why=read_error.fillna(""))),
+        (~found, Action.SKIP, _fill(language, "plan.not_found", ref=ref)),
         (
             magnus_unknown,
             Action.SKIP,
-            "Magnus status " + _active_shown(plan, users) + " is not 0-4",
+            _fill(language, "plan.magnus_unknown", active=_active_shown(plan, users, language)),
         ),
-        (ixc_unknown, Action.SKIP, "IXC codes " + codes + " are not mapped to a status"),
-        (anomaly, Action.NO_CHANGE, "anomaly: inactive in Magnus but blocked in IXC " + codes),
+        (ixc_unknown, Action.SKIP, _fill(language, "plan.ixc_unknown", codes=codes)),
+        (anomaly, Action.NO_CHANGE, _fill(language, "plan.anomaly", codes=codes)),
     ]
     conditions = [condition.to_numpy(dtype=bool) for condition, _, _ in cases]
     plan["action"] = np.select(conditions, [action for _, action, _ in cases], default=decided)
     plan["reason"] = np.select(
         conditions,
         [reason.to_numpy(dtype=object) for _, _, reason in cases],
-        default=("IXC " + plan["ixc_standing"].astype(str) + " " + codes).to_numpy(dtype=object),
+        default=_fill(language, "plan.decided", standing=standing, codes=codes).to_numpy(
+            dtype=object
+        ),
     )
     shared = plan["duplicate_contract"]
-    plan.loc[shared, "reason"] = (
-        plan.loc[shared, "reason"] + "; contract id shared with another customer"
-    )
+    plan.loc[shared, "reason"] = plan.loc[shared, "reason"] + say(language, "plan.shared")
     targets = {str(a): target_active(a, block_status) for a in Action}
     plan["target_active"] = plan["action"].astype(str).map(targets).astype("Int64")
     return plan[PLAN_COLUMNS]
@@ -208,10 +224,25 @@ def planned_changes(plan: pd.DataFrame) -> list[PlannedChange]:
     ]
 
 
-def _active_shown(plan: pd.DataFrame, users: Sequence[MagnusUser]) -> pd.Series:
+def _fill(language: str, key: str, **columns: pd.Series | str) -> pd.Series:
+    """`say(language, key, ...)` for whole columns at once: the template's text around them."""
+    pieces: list[pd.Series | str] = []
+    for text, name, _, _ in Formatter().parse(template(language, key)):
+        pieces.append(text)
+        if name is not None:
+            pieces.append(columns[name])
+    index = next(v.index for v in columns.values() if isinstance(v, pd.Series))
+    filled = pd.Series("", index=index, dtype="object")
+    for piece in pieces:
+        filled = filled + piece
+    return filled
+
+
+def _active_shown(plan: pd.DataFrame, users: Sequence[MagnusUser], language: str) -> pd.Series:
     """Magnus `active` for a reason: the number, else what the server sent, else "missing"."""
     active = plan["magnus_active"]
-    shown = active.astype("object").where(active.notna(), "missing").astype(str)
+    missing = say(language, "plan.missing")
+    shown = active.astype("object").where(active.notna(), missing).astype(str)
     unusable = [(i, repr(u.active_text)) for i, u in enumerate(users) if u.active_text]
     if unusable:
         positions, texts = zip(*unusable, strict=True)

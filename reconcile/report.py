@@ -14,6 +14,18 @@ from reconcile.outcome import ChangeOutcome, Result
 from reconcile.plan import PlannedChange
 from reconcile.texts import DEFAULT_LANGUAGE, label, say
 
+TABLE_COLUMNS = [
+    "customer",
+    "username",
+    "contract",
+    "magnus_before",
+    "magnus_after",
+    "ixc_status",
+    "ixc_status_internet",
+    "action",
+    "reason",
+    "result",
+]
 TABLE_ROW_LIMIT = 10_000  # past this, the table keeps every row except NoChange/NotManaged
 _QUIET_ACTIONS = [Action.NO_CHANGE, Action.NOT_MANAGED]
 
@@ -111,6 +123,22 @@ class RunReport:
             "result": self._describe(outcome),
         }
         return {self._say(f"column.{name}"): value for name, value in values.items()}
+
+    @staticmethod
+    def read_row(row: dict[str, Any], language: str) -> dict[str, Any]:
+        """A row of the decisions table as the code names it: column names, an `Action` and a
+        `Result` (or None) with its detail - for programs that read the artifact back."""
+        columns = {say(language, f"column.{name}"): name for name in TABLE_COLUMNS}
+        decoded = {columns.get(name, name): value for name, value in row.items()}
+        actions = {label(language, "action", a): a for a in Action}
+        decoded["action"] = actions.get(decoded["action"], decoded["action"])
+        shown = str(decoded["result"])
+        decoded["result"], decoded["detail"] = None, ""
+        for result in sorted(Result, key=lambda r: -len(label(language, "result", r))):
+            if shown.startswith(text := label(language, "result", result)):
+                decoded["result"], decoded["detail"] = result, shown[len(text) :].lstrip(": ")
+                break
+        return decoded
 
     def _describe(self, outcome: ChangeOutcome | None) -> str:
         if outcome is None:

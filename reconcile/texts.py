@@ -201,6 +201,66 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "another contract-sync run ({holder}) is running or waiting for approval; this one does "
         "nothing",
     ),
+    # the decision table's reasons
+    "plan.not_managed": ("sem id de contrato no Magnus", "no contract id in Magnus"),
+    "plan.invalid_id": (
+        "o id de contrato {ref} não é um id de contrato válido",
+        "contract id {ref} is not a valid contract id",
+    ),
+    "plan.too_large": (
+        "o id de contrato {ref} é maior que {limit}, o maior id que esta sincronização compara "
+        "exatamente",
+        "contract id {ref} is larger than {limit}, the largest id this sync matches exactly",
+    ),
+    "plan.read_failed": ("leitura do IXC falhou: {why}", "IXC read failed: {why}"),
+    "plan.not_found": ("contrato {ref} não encontrado no IXC", "contract {ref} not found in IXC"),
+    "plan.magnus_unknown": (
+        "status do Magnus {active} não está entre 0 e 4",
+        "Magnus status {active} is not 0-4",
+    ),
+    "plan.missing": ("ausente", "missing"),
+    "plan.ixc_unknown": (
+        "códigos do IXC {codes} não correspondem a um status",
+        "IXC codes {codes} are not mapped to a status",
+    ),
+    "plan.anomaly": (
+        "anomalia: inativo no Magnus mas bloqueado no IXC {codes}",
+        "anomaly: inactive in Magnus but blocked in IXC {codes}",
+    ),
+    "plan.decided": ("IXC {standing} {codes}", "IXC {standing} {codes}"),
+    "plan.shared": (
+        "; id de contrato usado também por outro cliente",
+        "; contract id shared with another customer",
+    ),
+    # what a read found wrong without failing
+    "problem.magnus_username_not_found": (
+        "usuário {username!r} não encontrado no MagnusBilling",
+        "username {username!r} not found in MagnusBilling",
+    ),
+    "problem.magnus_list_changed": (
+        "a lista de usuários mudou durante a leitura: {read} de {total} lidos",
+        "the user list changed while it was read: {read} of {total} read",
+    ),
+    "problem.magnus_row_not_object": (
+        "a linha {position} de uma página não é um objeto",
+        "row {position} of a page is not an object",
+    ),
+    "problem.magnus_row_without_id": (
+        "a linha {position} de uma página não tem id válido",
+        "row {position} of a page has no valid id",
+    ),
+    "problem.magnus_user_twice": (
+        "o usuário id {user_id} veio duas vezes com dados diferentes; deixado de fora",
+        "user id {user_id} came back twice with different data; left out",
+    ),
+    "problem.ixc_record_without_id": (
+        "um registro de contrato sem id numérico foi ignorado",
+        "a contract record without a numeric id was ignored",
+    ),
+    "problem.ixc_read_failed": (
+        "leitura do IXC falhou: {why} ({count} contratos)",
+        "IXC read failed: {why} ({count} contracts)",
+    ),
     # right before a write, Magnus read again
     "recheck.contract_changed": (
         "o id de contrato mudou no Magnus desde o plano; a próxima execução decide",
@@ -290,6 +350,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "{count} changes applied by an earlier, interrupted run announced now",
     ),
     "summary.failed_line": ("{who}: {detail}", "{who}: {detail}"),
+    "failure.magnus_unreadable": (
+        "o MagnusBilling não pôde ser lido ({error}); nada foi gravado",
+        "MagnusBilling could not be read ({error}); nothing was written",
+    ),
     "failure.changes_failed": ("{count} alteração(ões) falharam", "{count} changes failed"),
     "failure.unsent": (
         "{messages} mensagem(ns) do Discord não enviadas, {changes} alteração(ões) aplicadas "
@@ -305,6 +369,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "avisos não enviados: erro inesperado {error}",
         "notifications not sent: unexpected {error}",
     ),
+    "notify.unexpected_type": ("erro inesperado {error}", "unexpected {error}"),
     "notify.more": ("e mais {count}", "and {count} more"),
     "describe.change": (
         "{action} {customer} (usuário {username}, contrato {contract}): {before} -> {after}",
@@ -313,10 +378,15 @@ CATALOGUE: dict[str, tuple[str, str]] = {
 }
 
 
-def say(language: str, key: str, **values: object) -> str:
-    """The text `key` in `language` (pt-BR for any language not offered), filled in."""
+def template(language: str, key: str) -> str:
+    """The text `key` in `language` (pt-BR for any language not offered), not filled in."""
     pt_br, english = CATALOGUE[key]
-    return (english if language == "en" else pt_br).format(**values)
+    return english if language == "en" else pt_br
+
+
+def say(language: str, key: str, **values: object) -> str:
+    """The text `key` in `language`, filled in."""
+    return template(language, key).format(**values)
 
 
 def label(language: str, kind: str, value: object) -> str:

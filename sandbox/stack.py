@@ -7,6 +7,7 @@ flow exactly as production does: blocks loaded by name, real HTTP on 127.0.0.1.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,11 +28,14 @@ from prefect.client.schemas.sorting import ArtifactSort
 from blocks.discord.block import Discord
 from blocks.ixc.block import Ixc
 from blocks.magnusbilling.block import MagnusBilling
+from reconcile.report import RunReport
+from reconcile.texts import DEFAULT_LANGUAGE
 from sandbox.discord import DiscordSandbox
 from sandbox.ixc import IxcSandbox
 from sandbox.magnusbilling import ApiKey, MagnusBillingSandbox
 from sandbox.server import serve_all
 from sandbox.world import Provider
+from tasks.contract_sync.reporting import DECISIONS_KEY
 
 SANDBOX_KEY = ApiKey("sandbox-key", "sandbox-secret", actions="ru")
 IXC_TOKEN = "7:sandbox-ixc-hash"
@@ -91,6 +95,14 @@ def running_stack(
     discord = DiscordSandbox([CHANGES_WEBHOOK, ERRORS_WEBHOOK], latency=latency)
     with serve_all(magnus=magnus.app, ixc=ixc.app, discord=discord.app) as urls:
         yield SandboxStack(magnus=magnus, ixc=ixc, discord=discord, urls=urls)
+
+
+async def decision_rows(
+    flow_run_id: UUID, language: str = DEFAULT_LANGUAGE
+) -> list[dict[str, Any]]:
+    """The run's decisions table, read back into the code's names (see RunReport.read_row)."""
+    rows = json.loads(await run_artifact(flow_run_id, DECISIONS_KEY))
+    return [RunReport.read_row(row, language) for row in rows]
 
 
 async def run_artifact(flow_run_id: UUID, key: str, wait_seconds: float = 30.0) -> Any:

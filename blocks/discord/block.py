@@ -57,6 +57,5 @@ class Discord(Block):
             url.get_secret_value(),
             username=self.username,
             timeout=self.timeout_seconds,
-            retry=self.retry_policy(),
             transport=transport,
         )

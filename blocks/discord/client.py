@@ -2,8 +2,9 @@
 
 The webhook URL carries its token, so it is a secret: it never appears in an error message
 (the token is registered for masking, and httpx's request log is redacted in `blocks.http`).
-Discord answers 429 with `retry_after`; we wait that long and try again, and we also pause
-ahead of time when the `X-RateLimit-Remaining` header says the bucket is empty.
+Discord answers 429 with `retry_after` (a `RateLimited` error: the caller waits and retries -
+Prefect task retries in contract-sync); the client also pauses ahead of time when the
+`X-RateLimit-Remaining` header says the bucket is empty. Each `post` is one attempt.
 """
 
 from __future__ import annotations
@@ -27,10 +28,10 @@ from blocks.errors import (
     excerpt,
     register_secrets,
 )
-from blocks.http import ApiClient, RetryPolicy, response_text, send, with_retries
+from blocks.http import DEFAULT_RETRY, ApiClient, response_text, send
 
 SYSTEM = "discord"
-DISCORD_RETRY = RetryPolicy(attempts=6, base_delay=1.0, max_delay=60.0)
+MAX_BUCKET_WAIT = DEFAULT_RETRY.max_retry_after  # seconds; a longer reset is not waited for
 
 
 class DiscordWebhook(ApiClient):
@@ -40,28 +41,23 @@ class DiscordWebhook(ApiClient):
         *,
         username: str = "billing-sync",
         timeout: float = 15.0,
-        retry: RetryPolicy = DISCORD_RETRY,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         register_secrets([httpx.URL(url).path.rstrip("/").rsplit("/", 1)[-1]])
         self._url = url
         self._username = username
-        self._retry = retry
         self._in_order = asyncio.Lock()
         self._not_before = 0.0
         super().__init__(httpx.AsyncClient(timeout=timeout, transport=transport))
 
     async def post(self, message: DiscordMessage) -> None:
-        """Deliver one message, waiting out rate limits; raises if Discord refuses it."""
+        """Deliver one message (after an emptied bucket's reset); raises if it was not."""
         async with self._in_order:
-            await with_retries(lambda: self._attempt(message), self._retry)
-
-    async def _attempt(self, message: DiscordMessage) -> None:
-        delay = self._not_before - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        response = await send(self._http, SYSTEM, self._build(message))
-        self._remember_bucket(response)
+            delay = self._not_before - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            response = await send(self._http, SYSTEM, self._build(message))
+            self._remember_bucket(response)
         _raise_for_status(response)
         _raise_unless_delivered(response)
 
@@ -96,7 +92,7 @@ class DiscordWebhook(ApiClient):
         reset_after = response.headers.get("X-RateLimit-Reset-After")
         if remaining == "0" and reset_after:
             with contextlib.suppress(ValueError):
-                wait = min(float(reset_after), self._retry.max_retry_after)
+                wait = min(float(reset_after), MAX_BUCKET_WAIT)
                 if math.isfinite(wait):
                     self._not_before = time.monotonic() + wait
 

@@ -25,11 +25,16 @@ class Ixc(Block):
     batch_size: int = Field(default=1000, gt=0, description="Contract ids per IN-filter request.")
     page_size: int = Field(default=1000, gt=0, description="Rows per page of the full listing.")
     max_concurrency: int = Field(default=4, gt=0, description="Requests in flight at once.")
-    attempts: int = Field(default=4, gt=0, description="Tries per request before giving up.")
+    attempts: int = Field(
+        default=4, gt=0, description="Tries per read (a batch or page; Prefect retries)."
+    )
     retry_base_seconds: float = Field(default=1.0, ge=0, description="First retry delay.")
     status_mapping: IxcStatusMapping = Field(
         default_factory=IxcStatusMapping, description="How contract codes map to a status."
     )
+
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(attempts=self.attempts, base_delay=self.retry_base_seconds)
 
     def client(self, transport: httpx.AsyncBaseTransport | None = None) -> IxcClient:
         return IxcClient(
@@ -40,6 +45,5 @@ class Ixc(Block):
             max_concurrency=self.max_concurrency,
             timeout=self.timeout_seconds,
             verify=self.verify_tls,
-            read_retry=RetryPolicy(attempts=self.attempts, base_delay=self.retry_base_seconds),
             transport=transport,
         )

@@ -3,6 +3,10 @@
 Contracts are read in bulk: by batches of ids with the `IN` grid filter, or by the full listing
 when that takes fewer requests - whichever is cheaper, decided from the table's size. A batch
 that fails is reported as failed ids, never as "not found".
+
+Every call is one attempt: retries are the caller's (Prefect task retries in contract-sync, so
+each shows in the UI). So the reading is offered in parts a caller can retry one by one:
+`table_size()`, `reading_plan()`, `read_part()` per batch or page, then `listing_of()`.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import json
 import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
@@ -23,19 +27,12 @@ from blocks.errors import (
     NotFound,
     PermanentApiError,
     PermissionDenied,
+    Problem,
     basic_auth_secrets,
     excerpt,
     register_secrets,
 )
-from blocks.http import (
-    DEFAULT_RETRY,
-    ApiClient,
-    RetryPolicy,
-    parse_json,
-    response_text,
-    send,
-    with_retries,
-)
+from blocks.http import ApiClient, parse_json, response_text, send
 from blocks.ixc.models import IxcContract
 
 SYSTEM = "ixc"
@@ -49,7 +46,7 @@ class ContractListing:
 
     contracts: dict[int, IxcContract] = field(default_factory=dict)
     failed_ids: dict[int, str] = field(default_factory=dict)
-    problems: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
     strategy: str = "by-id"
 
 
@@ -57,6 +54,19 @@ class ContractListing:
 class _Page:
     total: int
     records: list[dict[str, Any]]
+
+
+Records = list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class ReadingPlan:
+    """The contracts wanted and how: batches of ids (`by-id`) or pages of the whole table."""
+
+    wanted: list[int]
+    strategy: Literal["by-id", "full-listing"]
+    parts: list[list[int]] | list[int]  # id batches, or page numbers
+    table_size: int | None = None
 
 
 class IxcClient(ApiClient):
@@ -70,7 +80,6 @@ class IxcClient(ApiClient):
         max_concurrency: int = 4,
         timeout: float = 30.0,
         verify: bool = True,
-        read_retry: RetryPolicy = DEFAULT_RETRY,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         user, _, password = token.partition(":")
@@ -79,7 +88,6 @@ class IxcClient(ApiClient):
         register_secrets(basic_auth_secrets(user, password))
         self.batch_size = batch_size
         self.page_size = page_size
-        self._read_retry = read_retry
         self._limit = asyncio.Semaphore(max_concurrency)
         super().__init__(
             httpx.AsyncClient(
@@ -95,30 +103,35 @@ class IxcClient(ApiClient):
 
     async def contracts(self, ids: Collection[int]) -> ContractListing:
         """The contracts with these ids, read in as few requests as the table size allows."""
-        wanted = sorted(set(ids))
-        if not wanted:
-            return ContractListing()
-        batches = math.ceil(len(wanted) / self.batch_size)
         try:
-            table_size = (await self._page(page=1, rows=1, grid=[])).total
+            size = await self.table_size() if ids else None
         except ApiError:
-            table_size = None  # size unknown: reading by id is always correct
-        if table_size is not None and math.ceil(table_size / self.page_size) < batches:
-            return await self._full_listing(wanted, table_size)
-        return await self._by_id(wanted)
-
-    async def _by_id(self, wanted: Sequence[int]) -> ContractListing:
-        chunks = [wanted[i : i + self.batch_size] for i in range(0, len(wanted), self.batch_size)]
+            size = None  # size unknown: reading by id is always correct
+        plan = self.reading_plan(ids, size)
         results = await asyncio.gather(
-            *(self._read_batch(chunk) for chunk in chunks), return_exceptions=True
+            *(self.read_part(plan, part) for part in plan.parts), return_exceptions=True
         )
-        listing = ContractListing(strategy="by-id")
-        for chunk, result in zip(chunks, results, strict=True):
-            if isinstance(result, BaseException):
-                _fail(listing, chunk, result)
-            else:
-                _unusable_records(listing, chunk, _merge(listing, result, set(chunk)))
-        return listing
+        return listing_of(plan, results)
+
+    async def table_size(self) -> int:
+        """How many contracts the table holds (one request for one row)."""
+        return (await self._page(page=1, rows=1, grid=[])).total
+
+    def reading_plan(self, ids: Collection[int], table_size: int | None) -> ReadingPlan:
+        """Batches of ids, or the full listing when that takes fewer requests."""
+        wanted = sorted(set(ids))
+        batches = [wanted[i : i + self.batch_size] for i in range(0, len(wanted), self.batch_size)]
+        if table_size is not None and wanted:
+            pages = math.ceil(table_size / self.page_size)
+            if pages < len(batches):
+                return ReadingPlan(wanted, "full-listing", list(range(1, pages + 1)), table_size)
+        return ReadingPlan(wanted, "by-id", batches, table_size)
+
+    async def read_part(self, plan: ReadingPlan, part: list[int] | int) -> Records:
+        """The records of one batch of ids (every page of it), or of one page of the table."""
+        if isinstance(part, int):
+            return (await self._page(page=part, rows=self.page_size, grid=[])).records
+        return await self._read_batch(part)
 
     async def _read_batch(self, chunk: Sequence[int]) -> list[dict[str, Any]]:
         """One IN-filtered listing; later pages use the page size the server really gave."""
@@ -138,30 +151,6 @@ class IxcClient(ApiClient):
             )
         return records
 
-    async def _full_listing(self, wanted: Sequence[int], table_size: int) -> ContractListing:
-        pages = range(1, math.ceil(table_size / self.page_size) + 1)
-        results = await asyncio.gather(
-            *(self._page(page=p, rows=self.page_size, grid=[]) for p in pages),
-            return_exceptions=True,
-        )
-        listing = ContractListing(strategy="full-listing")
-        wanted_set = set(wanted)
-        pages_read = [r for r in results if not isinstance(r, BaseException)]
-        unusable = sum(_merge(listing, result.records, wanted_set) for result in pages_read)
-        _unusable_records(listing, wanted, unusable)
-        failures = [r for r in results if isinstance(r, BaseException)]
-        received = sum(len(r.records) for r in pages_read)
-        if not failures and received < table_size:
-            failures = [
-                MalformedResponse(
-                    f"listed {table_size} contracts but sent {received}", system=SYSTEM
-                )
-            ]
-        if failures:
-            unread = [i for i in wanted if i not in listing.contracts]
-            _fail(listing, unread, failures[0])
-        return listing
-
     async def _page(self, *, page: int, rows: int, grid: list[dict[str, str]]) -> _Page:
         body: dict[str, str] = {
             "qtype": _ID,
@@ -175,16 +164,41 @@ class IxcClient(ApiClient):
         if grid:
             body["grid_param"] = json.dumps(grid)
 
-        async def attempt() -> _Page:
-            request = self._http.build_request(
-                "POST", f"/webservice/v1/{CONTRACT_TABLE}", content=json.dumps(body).encode()
-            )
-            response = await send(self._http, SYSTEM, request)
-            _raise_for_status(response)
-            return _parse_page(parse_json(response, SYSTEM))
-
+        request = self._http.build_request(
+            "POST", f"/webservice/v1/{CONTRACT_TABLE}", content=json.dumps(body).encode()
+        )
         async with self._limit:
-            return await with_retries(attempt, self._read_retry)
+            response = await send(self._http, SYSTEM, request)
+        _raise_for_status(response)
+        return _parse_page(parse_json(response, SYSTEM))
+
+
+def listing_of(plan: ReadingPlan, results: Sequence[Records | BaseException]) -> ContractListing:
+    """The contracts found, and every wanted id a failed part may have held as failed."""
+    listing = ContractListing(strategy=plan.strategy)
+    if plan.strategy == "by-id":
+        for chunk, result in zip(plan.parts, results, strict=True):
+            assert isinstance(chunk, list)
+            if isinstance(result, BaseException):
+                _fail(listing, chunk, result)
+            else:
+                _unusable_records(listing, chunk, _merge(listing, result, set(chunk)))
+        return listing
+    wanted = set(plan.wanted)
+    pages_read = [r for r in results if not isinstance(r, BaseException)]
+    unusable = sum(_merge(listing, records, wanted) for records in pages_read)
+    _unusable_records(listing, plan.wanted, unusable)
+    failures = [r for r in results if isinstance(r, BaseException)]
+    received = sum(len(records) for records in pages_read)
+    if not failures and plan.table_size is not None and received < plan.table_size:
+        failures = [
+            MalformedResponse(
+                f"listed {plan.table_size} contracts but sent {received}", system=SYSTEM
+            )
+        ]
+    if failures:
+        _fail(listing, [i for i in plan.wanted if i not in listing.contracts], failures[0])
+    return listing
 
 
 def _raise_for_status(response: httpx.Response) -> None:
@@ -239,7 +253,7 @@ def _merge(listing: ContractListing, records: list[dict[str, Any]], wanted: set[
         except ValueError:
             contract = None
         if contract is None:
-            listing.problems.append("a contract record without a numeric id was ignored")
+            listing.problems.append(Problem("ixc_record_without_id"))
             unusable += 1
             continue
         if contract.id not in wanted or contract.id in listing.failed_ids:
@@ -255,17 +269,13 @@ def _unusable_records(listing: ContractListing, ids: Sequence[int], unusable: in
     """Records without an id might be any of the contracts not found: those were not read."""
     if unusable:
         missing = [i for i in ids if i not in listing.contracts and i not in listing.failed_ids]
-        reason = f"IXC read failed: {unusable} records without a valid id in the answer"
+        reason = f"{unusable} records without a valid id in the answer"
         for contract_id in missing:
             listing.failed_ids[contract_id] = reason
 
 
 def _fail(listing: ContractListing, ids: Sequence[int], error: BaseException) -> None:
-    reason = (
-        f"IXC read failed: {error}"
-        if isinstance(error, ApiError)
-        else f"IXC read failed: {type(error).__name__}"
-    )
-    listing.problems.append(f"{reason} ({len(ids)} contracts)")
+    reason = str(error) if isinstance(error, ApiError) else type(error).__name__
+    listing.problems.append(Problem("ixc_read_failed", {"why": reason, "count": len(ids)}))
     for contract_id in ids:
         listing.failed_ids.setdefault(contract_id, reason)

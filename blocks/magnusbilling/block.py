@@ -27,7 +27,9 @@ class MagnusBilling(Block):
     page_size: int = Field(default=5000, gt=0, description="Users per read request.")
     max_concurrency: int = Field(default=4, gt=0, description="Read requests in flight at once.")
     attempts: int = Field(
-        default=4, gt=0, description="Tries per read request, and per change written."
+        default=4,
+        gt=0,
+        description="Tries per read (a page or id range) and per change written (Prefect retries).",
     )
     retry_base_seconds: float = Field(default=1.0, ge=0, description="First retry delay.")
     contract_field: str = Field(
@@ -50,6 +52,5 @@ class MagnusBilling(Block):
             max_concurrency=self.max_concurrency,
             timeout=self.timeout_seconds,
             verify=self.verify_tls,
-            read_retry=self.retry_policy(),
             transport=transport,
         )

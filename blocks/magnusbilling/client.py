@@ -8,6 +8,10 @@ What the real server does, and this client copes with (see shared/API-NOTES.md):
   does not page by offset (a customer deleted between two pages would shift every later one
   and one would be skipped): it pages by id (`id > last id seen`).
 - a save that answers `success:false` may still have written: a failed save is re-read.
+
+Every call is one attempt: retries are the caller's (Prefect task retries in contract-sync,
+so each shows in the UI). The listing is therefore offered in parts a caller can retry one by
+one: `plan_listing()` (one request), then `read_range()` per id range, then `listing_of()`.
 """
 
 from __future__ import annotations
@@ -30,19 +34,12 @@ from blocks.errors import (
     NotFound,
     PermanentApiError,
     PermissionDenied,
+    Problem,
     ValidationFailed,
     excerpt,
     register_secrets,
 )
-from blocks.http import (
-    DEFAULT_RETRY,
-    ApiClient,
-    RetryPolicy,
-    parse_json,
-    response_text,
-    send,
-    with_retries,
-)
+from blocks.http import ApiClient, parse_json, response_text, send
 from blocks.magnusbilling.models import VALID_ACTIVE, MagnusUser, user_id_of
 from blocks.magnusbilling.signing import encode_form, sign
 
@@ -62,13 +59,32 @@ _PLAINTEXT_ERRORS: dict[str, tuple[type[PermanentApiError], str]] = {
 }
 
 
+@dataclass(frozen=True)
+class IdRange:
+    """Users with `after < id <= up_to` (no upper end when `up_to` is None)."""
+
+    after: int
+    up_to: int | None
+
+
+@dataclass(frozen=True)
+class ListingPlan:
+    """How the whole listing is read: the count the server gave first, and the id ranges."""
+
+    total: int
+    ranges: list[IdRange]
+
+
+UserPage = tuple[list[MagnusUser], list[Problem]]  # the users of one page, and its problems
+
+
 @dataclass
 class UserListing:
     """All users read, plus what could not be parsed (described without customer data)."""
 
     users: list[MagnusUser]
     reported_total: int
-    problems: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
 
 
 class MagnusBillingClient(ApiClient):
@@ -85,7 +101,6 @@ class MagnusBillingClient(ApiClient):
         max_concurrency: int = 4,
         timeout: float = 30.0,
         verify: bool = True,
-        read_retry: RetryPolicy = DEFAULT_RETRY,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         if page_size <= 0:
@@ -95,7 +110,6 @@ class MagnusBillingClient(ApiClient):
         self._api_secret = api_secret
         self.contract_field = contract_field
         self.page_size = page_size
-        self._read_retry = read_retry
         self._limit = asyncio.Semaphore(max_concurrency)
         self._nonce = itertools.count(time.time_ns() // 1000)
         super().__init__(
@@ -109,39 +123,36 @@ class MagnusBillingClient(ApiClient):
         )
 
     async def read_users(self) -> UserListing:
-        """Every user: id ranges read concurrently (bounded), each range paged by id.
+        """Every user: the listing plan, then its id ranges concurrently (bounded)."""
+        plan = await self.plan_listing()
+        ranged = await asyncio.gather(*(self.read_range(r) for r in plan.ranges))
+        return listing_of(plan, ranged)
+
+    async def plan_listing(self) -> ListingPlan:
+        """One read of the highest id splits the ids into ranges of about a page each.
 
         Paging by offset loses a customer whenever another is deleted between two pages;
-        paging by id (`id > last id seen`, sorted by id) cannot. One read of the highest id
-        splits the ids into ranges of about a page each, so the listing takes about as many
-        requests, as concurrently, as offset pages did; a range holding more than a page is
-        continued from its last id. The last range has no upper end, so customers created
-        meanwhile are read too. Fewer users than the server counted at the start is reported.
-
-        Each page is parsed as soon as it arrives and its raw rows dropped: a raw row has ~90
-        fields, and holding every page of 100k users at once costs ~240 MB more (measured).
+        paging by id (`id > last id seen`, sorted by id) cannot. With ranges of about a page
+        the listing takes about as many requests, as concurrently, as offset pages did; a range
+        holding more than a page is continued from its last id. The last range has no upper
+        end, so customers created meanwhile are read too.
         """
         newest = await self._read_page([], limit=1, order=NEWEST_FIRST)
         total = _int_field(newest, "count")
         highest = max(filter(None, map(user_id_of, newest["rows"])), default=0)
-        del newest
-        ranges = max(1, math.ceil(total / self.page_size))
-        starts = sorted({highest * n // ranges for n in range(ranges)})
+        count = max(1, math.ceil(total / self.page_size))
+        starts = sorted({highest * n // count for n in range(count)})
         ends: list[int | None] = [*starts[1:], None]
-        ranged = await asyncio.gather(
-            *(self._read_range(a, b) for a, b in zip(starts, ends, strict=True))
-        )
-        listing = _merge_pages([page for pages in ranged for page in pages])
-        listing.reported_total = total
-        if len(listing.users) + len(listing.problems) < total:
-            listing.problems.append(
-                f"the user list changed while it was read: {len(listing.users)} of {total} read"
-            )
-        return listing
+        return ListingPlan(total, [IdRange(a, b) for a, b in zip(starts, ends, strict=True)])
 
-    async def _read_range(self, after: int, up_to: int | None) -> list[_ParsedPage]:
-        """Users with `after < id <= up_to` (no upper end when None), page after page by id."""
-        pages: list[_ParsedPage] = []
+    async def read_range(self, id_range: IdRange) -> list[UserPage]:
+        """The users of one id range, page after page by id.
+
+        Each page is parsed as soon as it arrives and its raw rows dropped: a raw row has ~90
+        fields, and holding every page of 100k users at once costs ~240 MB more (measured).
+        """
+        after, up_to = id_range.after, id_range.up_to
+        pages: list[UserPage] = []
         while len(pages) < MAX_PAGES_PER_RANGE:
             upper = [] if up_to is None else [_id_filter("lt", up_to + 1)]
             answer = await self._read_page([_id_filter("gt", after), *upper])
@@ -178,7 +189,7 @@ class MagnusBillingClient(ApiClient):
         listing = _collect(pages, self.contract_field)
         found = {user.username for user in listing.users}
         listing.problems += [
-            f"username {name!r} not found in MagnusBilling"
+            Problem("magnus_username_not_found", {"username": name})
             for name in usernames
             if name not in found
         ]
@@ -252,8 +263,8 @@ class MagnusBillingClient(ApiClient):
         limit: int | None = None,
         order: dict[str, str] = STABLE_ORDER,
     ) -> dict[str, Any]:
-        """One `user/read` (retried); a filter list always starts with a numeric filter, or
-        the real server's PHP 8 sanitizer crashes (HTTP 500)."""
+        """One `user/read`; a filter list always starts with a numeric filter, or the real
+        server's PHP 8 sanitizer crashes (HTTP 500)."""
         if filters and filters[0]["type"] != "numeric":
             filters = [_id_filter("gt", 0), *filters]
         fields = [
@@ -262,15 +273,12 @@ class MagnusBillingClient(ApiClient):
             ("filter", json.dumps(filters, separators=(",", ":"), ensure_ascii=False)),
         ]
 
-        async def attempt() -> dict[str, Any]:
-            answer = await self._call("read", fields, query=order)
-            if not isinstance(answer, dict) or not isinstance(answer.get("rows"), list):
-                raise _application_error(answer)
-            _int_field(answer, "count")
-            return answer
-
         async with self._limit:
-            return await with_retries(attempt, self._read_retry)
+            answer = await self._call("read", fields, query=order)
+        if not isinstance(answer, dict) or not isinstance(answer.get("rows"), list):
+            raise _application_error(answer)
+        _int_field(answer, "count")
+        return answer
 
     async def _call(
         self, action: str, fields: list[tuple[str, str]], query: dict[str, str] | None = None
@@ -355,29 +363,37 @@ def _int_field(answer: dict[str, Any], name: str) -> int:
     return value
 
 
-_ParsedPage = tuple[list[MagnusUser], list[str]]
+def listing_of(plan: ListingPlan, ranged: Sequence[Sequence[UserPage]]) -> UserListing:
+    """The whole listing from its ranges' pages; fewer users than first counted is reported."""
+    listing = _merge_pages([page for pages in ranged for page in pages])
+    listing.reported_total = plan.total
+    if len(listing.users) + len(listing.problems) < plan.total:
+        listing.problems.append(
+            Problem("magnus_list_changed", {"read": len(listing.users), "total": plan.total})
+        )
+    return listing
 
 
-def _parse_rows(rows: Sequence[Any], contract_field: str) -> _ParsedPage:
+def _parse_rows(rows: Sequence[Any], contract_field: str) -> UserPage:
     """The users of one page, and what could not be parsed (described without customer data)."""
     users: list[MagnusUser] = []
-    problems: list[str] = []
+    problems: list[Problem] = []
     for position, row in enumerate(rows):
         if not isinstance(row, dict):
-            problems.append(f"row {position} of a page is not an object")
+            problems.append(Problem("magnus_row_not_object", {"position": position}))
             continue
         try:
             users.append(MagnusUser.from_row(row, contract_field))
         except ValueError:
-            problems.append(f"row {position} of a page has no valid id")
+            problems.append(Problem("magnus_row_without_id", {"position": position}))
     return users, problems
 
 
-def _merge_pages(pages: Sequence[_ParsedPage]) -> UserListing:
+def _merge_pages(pages: Sequence[UserPage]) -> UserListing:
     """Users of several pages; the same id twice is kept once if identical, else flagged."""
     by_id: dict[int, MagnusUser] = {}
     conflicting: set[int] = set()
-    problems: list[str] = []
+    problems: list[Problem] = []
     for users, page_problems in pages:
         problems += page_problems
         for user in users:
@@ -385,7 +401,7 @@ def _merge_pages(pages: Sequence[_ParsedPage]) -> UserListing:
             if known is not user and known != user:
                 conflicting.add(user.id)
     for user_id in sorted(conflicting):
-        problems.append(f"user id {user_id} came back twice with different data; left out")
+        problems.append(Problem("magnus_user_twice", {"user_id": user_id}))
         del by_id[user_id]
     return UserListing(
         users=sorted(by_id.values(), key=lambda u: u.id), reported_total=0, problems=problems

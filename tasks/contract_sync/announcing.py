@@ -205,7 +205,11 @@ async def post_in_order(
         state = await poster(webhook, item.message, discord, return_state=True)
         error = await state.aresult(raise_on_failure=False) if state.is_failed() else None
         if error is not None:
-            why = str(error) if isinstance(error, ApiError) else type(error).__name__
+            why = (
+                str(error)
+                if isinstance(error, ApiError)
+                else say(language, "notify.unexpected_type", error=type(error).__name__)
+            )
             get_run_logger().error("Discord message %d not sent: %s", position + 1, why)
             return [
                 say(

@@ -1,28 +1,85 @@
-"""Reading both sides: Magnus customers and their IXC contracts, and deciding each customer."""
+"""Reading both sides - Magnus customers, their IXC contracts - and deciding each customer.
+
+Each read is a task run of its own (the listing plan, every id range of Magnus, every batch or
+page of IXC), retried by Prefect on transient errors only: a page that failed once shows as a
+retry of that page, and only that page is read again. A Magnus read that still fails stops the
+run before anything is written; an IXC part that still fails leaves its contracts "IXC read
+failed" (never "not found"), so those customers are skipped.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
-from prefect import task
+from prefect import Task, task
 from prefect.cache_policies import NO_CACHE
 from prefect.logging import get_run_logger
 from prefect.utilities.annotations import quote
 
-from blocks.ixc.client import ContractListing
-from blocks.magnusbilling.client import UserListing
+from blocks.errors import ApiError
+from blocks.ixc.client import ContractListing, ReadingPlan, Records, listing_of
+from blocks.magnusbilling.client import (
+    IdRange,
+    ListingPlan,
+    UserListing,
+    UserPage,
+)
+from blocks.magnusbilling.client import (
+    listing_of as users_listing_of,
+)
 from reconcile.plan import build_plan, contract_ids
 from reconcile.report import RunReport
-from tasks.contract_sync.systems import Systems
+from reconcile.texts import say
+from tasks.contract_sync.systems import RunEndsEarly, Systems
 from tasks.retries import retry_options, waiting_out_rate_limits
 
 
-@task(name="fetch-magnus-users", cache_policy=NO_CACHE)
-async def fetch_magnus_users(systems: Systems, usernames: Sequence[str] | None) -> UserListing:
-    magnus = systems.magnus
-    reading = magnus.read_users_named(usernames) if usernames else magnus.read_users()
-    listing = await waiting_out_rate_limits(reading, systems.magnus_config.retry_policy())
+def _retried(read: Task[Any, Any], systems: Systems, system: str) -> Task[Any, Any]:
+    config = systems.magnus_config if system == "magnus" else systems.ixc_config
+    return read.with_options(**retry_options(config.retry_policy()))
+
+
+@task(name="plan-magnus-listing", cache_policy=NO_CACHE)
+async def plan_magnus_listing(systems: Systems) -> ListingPlan:
+    return await waiting_out_rate_limits(
+        systems.magnus.plan_listing(), systems.magnus_config.retry_policy()
+    )
+
+
+@task(
+    name="read-magnus-users",
+    task_run_name="read-magnus-users-after-{id_range.after}",
+    cache_policy=NO_CACHE,
+)
+async def read_magnus_range(systems: Systems, id_range: IdRange) -> list[UserPage]:
+    return await waiting_out_rate_limits(
+        systems.magnus.read_range(id_range), systems.magnus_config.retry_policy()
+    )
+
+
+@task(name="read-magnus-users-by-name", cache_policy=NO_CACHE)
+async def read_magnus_named(systems: Systems, usernames: Sequence[str]) -> UserListing:
+    return await waiting_out_rate_limits(
+        systems.magnus.read_users_named(usernames), systems.magnus_config.retry_policy()
+    )
+
+
+async def read_users(systems: Systems, usernames: Sequence[str] | None) -> UserListing:
+    """Every Magnus customer (or just `usernames`); raises when Magnus cannot be read."""
+    try:
+        if usernames:
+            listing = await _retried(read_magnus_named, systems, "magnus")(systems, usernames)
+        else:
+            plan = await _retried(plan_magnus_listing, systems, "magnus")(systems)
+            reader = _retried(read_magnus_range, systems, "magnus")
+            ranged = await asyncio.gather(*(reader(systems, r) for r in plan.ranges))
+            listing = users_listing_of(plan, ranged)
+    except ApiError as error:
+        message = say(systems.language, "failure.magnus_unreadable", error=error)
+        raise RunEndsEarly.failed(message) from None
     get_run_logger().info(
         "Read %d MagnusBilling users (server reported %d)",
         len(listing.users),
@@ -31,13 +88,47 @@ async def fetch_magnus_users(systems: Systems, usernames: Sequence[str] | None) 
     return listing
 
 
-@task(name="fetch-ixc-contracts", cache_policy=NO_CACHE)
-async def fetch_ixc_contracts(systems: Systems, ids: Sequence[int]) -> ContractListing:
-    listing = await systems.ixc.contracts(ids)
+@task(name="count-ixc-contracts", cache_policy=NO_CACHE)
+async def count_ixc_contracts(systems: Systems) -> int:
+    return await waiting_out_rate_limits(
+        systems.ixc.table_size(), systems.ixc_config.retry_policy()
+    )
+
+
+@task(
+    name="read-ixc-contracts",
+    task_run_name="read-ixc-contracts-{plan.strategy}",
+    cache_policy=NO_CACHE,
+)
+async def read_ixc_part(systems: Systems, plan: ReadingPlan, part: list[int] | int) -> Records:
+    return await waiting_out_rate_limits(
+        systems.ixc.read_part(plan, part), systems.ixc_config.retry_policy()
+    )
+
+
+async def read_contracts(systems: Systems, users: UserListing) -> ContractListing:
+    return await read_contracts_of(systems, contract_ids(users.users))
+
+
+async def read_contracts_of(systems: Systems, ids: Sequence[int]) -> ContractListing:
+    """These IXC contracts, by id batches or the full listing (whichever is fewer requests)."""
+    if not ids:
+        return ContractListing()
+    counted = await _retried(count_ixc_contracts, systems, "ixc")(systems, return_state=True)
+    size = await counted.aresult(raise_on_failure=False)
+    plan = systems.ixc.reading_plan(ids, size if isinstance(size, int) else None)
+    reader = _retried(read_ixc_part, systems, "ixc")
+    # quote(): Prefect would otherwise walk every id of the plan looking for futures.
+    states = await asyncio.gather(
+        *(reader(systems, quote(plan), quote(part), return_state=True) for part in plan.parts)
+    )
+    # A part's records, or - its retries spent - the error that failed it.
+    results = [await state.aresult(raise_on_failure=False) for state in states]
+    listing = listing_of(plan, results)
     get_run_logger().info(
         "Read %d of %d IXC contracts (%s), %d could not be read",
         len(listing.contracts),
-        len(ids),
+        len(plan.wanted),
         listing.strategy,
         len(listing.failed_ids),
     )
@@ -55,20 +146,6 @@ def join_and_classify(
         systems.ixc_config.status_mapping,
         systems.magnus_config.block_status,
     )
-
-
-async def read_users(systems: Systems, usernames: Sequence[str] | None) -> UserListing:
-    reader = fetch_magnus_users.with_options(**retry_options(systems.magnus_config.retry_policy()))
-    return await reader(systems, usernames)
-
-
-async def read_contracts(systems: Systems, users: UserListing) -> ContractListing:
-    return await read_contracts_of(systems, contract_ids(users.users))
-
-
-async def read_contracts_of(systems: Systems, ids: Sequence[int]) -> ContractListing:
-    # quote(): Prefect would otherwise walk every id of the argument looking for futures.
-    return await fetch_ixc_contracts(systems, quote(ids))
 
 
 async def decide_every_customer(
@@ -90,5 +167,5 @@ async def decide_every_customer(
         plan=plan,
         dry_run=systems.dry_run,
         language=systems.language,
-        problems=users.problems + contracts.problems,
+        problems=[p.describe(systems.language) for p in users.problems + contracts.problems],
     )

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from prefect.runtime import flow_run as flow_run_context
+from prefect.states import Cancelled, Failed, State
 from prefect.variables import Variable
 
 from blocks.discord.block import Discord
@@ -17,6 +19,7 @@ from blocks.magnusbilling.client import MagnusBillingClient
 from clock import Clock
 from reconcile.ledger import (
     LEDGER_VARIABLE,
+    LedgerNotConfigured,
     NotificationLedger,
     default_ledger_path,
     ledger_path_from_environment,
@@ -25,12 +28,21 @@ from reconcile.texts import say
 from tasks.contract_sync.run_lock import LockHeld, one_run_at_a_time
 
 
-class AnotherRunActive(Exception):
-    """Another run of the same Magnus server is writing or waiting for approval."""
+class RunEndsEarly(Exception):
+    """The run cannot go on; `state` is how it ends (its message in the operators' language)."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, state: State[Any]) -> None:
+        super().__init__(state.message)
+        self.state = state
+
+    @classmethod
+    def failed(cls, message: str) -> RunEndsEarly:
+        return cls(Failed(message=message))
+
+    @classmethod
+    def cancelled(cls, message: str) -> RunEndsEarly:
+        """Not a failure: another run is doing the work (no alert, no retry needed)."""
+        return cls(Cancelled(message=message))
 
 
 @dataclass
@@ -69,7 +81,8 @@ class Where:
 async def connected(where: Where, *, dry_run: bool) -> AsyncIterator[Systems]:
     """Load the blocks, open the clients and - unless dry - take the run lock and the ledger.
 
-    Raises `AnotherRunActive` when another run of the same Magnus server holds the lock.
+    Ends the run early (`RunEndsEarly`) when another run of the same Magnus server holds the
+    lock, or when the ledger has no place that outlives the run.
     """
     clock = Clock.in_zone(where.timezone)
     magnus_config = await MagnusBilling.aload(where.magnus_block)
@@ -84,10 +97,12 @@ async def connected(where: Where, *, dry_run: bool) -> AsyncIterator[Systems]:
                     one_run_at_a_time(magnus_config.base_url, flow_run_context.id)
                 )
             except LockHeld as held:
-                raise AnotherRunActive(
-                    say(discord.language, "approval.busy", holder=held.holder)
-                ) from None
-            path = await _ledger_path(where.ledger_path)
+                message = say(discord.language, "approval.busy", holder=held.holder)
+                raise RunEndsEarly.cancelled(message) from None
+            try:
+                path = await _ledger_path(where.ledger_path)
+            except LedgerNotConfigured as problem:
+                raise RunEndsEarly.failed(str(problem)) from None
             notification_ledger = NotificationLedger(
                 path, scope=magnus_config.base_url, clock=clock
             )

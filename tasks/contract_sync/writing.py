@@ -8,22 +8,26 @@ from collections.abc import Sequence
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.logging import get_run_logger
+from prefect.runtime import task_run as task_run_context
 
 from blocks.errors import ApiError
 from reconcile.ledger import WriteState
 from reconcile.outcome import ChangeOutcome, Result
 from reconcile.plan import PlannedChange
 from reconcile.recheck import Verdict, recheck
-from reconcile.texts import say
+from reconcile.texts import label, say
 from tasks.contract_sync.systems import Systems
 from tasks.retries import retry_options, waiting_out_rate_limits
 
 
-@task(
-    name="apply-change",
-    task_run_name="{change.action}-{change.username}",
-    cache_policy=NO_CACHE,
-)
+def _write_run_name() -> str:
+    """`Bloqueio-76795`: what the change does, to whom, in the operators' language."""
+    parameters = task_run_context.parameters
+    change, systems = parameters["change"], parameters["systems"]
+    return f"{label(systems.language, 'action', change.action)}-{change.username}"
+
+
+@task(name="apply-change", task_run_name=_write_run_name, cache_policy=NO_CACHE)
 async def apply_change(systems: Systems, change: PlannedChange) -> ChangeOutcome:
     """Re-read the customer, re-decide, and write only if the same change still stands.
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import GlobalConcurrencyLimitUpdate
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
 from prefect.client.schemas.sorting import FlowRunSort
 
@@ -29,6 +30,7 @@ from sandbox.magnusbilling import ApiKey, MagnusBillingSandbox
 from sandbox.server import serve_all
 from sandbox.stack import CHANGES_WEBHOOK, ERRORS_WEBHOOK, IXC_TOKEN, SANDBOX_KEY, SandboxStack
 from sandbox.world import Provider
+from tasks.contract_sync.run_lock import FLOW_NAME
 
 NO_GUARD = {"max_harmful_share": 1.0, "max_harmful_count": 100_000}
 TARGET = {"block": {4}, "unblock": {1}, "disable": {0}, "enable": {1}}
@@ -246,6 +248,17 @@ def announced_usernames(sandbox: SandboxStack) -> list[str]:
         fields = {f["name"]: f["value"] for f in embed["fields"]}
         names.append(fields["Usuário"])
     return names
+
+
+async def expire_run_lock() -> None:
+    """What the server does once a killed run's lease on the run lock runs out (60 s): the lock
+    is free again. Done at once here, so a test does not wait a minute after each kill."""
+    async with get_client() as client:
+        for limit in await client.read_global_concurrency_limits(limit=100):
+            if limit.name.startswith(FLOW_NAME):
+                await client.update_global_concurrency_limit(
+                    limit.name, GlobalConcurrencyLimitUpdate(active_slots=0)
+                )
 
 
 async def wait_for_flow_run(name: str, state: str, within: float = 30.0):

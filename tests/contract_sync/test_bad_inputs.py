@@ -10,7 +10,6 @@ when the case allows it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,13 +31,14 @@ from sync_helpers import (
     unique,
 )
 
-from sandbox.stack import CHANGES_WEBHOOK, run_artifact
+from sandbox.stack import CHANGES_WEBHOOK, decision_rows, run_artifact
 from sandbox.world import synthetic_provider
 
 pytestmark = pytest.mark.prefect
 
 # The customer listing (its highest-id read and its id-range pages), not the re-read of one
 # customer before a write (an `id eq` filter).
+UNMAPPED = "não correspondem a um status"
 LISTING = r"user/read\?[^\n]*\n(?!.*%22comparison%22%3A%22eq%22)"
 CONTRACTS = r"cliente_contrato"
 WEBHOOK = rf"/api/webhooks/{CHANGES_WEBHOOK[0]}/"
@@ -171,27 +171,31 @@ NOT_UTF8 = '{"rows": [{"id": 2, "firstname": "Jos\xe9"}], "count": 1, "sum": []}
 
 CASES = [
     # ---- MagnusBilling ------------------------------------------------------------------------
-    Case("magnus-active-9", set_user(active=9), "Magnus status 9 is not 0-4"),
+    Case("magnus-active-9", set_user(active=9), "status do Magnus 9 não está entre 0 e 4"),
     Case(
         "magnus-active-text",
         listing_rows(victim_row({"active": "abc"})),
-        "Magnus status 'abc' is not 0-4",
+        "status do Magnus 'abc' não está entre 0 e 4",
     ),
     Case(
         "magnus-active-beyond-int64",
         listing_rows(victim_row({"active": "99999999999999999999"})),
-        "Magnus status '99999999999999999999' is not 0-4",
+        "status do Magnus '99999999999999999999' não está entre 0 e 4",
     ),
     Case(
         "magnus-active-json-beyond-int64",
         listing_rows(victim_row({"active": 2**64 - 1})),
-        f"Magnus status '{2**64 - 1}' is not 0-4",
+        f"status do Magnus '{2**64 - 1}' não está entre 0 e 4",
     ),
-    Case("magnus-active-padded", listing_rows(victim_row({"active": " 1"})), "' 1' is not 0-4"),
+    Case(
+        "magnus-active-padded",
+        listing_rows(victim_row({"active": " 1"})),
+        "' 1' não está entre 0 e 4",
+    ),
     Case("magnus-active-decimal-text", listing_rows(victim_row({"active": "1.5"})), "'1.5'"),
-    Case("magnus-active-float", listing_rows(victim_row({"active": 1.5})), "is not 0-4"),
-    Case("magnus-active-bool", listing_rows(victim_row({"active": True})), "is not 0-4"),
-    Case("magnus-active-null", listing_rows(victim_row({"active": None})), "is not 0-4"),
+    Case("magnus-active-float", listing_rows(victim_row({"active": 1.5})), "não está entre 0 e 4"),
+    Case("magnus-active-bool", listing_rows(victim_row({"active": True})), "não está entre 0 e 4"),
+    Case("magnus-active-null", listing_rows(victim_row({"active": None})), "não está entre 0 e 4"),
     Case(
         "magnus-active-as-string",
         listing_rows(victim_row({"active": "1"})),
@@ -199,33 +203,37 @@ CASES = [
         victim_written=True,
         run_fails=False,
     ),
-    Case("magnus-dist-letters", set_user(dist="abc"), "is not a valid contract id"),
-    Case("magnus-dist-decimal", set_user(dist="12.5"), "is not a valid contract id"),
-    Case("magnus-dist-zero", set_user(dist="0"), "is not a valid contract id"),
-    Case("magnus-dist-huge", set_user(dist="9" * 40), "the largest id this sync matches exactly"),
-    Case("magnus-dist-other-digits", set_user(dist="١٢"), "is not a valid contract id"),
+    Case("magnus-dist-letters", set_user(dist="abc"), "não é um id de contrato válido"),
+    Case("magnus-dist-decimal", set_user(dist="12.5"), "não é um id de contrato válido"),
+    Case("magnus-dist-zero", set_user(dist="0"), "não é um id de contrato válido"),
+    Case(
+        "magnus-dist-huge",
+        set_user(dist="9" * 40),
+        "o maior id que esta sincronização",
+    ),
+    Case("magnus-dist-other-digits", set_user(dist="١٢"), "não é um id de contrato válido"),
     Case(
         "magnus-dist-unknown-contract",
         set_user(dist="987654321"),
-        "contract 987654321 not found in IXC",
+        "contrato 987654321 não encontrado no IXC",
     ),
     Case(
         "magnus-row-without-id",
         listing_rows(victim_row({"id": DELETE})),
-        "has no valid id",
+        "não tem id válido",
         run_fails=True,
     ),
     Case(
         "magnus-row-not-an-object",
         listing_rows(lambda rows, victim: rows.append("oops")),
-        "is not an object",
+        "não é um objeto",
         victim_written=True,  # the junk is another row; the victim's own row is whole
         run_fails=True,
     ),
     Case(
         "magnus-row-twice-different",
         listing_rows(duplicate_victim_row),
-        "came back twice with different data",
+        "veio duas vezes com dados diferentes",
         run_fails=True,
     ),
     Case(
@@ -238,7 +246,7 @@ CASES = [
     Case(
         "magnus-count-too-big",
         magnus_answer(bigger_count),
-        "the user list changed while it was read",
+        "a lista de usuários mudou durante a leitura",
         victim_written=True,  # each customer read is whole: only the count is off
         run_fails=True,
     ),
@@ -262,15 +270,23 @@ CASES = [
     ),
     Case("magnus-not-utf8", magnus_raw(NOT_UTF8), "not UTF-8", run_fails=True),
     # ---- IXC ----------------------------------------------------------------------------------
-    Case("ixc-status-unknown", set_contract(status="ZZ"), "are not mapped to a status"),
-    Case("ixc-internet-unknown", set_contract(status_internet="XX"), "are not mapped"),
-    Case("ixc-status-empty", set_contract(status="", status_internet=""), "are not mapped"),
+    Case("ixc-status-unknown", set_contract(status="ZZ"), UNMAPPED),
+    Case("ixc-internet-unknown", set_contract(status_internet="XX"), UNMAPPED),
+    Case(
+        "ixc-status-empty",
+        set_contract(status="", status_internet=""),
+        UNMAPPED,
+    ),
     Case(
         "ixc-pre-contract",
         set_contract(status="P", status_internet=""),
-        "(status P, internet -) are not mapped",
+        "(status P, internet -) não correspondem a um status",
     ),
-    Case("ixc-status-huge", set_contract(status="A" * 5000, status_internet=""), "not mapped"),
+    Case(
+        "ixc-status-huge",
+        set_contract(status="A" * 5000, status_internet=""),
+        UNMAPPED,
+    ),
     Case("ixc-status-as-number", ixc_victim_record({"status": 1}), "(status 1, internet"),
     Case(
         "ixc-codes-lowercase-padded",
@@ -282,7 +298,7 @@ CASES = [
     Case(
         "ixc-record-without-id",
         ixc_victim_record({"id": DELETE}),
-        "IXC read failed: 1 records without a valid id",
+        "leitura do IXC falhou: 1 records without a valid id",
         run_fails=True,
     ),
     Case(
@@ -293,30 +309,30 @@ CASES = [
     Case(
         "ixc-total-not-a-number",
         ixc_answer(lambda a, c: {**a, "total": "muitos"}),
-        "IXC read failed",
+        "leitura do IXC falhou",
         run_fails=True,
     ),
     Case(
         "ixc-registros-not-a-list",
         ixc_answer(lambda a, c: {**a, "registros": {"x": 1}}),
-        "IXC read failed",
+        "leitura do IXC falhou",
         run_fails=True,
     ),
     Case(
         "ixc-registros-missing",
         ixc_answer(lambda a, c: {k: v for k, v in a.items() if k != "registros"}),
-        "IXC read failed",
+        "leitura do IXC falhou",
         run_fails=True,
     ),
     Case(
         "ixc-empty-page",
         ixc_answer(lambda a, c: {"page": "1", "total": "0"}),
-        "not found in IXC",
+        "não encontrado no IXC",
     ),
     Case(
         "ixc-type-error",
         ixc_raw(b'{"type": "error", "message": "Erro interno"}'),
-        "IXC read failed: ixc: IXC answered an error: Erro interno",
+        "leitura do IXC falhou: ixc: IXC answered an error: Erro interno",
         run_fails=True,
     ),
     Case("ixc-not-utf8", ixc_raw('{"total": "1", "x": "Ação"}'.encode("latin-1")), "not UTF-8"),
@@ -398,20 +414,18 @@ async def test_bad_input_gives_a_clear_reason_and_no_wrong_write(sandbox, case: 
     if case.run_fails is not None:
         assert state.is_failed() == case.run_fails, state.message
 
-    if "encountered an exception" in (state.message or ""):
+    if "o MagnusBilling não pôde ser lido" in (state.message or ""):
         # the run stopped before it had a plan (the customer list could not be read)
         assert case.reason in state.message, state.message
         assert running.magnus.saves == 0
         return
     texts = [state.message or ""]
     summary = await run_artifact(state.state_details.flow_run_id, "contract-sync-summary")
-    rows = json.loads(
-        await run_artifact(state.state_details.flow_run_id, "contract-sync-decisions")
-    )
+    rows = await decision_rows(state.state_details.flow_run_id)
     username = str(running.magnus.users[victim]["username"])
     victim_rows = [row for row in rows if row["username"] == username]
-    texts += [summary, *(row["reason"] + " " + row["result"] for row in victim_rows)]
+    texts += [summary, *(f"{row['reason']} {row['result']} {row['detail']}" for row in victim_rows)]
     assert any(case.reason in text for text in texts), (case.reason, texts[:1], victim_rows)
     if case.id.startswith("discord"):
         assert announced_usernames(running) == []
-        assert "Applied changes not announced yet" in summary
+        assert "Alterações aplicadas ainda não avisadas" in summary

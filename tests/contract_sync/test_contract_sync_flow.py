@@ -6,14 +6,21 @@ an oracle independent of the flow's own decision code.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from flows.contract_sync import contract_sync
-from sandbox.stack import CHANGES_WEBHOOK, SandboxStack, run_artifact, running_stack
+from reconcile.decide import CHANGES, Action
+from reconcile.outcome import Result
+from sandbox.stack import (
+    CHANGES_WEBHOOK,
+    SandboxStack,
+    decision_rows,
+    run_artifact,
+    running_stack,
+)
 from sandbox.world import demo_provider, synthetic_provider
 
 pytestmark = pytest.mark.prefect
@@ -46,9 +53,12 @@ async def run(**parameters: Any):
     return await contract_sync(**parameters, return_state=True)
 
 
-async def artifact(state, key: str) -> Any:
-    data = await run_artifact(state.state_details.flow_run_id, key)
-    return json.loads(data) if key.endswith("decisions") else data
+async def decisions(state) -> list[dict[str, Any]]:
+    return await decision_rows(state.state_details.flow_run_id)
+
+
+async def summary(state) -> str:
+    return await run_artifact(state.state_details.flow_run_id, "contract-sync-summary")
 
 
 async def test_drifted_customers_end_in_the_right_status_and_a_second_run_changes_nothing(
@@ -70,7 +80,7 @@ async def test_drifted_customers_end_in_the_right_status_and_a_second_run_change
     assert actives(synthetic) == after
     assert synthetic.magnus.saves == saves
     assert len(synthetic.discord.messages) == messages
-    assert "0 Block, 0 Unblock, 0 Disable, 0 Enable" in second.message
+    assert "0 bloqueio(s), 0 desbloqueio(s), 0 desativação(ões), 0 ativação(ões)" in second.message
 
 
 async def test_dry_run_writes_nothing_and_sends_nothing_but_reports_the_plan(
@@ -82,8 +92,7 @@ async def test_dry_run_writes_nothing_and_sends_nothing_but_reports_the_plan(
     assert actives(synthetic) == before
     assert synthetic.magnus.saves == 0
     assert synthetic.discord.messages == []
-    rows = await artifact(state, "contract-sync-decisions")
-    planned = {row["username"] for row in rows if row["result"].startswith("planned")}
+    planned = {row["username"] for row in await decisions(state) if row["result"] == Result.PLANNED}
     drifted_usernames = {synthetic.magnus.users[uid]["username"] for uid in synthetic.drifted}
     assert planned == drifted_usernames
 
@@ -123,11 +132,10 @@ async def test_a_large_change_set_stops_unattended_runs_before_any_write(synthet
     before = actives(synthetic)
     state = await run(unattended=True, max_harmful_share=0.001, max_harmful_count=1)
     assert state.is_failed()
-    assert "unattended run, aborted" in state.message
+    assert "execução sem supervisão, abortada" in state.message
     assert actives(synthetic) == before
     assert synthetic.magnus.saves == 0
-    summary = await artifact(state, "contract-sync-summary")
-    assert "Stopped before writing" in summary
+    assert "Parou antes de gravar" in await summary(state)
 
 
 async def test_every_status_combination_of_the_demo_provider(every_combination: SandboxStack):
@@ -135,18 +143,23 @@ async def test_every_status_combination_of_the_demo_provider(every_combination: 
     before = actives(stack)
     state = await run(**NO_GUARD)
     assert state.is_completed(), state.message
-    rows = {row["username"]: row for row in await artifact(state, "contract-sync-decisions")}
+    rows = {row["username"]: row for row in await decisions(state)}
     after = actives(stack)
     for user_id, user in stack.magnus.users.items():
         row = rows[user["username"]]
-        if row["action"] in {"Block", "Unblock", "Disable", "Enable"}:
-            assert row["result"] == "applied"
+        if row["action"] in CHANGES:
+            assert row["result"] == Result.APPLIED
             assert str(after[user_id]) == row["magnus_after"]
         else:
             assert after[user_id] == before[user_id], row
-    skipped = [row for row in rows.values() if row["action"] == "Skip"]
+    skipped = [row for row in rows.values() if row["action"] == Action.SKIP]
     reasons = " | ".join(row["reason"] for row in skipped)
-    for expected in ("not found in IXC", "is not 0-4", "not a valid contract id", "not mapped"):
+    for expected in (
+        "não encontrado no IXC",
+        "não está entre 0 e 4",
+        "não é um id de contrato válido",
+        "não correspondem a um status",
+    ):
         assert expected in reasons
-    assert any("shared with another customer" in row["reason"] for row in rows.values())
-    assert rows["root"]["action"] == "NotManaged"
+    assert any("usado também por outro cliente" in row["reason"] for row in rows.values())
+    assert rows["root"]["action"] == Action.NOT_MANAGED

@@ -29,6 +29,7 @@ from sync_helpers import (
     actives,
     announced_usernames,
     block_names,
+    expire_run_lock,
     run,
     save_fast_blocks,
     stack,
@@ -82,6 +83,7 @@ async def kill_when(process: subprocess.Popen[bytes], condition, within: float =
     await asyncio.sleep(0.3)  # let it sit in the hung request
     process.send_signal(signal.SIGKILL)
     process.wait(10)
+    await expire_run_lock()
 
 
 def assert_all_right(sandbox: Stack, before: dict[int, int]) -> None:
@@ -125,11 +127,11 @@ async def test_killed_mid_apply_then_rerun_writes_once_and_announces_once(drifte
         e
         for m in sandbox.discord.messages
         for e in m.payload.get("embeds", [])
-        if "execução anterior" in e.get("description", "")
+        if "Aplicada em uma execução anterior" in e.get("description", "")
     ]
     assert len(late) == 4, "the interrupted run's four writes are announced as such"
     summary = await run_artifact(state.state_details.flow_run_id, "contract-sync-summary")
-    section = summary.split("## Applied by an earlier run, announced by this one")[1]
+    section = summary.split("## Aplicadas por uma execução anterior, avisadas por esta")[1]
     assert section.count("\n- ") == 4
 
     again = await run(name, ledger, **NO_GUARD)

@@ -1,6 +1,8 @@
 """The decision table of DESIGN.md, exhaustively, through the same code the flow runs.
 
-The expected decisions are a literal table, so this test can disagree with the code.
+The expected decisions are a literal table, so this test can disagree with the code. The
+reasons are asserted as operators read them (pt-BR, the default); where a test is about the
+logic, the plan is made in English.
 """
 
 from __future__ import annotations
@@ -106,23 +108,29 @@ def contract(contract_id: int, status: str, internet: str) -> IxcContract:
     return IxcContract(id=contract_id, customer_id=1, status=status, status_internet=internet)
 
 
-def plan_for(users, contracts, failed=None, block_status=4) -> pd.DataFrame:
+def plan_for(users, contracts, failed=None, block_status=4, **language: str) -> pd.DataFrame:
+    """The plan, in the default language unless `language="en"` is given."""
     return build_plan(
         users,
         {c.id: c for c in contracts},
         failed or {},
         IxcStatusMapping(),
         block_status,
+        **language,
     ).set_index("magnus_id")
 
 
-@pytest.fixture(scope="module")
-def every_combination() -> pd.DataFrame:
+def every_combination_in(language: str) -> pd.DataFrame:
     users = [user(n, active, str(1000 + n)) for n, (active, _, _, _) in enumerate(CASES, 1)]
     contracts = [
         contract(1000 + n, status, internet) for n, (_, status, internet, _) in enumerate(CASES, 1)
     ]
-    return plan_for(users, contracts)
+    return plan_for(users, contracts, language=language)
+
+
+@pytest.fixture(scope="module")
+def every_combination() -> pd.DataFrame:
+    return every_combination_in("en")
 
 
 def test_the_table_covers_every_code_pair_once():
@@ -149,10 +157,31 @@ def test_every_magnus_and_ixc_combination_follows_the_table(
         assert "not mapped" in row["reason"]
 
 
+def test_the_language_changes_every_reason_and_no_decision(every_combination: pd.DataFrame):
+    in_portuguese = every_combination_in("pt-BR")
+    decided = ["action", "target_active", "magnus_standing", "ixc_standing"]
+    pd.testing.assert_frame_equal(in_portuguese[decided], every_combination[decided])
+    assert (in_portuguese["reason"] != every_combination["reason"]).all()
+
+
 def test_inactive_in_magnus_but_blocked_in_ixc_is_reported_as_an_anomaly():
     plan = plan_for([user(1, 0, "10")], [contract(10, "A", "CA")])
     assert plan.loc[1, "action"] == Action.NO_CHANGE
-    assert plan.loc[1, "reason"].startswith("anomaly")
+    assert plan.loc[1, "reason"] == (
+        "anomalia: inativo no Magnus mas bloqueado no IXC (status A, internet CA)"
+    )
+
+
+def test_decided_and_unmapped_reasons_name_the_ixc_codes():
+    plan = plan_for(
+        [user(1, 1, "10"), user(2, 1, "11"), user(3, 3, "12")],
+        [contract(10, "A", "CA"), contract(11, "X", ""), contract(12, "A", "A")],
+    )
+    assert plan.loc[1, "reason"] == "IXC bloqueado (status A, internet CA)"
+    assert plan.loc[2, "reason"] == (
+        "códigos do IXC (status X, internet -) não correspondem a um status"
+    )
+    assert plan.loc[3, "reason"] == "IXC ativo (status A, internet A)"
 
 
 def test_block_uses_the_configured_status():
@@ -166,24 +195,32 @@ def test_already_blocked_with_another_code_is_left_alone():
     assert plan.loc[1, "action"] == Action.NO_CHANGE
 
 
-@pytest.mark.parametrize("active", [None, -1, 5, 9])
-def test_magnus_status_outside_0_to_4_is_skipped(active: int | None):
+@pytest.mark.parametrize(
+    ("active", "in_portuguese", "in_english"),
+    [(None, "ausente", "missing"), (-1, "-1", "-1"), (5, "5", "5"), (9, "9", "9")],
+)
+def test_magnus_status_outside_0_to_4_is_skipped(
+    active: int | None, in_portuguese: str, in_english: str
+):
     plan = plan_for([user(1, active, "10")], [contract(10, "A", "CA")])
     assert plan.loc[1, "action"] == Action.SKIP
-    assert "is not 0-4" in plan.loc[1, "reason"]
+    assert plan.loc[1, "reason"] == f"status do Magnus {in_portuguese} não está entre 0 e 4"
+    english = plan_for([user(1, active, "10")], [contract(10, "A", "CA")], language="en")
+    assert english.loc[1, "reason"] == f"Magnus status {in_english} is not 0-4"
 
 
 @pytest.mark.parametrize("ref", [None, "", "   "])
 def test_customers_without_contract_id_are_not_managed(ref: str | None):
     plan = plan_for([user(1, 1, ref)], [])
     assert plan.loc[1, "action"] == Action.NOT_MANAGED
+    assert plan.loc[1, "reason"] == "sem id de contrato no Magnus"
 
 
 @pytest.mark.parametrize("ref", ["abc", "12.5", "-3", "0", "1e3", "12 13", "99999999999999999999"])
 def test_malformed_contract_ids_are_skipped_with_the_value(ref: str):
     plan = plan_for([user(1, 1, ref)], [contract(12, "A", "CA")])
     assert plan.loc[1, "action"] == Action.SKIP
-    assert repr(ref) in plan.loc[1, "reason"]
+    assert plan.loc[1, "reason"].startswith(f"o id de contrato {ref!r} ")
 
 
 def test_padded_contract_id_is_trimmed():
@@ -195,13 +232,17 @@ def test_padded_contract_id_is_trimmed():
 def test_contract_unknown_to_ixc_is_skipped_as_not_found():
     plan = plan_for([user(1, 1, "10")], [])
     assert plan.loc[1, "action"] == Action.SKIP
-    assert plan.loc[1, "reason"] == "contract 10 not found in IXC"
+    assert plan.loc[1, "reason"] == "contrato 10 não encontrado no IXC"
 
 
 def test_contract_whose_read_failed_is_skipped_as_failed_never_as_not_found():
-    plan = plan_for([user(1, 1, "10")], [], failed={10: "IXC read failed: ixc: HTTP 503"})
+    """The client gives the bare detail; the plan says it was a failed read."""
+    failed = {10: "ixc: HTTP 503: busy"}
+    plan = plan_for([user(1, 1, "10")], [], failed=failed)
     assert plan.loc[1, "action"] == Action.SKIP
-    assert plan.loc[1, "reason"] == "IXC read failed: ixc: HTTP 503"
+    assert plan.loc[1, "reason"] == "leitura do IXC falhou: ixc: HTTP 503: busy"
+    in_english = plan_for([user(1, 1, "10")], [], failed=failed, language="en")
+    assert in_english.loc[1, "reason"] == "IXC read failed: ixc: HTTP 503: busy"
 
 
 def test_contract_shared_by_two_customers_acts_on_each_and_says_so():
@@ -211,7 +252,10 @@ def test_contract_shared_by_two_customers_acts_on_each_and_says_so():
     )
     assert list(plan["action"]) == [Action.DISABLE, Action.DISABLE, Action.NO_CHANGE]
     assert list(plan["duplicate_contract"]) == [True, True, False]
-    assert "shared with another customer" in plan.loc[2, "reason"]
+    shared = "; id de contrato usado também por outro cliente"
+    assert plan.loc[2, "reason"] == "IXC inativo (status I, internet -)" + shared
+    assert plan.loc[1, "reason"].endswith(shared)
+    assert not plan.loc[3, "reason"].endswith(shared)
 
 
 def test_planned_changes_carry_what_the_recheck_and_messages_need():
@@ -244,4 +288,4 @@ def test_an_ad_hoc_run_that_matches_nobody_plans_nothing():
     assert contract_ids([]) == []
     report = RunReport(plan=plan, outcomes={}, dry_run=True)
     assert report.table_rows() == []
-    assert "0 customers" in report.markdown()
+    assert "SIMULAÇÃO - 0 clientes: 0 bloqueio(s)" in report.markdown()

@@ -10,15 +10,13 @@ import pytest
 
 from blocks.discord.client import DiscordWebhook
 from blocks.discord.models import DiscordMessage, Embed, EmbedField, pack_embeds
-from blocks.errors import ApiTimeout, NotFound, ValidationFailed
-from blocks.http import RetryPolicy
+from blocks.errors import ApiTimeout, NotFound, RateLimited, ValidationFailed, is_transient
 from reconcile.decide import Action
 from reconcile.messages import COLOURS, announcements, change_embed
 from reconcile.plan import PlannedChange
 from reconcile.status import Standing
 
 WEBHOOK = "http://discord.test/api/webhooks/123/very-secret-token"
-FAST = RetryPolicy(attempts=3, base_delay=0, jitter=0, max_delay=1)
 
 
 def change(n: int, action: Action = Action.BLOCK, shared: bool = False) -> PlannedChange:
@@ -86,22 +84,33 @@ def test_many_changes_become_one_summary_with_a_csv():
     [attachment] = messages[0].attachments
     lines = attachment.content.decode().splitlines()
     assert len(lines) == 101
-    assert lines[1].startswith("Block,Maria da Silva 0,50000,1000")
+    assert lines[0] == "ação,Cliente,Usuário,Contrato,Documento,Status anterior,Novo status"
+    assert lines[1] == (
+        "Bloqueio,Maria da Silva 0,50000,1000,935.411.347-80,1 - Ativo,"
+        "4 - Bloqueado (entrada e saída)"
+    )
 
 
-async def test_post_waits_out_429_and_sends_once():
-    calls: list[float] = []
+async def test_a_429_is_one_request_raising_rate_limited_with_discords_retry_after():
+    """The post is not delivered and says how long Discord asked to wait (the task waits it
+    out before its retry); the retry's post is delivered once."""
+    calls: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
-        calls.append(time.monotonic())
+        calls.append(request)
         if len(calls) == 1:
             return httpx.Response(429, json={"retry_after": 0.2, "global": False})
         return httpx.Response(200, json={"id": "1"})
 
-    async with DiscordWebhook(WEBHOOK, retry=FAST, transport=httpx.MockTransport(handler)) as hook:
+    async with DiscordWebhook(WEBHOOK, transport=httpx.MockTransport(handler)) as hook:
+        with pytest.raises(RateLimited) as caught:
+            await hook.post(DiscordMessage(content="oi"))
+        assert len(calls) == 1
         await hook.post(DiscordMessage(content="oi"))
     assert len(calls) == 2
-    assert calls[1] - calls[0] >= 0.2
+    assert caught.value.retry_after == 0.2
+    assert is_transient(caught.value)
+    assert "very-secret-token" not in str(caught.value)
 
 
 async def test_an_empty_bucket_delays_the_next_message():
@@ -112,7 +121,7 @@ async def test_an_empty_bucket_delays_the_next_message():
         headers = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset-After": "0.25"}
         return httpx.Response(200, json={"id": "1"}, headers=headers)
 
-    async with DiscordWebhook(WEBHOOK, retry=FAST, transport=httpx.MockTransport(handler)) as hook:
+    async with DiscordWebhook(WEBHOOK, transport=httpx.MockTransport(handler)) as hook:
         await hook.post(DiscordMessage(content="1"))
         await hook.post(DiscordMessage(content="2"))
     assert calls[1] - calls[0] >= 0.25
@@ -142,7 +151,7 @@ async def test_refusals_are_permanent_and_never_show_the_webhook_token(status, e
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(status, json={"message": "Invalid Form Body", "code": 50035})
 
-    async with DiscordWebhook(WEBHOOK, retry=FAST, transport=httpx.MockTransport(handler)) as hook:
+    async with DiscordWebhook(WEBHOOK, transport=httpx.MockTransport(handler)) as hook:
         with pytest.raises(error) as caught:
             await hook.post(DiscordMessage(content="x"))
     assert "very-secret-token" not in str(caught.value)
@@ -153,7 +162,7 @@ async def test_connection_errors_do_not_leak_the_webhook_url():
     def handler(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError(f"cannot reach {request.url}", request=request)
 
-    async with DiscordWebhook(WEBHOOK, retry=FAST, transport=httpx.MockTransport(handler)) as hook:
+    async with DiscordWebhook(WEBHOOK, transport=httpx.MockTransport(handler)) as hook:
         with pytest.raises(ApiTimeout, match="connection failed") as caught:
             await hook.post(DiscordMessage(content="x"))
     assert "very-secret-token" not in str(caught.value)

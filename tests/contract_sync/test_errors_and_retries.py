@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from blocks.discord.client import DiscordWebhook
+from blocks.discord.client import MAX_BUCKET_WAIT, DiscordWebhook
 from blocks.discord.models import DiscordMessage
 from blocks.errors import (
     ApiError,
@@ -27,13 +27,14 @@ from blocks.errors import (
     ServerError,
     ValidationFailed,
     excerpt,
+    is_transient,
 )
 from blocks.http import RetryPolicy, retry_after_seconds, with_retries
 from blocks.ixc.client import IxcClient
 from blocks.magnusbilling.client import MagnusBillingClient
 from blocks.mundipagg.client import MundipaggClient
 
-NO_WAIT = RetryPolicy(attempts=2, base_delay=0, jitter=0)
+NO_WAIT = RetryPolicy(attempts=2, base_delay=0, jitter=0)  # the one client that still retries
 
 MAGNUS_KEY, MAGNUS_SECRET = "mb-K3Y-echo-7f1c9a2b", "mb-S3CR3T-echo-88d2e0f1"
 IXC_TOKEN = "42:ixc-T0K3N-echo-hash-5b7e91"
@@ -96,7 +97,7 @@ ECHOES = [
 async def magnus_calls(transport: httpx.MockTransport) -> list[BaseException | str]:
     failures = []
     async with MagnusBillingClient(
-        "http://magnus.test", MAGNUS_KEY, MAGNUS_SECRET, read_retry=NO_WAIT, transport=transport
+        "http://magnus.test", MAGNUS_KEY, MAGNUS_SECRET, transport=transport
     ) as magnus:
         for call in (magnus.read_users, lambda: magnus.set_active(2, 4)):
             failures.append(await raised_by(call))
@@ -104,16 +105,15 @@ async def magnus_calls(transport: httpx.MockTransport) -> list[BaseException | s
 
 
 async def ixc_calls(transport: httpx.MockTransport) -> list[BaseException | str]:
-    async with IxcClient(
-        "http://ixc.test", IXC_TOKEN, read_retry=NO_WAIT, transport=transport
-    ) as ixc:
+    async with IxcClient("http://ixc.test", IXC_TOKEN, transport=transport) as ixc:
         listing = await ixc.contracts([10, 11])
     assert listing.failed_ids, "the read failed and says why"
-    return [*listing.failed_ids.values(), *listing.problems]
+    problems = [text for p in listing.problems for text in (str(p), p.describe("pt-BR"))]
+    return [*listing.failed_ids.values(), *problems]
 
 
 async def discord_calls(transport: httpx.MockTransport) -> list[BaseException | str]:
-    async with DiscordWebhook(WEBHOOK_URL, retry=NO_WAIT, transport=transport) as hook:
+    async with DiscordWebhook(WEBHOOK_URL, transport=transport) as hook:
         return [await raised_by(lambda: hook.post(DiscordMessage(content="oi")))]
 
 
@@ -304,18 +304,28 @@ async def test_with_retries_stops_at_once_when_the_server_asks_for_too_long():
     assert "86400 s" in str(caught.value)
 
 
-async def test_a_discord_429_with_an_odd_http_date_is_waited_out_not_a_crash():
+async def test_a_discord_429_with_an_odd_http_date_is_rate_limited_with_its_wait_not_a_crash():
+    """The wait travels on the error for the task that retries; the next post is delivered."""
     answers = iter(
         [
-            rate_limited({"Retry-After": http_date(0.3, "-0000"), "Via": "1.1 google"}),
+            rate_limited({"Retry-After": http_date(30, "-0000"), "Via": "1.1 google"}),
             httpx.Response(200, json={"id": "1"}),
         ]
     )
-    policy = RetryPolicy(attempts=3, base_delay=0, jitter=0)
-    async with DiscordWebhook(
-        WEBHOOK_URL, retry=policy, transport=httpx.MockTransport(lambda r: next(answers))
-    ) as hook:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return next(answers)
+
+    async with DiscordWebhook(WEBHOOK_URL, transport=httpx.MockTransport(handler)) as hook:
+        with pytest.raises(RateLimited) as caught:
+            await hook.post(DiscordMessage(content="oi"))
+        assert len(seen) == 1
         await hook.post(DiscordMessage(content="oi"))
+    assert len(seen) == 2
+    assert is_transient(caught.value)
+    assert caught.value.retry_after is not None and 20 < caught.value.retry_after <= 31
 
 
 async def test_an_endless_rate_limit_bucket_does_not_stall_the_next_message(monkeypatch):
@@ -329,7 +339,7 @@ async def test_an_endless_rate_limit_bucket_does_not_stall_the_next_message(monk
     transport = httpx.MockTransport(
         lambda r: httpx.Response(200, json={"id": "1"}, headers=headers)
     )
-    async with DiscordWebhook(WEBHOOK_URL, retry=NO_WAIT, transport=transport) as hook:
+    async with DiscordWebhook(WEBHOOK_URL, transport=transport) as hook:
         await hook.post(DiscordMessage(content="1"))
         await hook.post(DiscordMessage(content="2"))
-    assert waits and max(waits) <= NO_WAIT.max_retry_after
+    assert waits and max(waits) <= MAX_BUCKET_WAIT

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,9 +37,9 @@ from sync_helpers import (
 from blocks.discord.client import DiscordWebhook
 from blocks.errors import RateLimited, ServerError
 from blocks.http import RetryPolicy, with_retries
-from blocks.ixc.client import IxcClient
+from reconcile.decide import Action
 from sandbox.faults import FaultKind
-from sandbox.stack import CHANGES_WEBHOOK, ERRORS_WEBHOOK, IXC_TOKEN, run_artifact
+from sandbox.stack import CHANGES_WEBHOOK, ERRORS_WEBHOOK, decision_rows, run_artifact
 from sandbox.world import synthetic_provider
 
 pytestmark = pytest.mark.prefect
@@ -106,15 +105,12 @@ async def test_an_ixc_batch_that_keeps_failing_skips_its_customers_and_fails_the
     before = actives(running)
     state = await run(name, ledger, **NO_GUARD)
     assert state.is_failed()
-    assert "IXC read failed" in state.message
-    rows = await run_artifact(state.state_details.flow_run_id, "contract-sync-decisions")
-    import json
-
-    rows = {row["username"]: row for row in json.loads(rows)}
-    skipped = [row for row in rows.values() if row["reason"].startswith("IXC read failed")]
+    assert "leitura do IXC falhou" in state.message
+    rows = {row["username"]: row for row in await decision_rows(state.state_details.flow_run_id)}
+    skipped = [row for row in rows.values() if row["reason"].startswith("leitura do IXC falhou")]
     assert 1 <= len(skipped) <= 5
-    assert all(row["action"] == "Skip" for row in skipped)
-    assert not any("not found" in row["reason"] for row in rows.values())
+    assert all(row["action"] == Action.SKIP for row in skipped)
+    assert not any("não encontrado" in row["reason"] for row in rows.values())
     after = actives(running)
     skipped_ids = {
         uid
@@ -127,7 +123,7 @@ async def test_an_ixc_batch_that_keeps_failing_skips_its_customers_and_fails_the
         assert after[uid] in TARGET[drifted[uid]], "the rest is still done"
     await asyncio.sleep(0.5)
     alerts = running.messages_to(ERRORS_WEBHOOK)
-    assert any("IXC read failed" in str(m.payload) for m in alerts), "operators are told"
+    assert any("leitura do IXC falhou" in str(m.payload) for m in alerts), "operators are told"
 
 
 # A page of the customer listing other than the last (an id range with an upper end).
@@ -167,7 +163,7 @@ async def test_permanent_write_errors_are_not_retried(sandbox):
     assert state.is_failed()
     changes = len(running.drifted)  # type: ignore[attr-defined]
     assert refused.fired == changes, "one try per change: validation is permanent"
-    assert f"{changes} changes failed" in state.message
+    assert f"{changes} alteração(ões) falharam" in state.message
     assert actives(running) == before
     assert announced_usernames(running) == []
 
@@ -207,7 +203,7 @@ async def test_an_ixc_token_refused_is_not_retried_and_skips_everyone(sandbox):
     running.ixc.token = "7:another-hash"
     state = await run(name, ledger, **NO_GUARD)
     assert state.is_failed()
-    assert "IXC read failed" in state.message and "token refused" in state.message
+    assert "leitura do IXC falhou" in state.message and "token refused" in state.message
     assert running.ixc.reads <= 2, "the size probe and one listing, no retries"
     assert running.magnus.saves == 0
 
@@ -220,13 +216,13 @@ async def test_discord_down_keeps_the_changes_lists_them_and_the_next_run_announ
     running.discord.faults.add(FaultKind.HTTP_503, match=r"/api/webhooks/800/", times=None)
     state = await run(name, ledger, **NO_GUARD)
     assert state.is_failed()
-    assert "Discord messages not sent" in state.message
+    assert "mensagem(ns) do Discord não enviadas" in state.message
     changes = len(running.drifted)  # type: ignore[attr-defined]
-    assert f"{changes} applied changes not announced yet" in state.message
+    assert f"{changes} alteração(ões) aplicadas ainda não avisadas" in state.message
     after = actives(running)
     assert {uid for uid in after if after[uid] != before[uid]} == set(running.drifted)  # type: ignore[attr-defined]
     summary = await run_artifact(state.state_details.flow_run_id, "contract-sync-summary")
-    assert "Applied changes not announced yet" in summary
+    assert "Alterações aplicadas ainda não avisadas" in summary
     for uid in running.drifted:  # type: ignore[attr-defined]
         assert running.magnus.users[uid]["username"] in summary
 
@@ -238,23 +234,15 @@ async def test_discord_down_keeps_the_changes_lists_them_and_the_next_run_announ
     assert_right_and_announced_once(running, before)
 
 
-async def test_retry_after_is_honoured_and_backoff_grows_with_jitter(sandbox):
-    running, _, _ = sandbox
-    running.ixc.faults.add(FaultKind.RATE_LIMIT, match="cliente_contrato", times=1, retry_after=0.5)
-    policy = RetryPolicy(attempts=3, base_delay=0.01)
-    async with IxcClient(running.urls["ixc"], IXC_TOKEN, read_retry=policy) as client:
-        started = time.monotonic()
-        listing = await client.contracts([1, 2, 3])
-        elapsed = time.monotonic() - started
-    assert listing.failed_ids == {}
-    assert elapsed >= 0.5, "waited as long as the 429 asked"
-
+def test_backoff_grows_with_jitter_and_a_retry_after_is_waited_in_full():
     server_error = ServerError("x", system="t")
     delays = [RetryPolicy(base_delay=1.0, jitter=0.5).delay(n, server_error) for n in (1, 2, 3, 4)]
     assert 0.5 <= delays[0] <= 1.5 and 4.0 <= delays[3] <= 12.0
     assert len({RetryPolicy().delay(1, server_error) for _ in range(20)}) > 1
-    assert RetryPolicy(max_delay=30).delay(1, RateLimited("x", system="t", retry_after=7)) >= 7
+    assert RetryPolicy(max_delay=30).delay(1, RateLimited("x", system="t", retry_after=70)) >= 70
 
+
+async def test_with_retries_does_not_retry_what_is_not_an_api_error():
     calls = 0
 
     async def refused():
@@ -263,7 +251,7 @@ async def test_retry_after_is_honoured_and_backoff_grows_with_jitter(sandbox):
         raise httpx.HTTPError("not an ApiError")
 
     with pytest.raises(httpx.HTTPError):
-        await with_retries(refused, policy)
+        await with_retries(refused, RetryPolicy(attempts=3, base_delay=0.01))
     assert calls == 1
 
 
@@ -280,10 +268,10 @@ async def test_an_unexpected_error_while_posting_still_publishes_the_report(sand
     before = actives(running)
     state = await run(name, ledger, **NO_GUARD)
     assert state.is_failed()
-    assert "Discord messages not sent" in state.message
+    assert "mensagem(ns) do Discord não enviadas" in state.message
     summary = await run_artifact(state.state_details.flow_run_id, "contract-sync-summary")
-    assert "not sent: unexpected RuntimeError" in summary
-    assert "Applied changes not announced yet" in summary
+    assert "não enviada: erro inesperado RuntimeError" in summary
+    assert "Alterações aplicadas ainda não avisadas" in summary
     assert token not in summary and token not in state.message
     assert {uid for uid, a in actives(running).items() if a != before[uid]} == set(
         running.drifted  # type: ignore[attr-defined]
@@ -298,10 +286,10 @@ async def test_an_unexpected_error_while_preparing_notifications_still_publishes
     def broken_announcements(*args: object, **kwargs: object) -> None:
         raise KeyError("a message template")
 
-    monkeypatch.setattr("flows.contract_sync.announcements", broken_announcements)
+    monkeypatch.setattr("tasks.contract_sync.announcing.announcements", broken_announcements)
     state = await run(name, ledger, **NO_GUARD)
     assert state.is_failed()
     summary = await run_artifact(state.state_details.flow_run_id, "contract-sync-summary")
-    assert "notifications not sent: unexpected KeyError" in summary
+    assert "avisos não enviados: erro inesperado KeyError" in summary
     changes = len(running.drifted)  # type: ignore[attr-defined]
-    assert f"{changes} applied changes not announced yet" in state.message
+    assert f"{changes} alteração(ões) aplicadas ainda não avisadas" in state.message

@@ -27,7 +27,8 @@ from sync_helpers import (
 )
 
 from flows.contract_sync import contract_sync
-from sandbox.stack import ERRORS_WEBHOOK
+from reconcile.outcome import Result
+from sandbox.stack import ERRORS_WEBHOOK, decision_rows, run_artifact
 from sandbox.world import synthetic_provider
 
 pytestmark = pytest.mark.prefect
@@ -76,38 +77,102 @@ async def test_approval_applies_the_changes_after_showing_counts_and_a_sample(gu
     running, flow_run = await start_paused(sandbox, name, ledger)
 
     assert sandbox.magnus.saves == 0, "nothing is written while waiting for approval"
-    assert any("approval needed" in alert for alert in alerts(sandbox)), alerts(sandbox)
+    assert flow_run.state.message.startswith("Aguardando aprovação até ")
+    assert f"{harmful(sandbox)} bloqueio(s)/desativação(ões) planejados" in flow_run.state.message
+    assert any("aprovação necessária" in alert for alert in alerts(sandbox)), alerts(sandbox)
+    assert any(f"/runs/flow-run/{flow_run.id}" in alert for alert in alerts(sandbox))
     keyset = flow_run.state.state_details.run_input_keyset
     async with get_client() as client:
         form = json.loads(await client.read_flow_run_input(flow_run.id, keyset["description"]))
         schema = json.loads(await client.read_flow_run_input(flow_run.id, keyset["schema"]))
-    assert f"{harmful(sandbox)} blocks/disables planned" in form
-    assert "| action | customer | username | contract | reason |" in form
-    some_user = sandbox.magnus.users[sorted(sandbox.drifted)[0]]["username"]  # type: ignore[attr-defined]
-    assert some_user in form
-    assert {"approve", "note"} <= set(schema["properties"])
+    assert "| ação | cliente | usuário | contrato | motivo |" in form
+    assert "Responda até **" in form
+    header = form.index("| ação | cliente | usuário | contrato | motivo |")
+    rows = [line for line in form[header:].splitlines()[2:] if line.startswith("| ")]
+    benign = [row.split("|")[1].strip() not in ("Bloqueio", "Desativação") for row in rows]
+    assert rows and benign == sorted(benign), "blocks and disables first"
+    assert schema["required"] == ["decision"]
+    assert schema["properties"]["decision"]["enum"] == ["aprovar", "rejeitar"]
 
-    await aresume_flow_run(flow_run.id, run_input={"approve": True, "note": "checked IXC"})
+    await aresume_flow_run(
+        flow_run.id, run_input={"decision": "aprovar", "note": "conferido no IXC"}
+    )
     state = await asyncio.wait_for(running, 60)
     assert state.is_completed(), state.message
     after = actives(sandbox)
     assert {uid for uid in after if after[uid] != before[uid]} == set(sandbox.drifted)  # type: ignore[attr-defined]
     assert len(announced_usernames(sandbox)) == len(sandbox.drifted)  # type: ignore[attr-defined]
+    summary = await run_artifact(flow_run.id, "contract-sync-summary")
+    assert "## Aprovação" in summary and "Aprovado por operador em " in summary
+    assert "conferido no IXC" in summary
+
+
+async def test_the_form_cannot_be_sent_without_a_choice(guarded):
+    sandbox, name, ledger = guarded
+    running, flow_run = await start_paused(sandbox, name, ledger)
+    with pytest.raises(RuntimeError, match="decision"):
+        await aresume_flow_run(flow_run.id, run_input={"note": "sem escolher"})
+    async with get_client() as client:
+        assert (await client.read_flow_run(flow_run.id)).state.is_paused()
+    await aresume_flow_run(flow_run.id, run_input={"decision": "rejeitar"})
+    assert (await asyncio.wait_for(running, 60)).is_failed()
+    assert sandbox.magnus.saves == 0
+
+
+async def test_a_customer_who_paid_while_the_approval_waited_is_not_blocked(guarded):
+    sandbox, name, ledger = guarded
+    blocks = sorted(uid for uid, a in sandbox.drifted.items() if a == "block")  # type: ignore[attr-defined]
+    assert blocks, "the provider must plan a block"
+    paid = blocks[0]
+    before = actives(sandbox)
+    running, flow_run = await start_paused(sandbox, name, ledger)
+    sandbox.ixc.update_contract(
+        int(sandbox.magnus.users[paid]["dist"]), status="A", status_internet="A"
+    )
+
+    await aresume_flow_run(flow_run.id, run_input={"decision": "aprovar"})
+    state = await asyncio.wait_for(running, 60)
+
+    assert state.is_completed(), state.message
+    assert actives(sandbox)[paid] == before[paid]
+    assert sandbox.magnus.users[paid]["username"] not in announced_usernames(sandbox)
+    rows = {row["username"]: row for row in await decision_rows(flow_run.id)}
+    withdrawn = rows[sandbox.magnus.users[paid]["username"]]
+    assert withdrawn["result"] == Result.WITHDRAWN
+    assert "o IXC mudou depois da aprovação" in withdrawn["detail"]
+    others = set(sandbox.drifted) - {paid}  # type: ignore[attr-defined]
+    assert {uid for uid, a in actives(sandbox).items() if a != before[uid]} == others
+
+
+async def test_a_second_run_while_one_waits_for_approval_ends_without_pausing(guarded):
+    sandbox, name, ledger = guarded
+    running, flow_run = await start_paused(sandbox, name, ledger)
+    second = await contract_sync(
+        **block_names(name), ledger_path=str(ledger), **GUARDED, return_state=True
+    )
+    assert second.is_cancelled(), second
+    assert "está em andamento ou aguardando aprovação" in second.message
+    assert flow_run.name in second.message
+    assert sandbox.magnus.saves == 0
+    await aresume_flow_run(flow_run.id, run_input={"decision": "rejeitar"})
+    await asyncio.wait_for(running, 60)
 
 
 async def test_rejection_writes_nothing_and_alerts(guarded):
     sandbox, name, ledger = guarded
     before = actives(sandbox)
     running, flow_run = await start_paused(sandbox, name, ledger)
-    await aresume_flow_run(flow_run.id, run_input={"approve": False, "note": "IXC looks wrong"})
+    await aresume_flow_run(
+        flow_run.id, run_input={"decision": "rejeitar", "note": "IXC parece errado"}
+    )
     state = await asyncio.wait_for(running, 60)
     assert state.is_failed()
-    assert "rejected by operator (IXC looks wrong)" in state.message
+    assert "rejeitado pelo operador (IXC parece errado)" in state.message
     assert actives(sandbox) == before
     assert sandbox.magnus.saves == 0
     assert announced_usernames(sandbox) == []
     await asyncio.sleep(0.5)  # on_failure hooks run after the state is set
-    assert any("Failed" in alert and "rejected" in alert for alert in alerts(sandbox)), alerts(
+    assert any("falhou" in alert and "rejeitado" in alert for alert in alerts(sandbox)), alerts(
         sandbox
     )
 
@@ -123,12 +188,12 @@ async def test_no_answer_before_the_timeout_writes_nothing_and_alerts(guarded):
         return_state=True,
     )
     assert state.is_failed()
-    assert "no approval within 2 s" in state.message
+    assert "sem aprovação em 2 s" in state.message
     assert actives(sandbox) == before
     assert sandbox.magnus.saves == 0
     await asyncio.sleep(0.5)
-    assert any("approval needed" in alert for alert in alerts(sandbox))
-    assert any("Failed" in alert and "no approval" in alert for alert in alerts(sandbox))
+    assert any("aprovação necessária" in alert for alert in alerts(sandbox))
+    assert any("falhou" in alert and "sem aprovação" in alert for alert in alerts(sandbox))
 
 
 async def test_unattended_runs_abort_with_an_alert_instead_of_pausing(guarded):
@@ -141,7 +206,7 @@ async def test_unattended_runs_abort_with_an_alert_instead_of_pausing(guarded):
     assert actives(sandbox) == before
     assert sandbox.magnus.saves == 0
     await asyncio.sleep(0.5)
-    assert any("mass change aborted" in alert for alert in alerts(sandbox)), alerts(sandbox)
+    assert any("alteração em massa abortada" in alert for alert in alerts(sandbox)), alerts(sandbox)
 
 
 async def test_below_the_limit_nothing_pauses(guarded):
@@ -151,4 +216,34 @@ async def test_below_the_limit_nothing_pauses(guarded):
         **block_names(name), ledger_path=str(ledger), **limit, return_state=True
     )
     assert state.is_completed(), state.message
-    assert not any("approval" in alert for alert in alerts(sandbox))
+    assert not any("aprovação" in alert for alert in alerts(sandbox))
+
+
+async def test_an_ad_hoc_run_for_two_customers_with_one_block_needs_no_approval(guarded):
+    """The README's example: 10% of two customers is 0, but only the absolute limit applies."""
+    sandbox, name, ledger = guarded
+    blocked = sorted(uid for uid, a in sandbox.drifted.items() if a == "block")[0]  # type: ignore[attr-defined]
+    steady = next(uid for uid in sandbox.magnus.users if uid not in sandbox.drifted)  # type: ignore[attr-defined]
+    usernames = [sandbox.magnus.users[uid]["username"] for uid in (blocked, steady)]
+    state = await contract_sync(
+        **block_names(name), ledger_path=str(ledger), usernames=usernames, return_state=True
+    )
+    assert state.is_completed(), state.message
+    assert actives(sandbox)[blocked] == 4
+
+
+@pytest.mark.parametrize(("limit", "needed"), [(0, True), (1000, False)])  # share: 100%
+async def test_a_dry_run_says_whether_a_real_run_would_need_approval(guarded, limit, needed):
+    sandbox, name, _ = guarded
+    state = await contract_sync(
+        **block_names(name),
+        dry_run=True,
+        max_harmful_share=1.0,
+        max_harmful_count=limit,
+        return_state=True,
+    )
+    assert state.is_completed()
+    summary = await run_artifact(state.state_details.flow_run_id, "contract-sync-summary")
+    expected = "precisaria de aprovação" if needed else "não precisaria de aprovação"
+    assert f"Uma execução real {expected}" in summary
+    assert sandbox.magnus.saves == 0 and alerts(sandbox) == []

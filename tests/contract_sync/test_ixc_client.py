@@ -10,11 +10,16 @@ from typing import Any
 import httpx
 import pytest
 
-from blocks.errors import AuthenticationError, MalformedResponse, PermanentApiError
-from blocks.http import RetryPolicy
-from blocks.ixc.client import IxcClient
-
-NO_WAIT = RetryPolicy(attempts=2, base_delay=0, jitter=0)
+from blocks.errors import (
+    ApiError,
+    AuthenticationError,
+    MalformedResponse,
+    PermanentApiError,
+    Problem,
+    ServerError,
+    is_transient,
+)
+from blocks.ixc.client import IxcClient, listing_of
 
 
 def record(contract_id: int, status: str = "A", internet: str = "A") -> dict[str, str]:
@@ -54,7 +59,6 @@ def client(handler: Callable[[httpx.Request], httpx.Response], **options: Any) -
     return IxcClient(
         "http://ixc.test",
         "12:abcdef",
-        read_retry=NO_WAIT,
         transport=httpx.MockTransport(handler),
         **options,
     )
@@ -135,32 +139,49 @@ async def test_sends_basic_auth_and_the_listing_header():
 
 
 @pytest.mark.parametrize(
-    ("answer", "reason"),
+    ("answer", "reason", "transient"),
     [
         (
             httpx.Response(200, json={"type": "error", "message": "Tabela inválida"}),
             "Tabela inválida",
+            False,
         ),
-        (httpx.Response(200, json={"tipo": "erro", "mensagem": "Falha interna"}), "Falha interna"),
-        (httpx.Response(200, text="<div class='erro'>Sessão expirada</div>"), "not JSON"),
-        (httpx.Response(200, text='{"page": "1", "total": "3", "regis'), "broken JSON"),
-        (httpx.Response(200, json={"page": "1", "total": "many"}), "'total'"),
-        (httpx.Response(200, json=["not", "an", "object"]), "expected a JSON object"),
-        (httpx.Response(502, text="<h1>Bad Gateway</h1>"), "HTTP 502"),
-        (httpx.Response(401, text="Unauthorized"), "token refused"),
+        (
+            httpx.Response(200, json={"tipo": "erro", "mensagem": "Falha interna"}),
+            "Falha interna",
+            False,
+        ),
+        (httpx.Response(200, text="<div class='erro'>Sessão expirada</div>"), "not JSON", True),
+        (httpx.Response(200, text='{"page": "1", "total": "3", "regis'), "broken JSON", True),
+        (httpx.Response(200, json={"page": "1", "total": "many"}), "'total'", True),
+        (httpx.Response(200, json=["not", "an", "object"]), "expected a JSON object", True),
+        (httpx.Response(502, text="<h1>Bad Gateway</h1>"), "HTTP 502", True),
+        (httpx.Response(401, text="Unauthorized"), "token refused", False),
     ],
 )
 async def test_every_error_shape_fails_the_batch_as_read_failed_not_as_not_found(
-    answer: httpx.Response, reason: str
+    answer: httpx.Response, reason: str, transient: bool
 ):
+    """Failed ids (never "not found"), each with the error's detail, after one request per
+    call; the part's error is typed so that only a transient one is retried by its task."""
+    seen: list[httpx.Request] = []
+
     def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
         return answer
 
     async with client(handler) as ixc:
         listing = await ixc.contracts([1, 2])
+        assert len(seen) == 2  # the table size, then the one batch: each asked once
+        plan = ixc.reading_plan([1, 2], table_size=None)
+        with pytest.raises(ApiError, match=reason) as caught:
+            await ixc.read_part(plan, plan.parts[0])
+    assert len(seen) == 3
+    assert is_transient(caught.value) is transient
     assert listing.contracts == {}
     assert set(listing.failed_ids) == {1, 2}
-    assert all(r.startswith("IXC read failed") and reason in r for r in listing.failed_ids.values())
+    assert set(listing.failed_ids.values()) == {str(caught.value)}
+    assert str(caught.value).startswith("ixc: ") and reason in str(caught.value)
 
 
 async def test_one_failing_batch_does_not_hide_the_others():
@@ -178,7 +199,68 @@ async def test_one_failing_batch_does_not_hide_the_others():
         listing = await ixc.contracts(range(1, 201))
     assert sorted(listing.contracts) == list(range(1, 101))
     assert sorted(listing.failed_ids) == list(range(101, 201))
-    assert listing.problems == ["IXC read failed: ixc: HTTP 503: busy (100 contracts)"]
+    assert set(listing.failed_ids.values()) == {"ixc: HTTP 503: busy"}
+    assert listing.problems == [
+        Problem("ixc_read_failed", {"why": "ixc: HTTP 503: busy", "count": 100})
+    ]
+    assert str(listing.problems[0]) == "IXC read failed: ixc: HTTP 503: busy (100 contracts)"
+    assert listing.problems[0].describe("pt-BR") == (
+        "leitura do IXC falhou: ixc: HTTP 503: busy (100 contratos)"
+    )
+
+
+def test_the_reading_plan_takes_batches_unless_the_full_listing_is_fewer_requests():
+    ixc = IxcClient("http://ixc.test", "12:abcdef", batch_size=2, page_size=10)
+    by_id = ixc.reading_plan([5, 1, 3, 1, 9], table_size=None)  # size unknown: always by id
+    assert (by_id.strategy, by_id.wanted, by_id.parts) == ("by-id", [1, 3, 5, 9], [[1, 3], [5, 9]])
+    assert ixc.reading_plan([5, 1, 3, 9], table_size=20).strategy == "by-id"  # 2 pages, 2 batches
+    full = ixc.reading_plan([5, 1, 3, 9, 11], table_size=20)  # 2 pages beat 3 batches
+    assert (full.strategy, full.parts, full.table_size) == ("full-listing", [1, 2], 20)
+    assert ixc.reading_plan([], table_size=20).parts == []
+
+
+async def test_a_part_read_again_after_a_failure_fills_in_what_it_had_left_failed():
+    """What a task retry relies on: each batch is read on its own, and the listing is put
+    together from whatever each part finally gave - records, or the error it failed with."""
+    table = {n: record(n) for n in range(1, 7)}
+    seen: list[dict[str, Any]] = []
+    answers = iter([httpx.Response(503, text="busy")])
+    healthy = table_server(table, seen)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        grid = json.loads(json.loads(request.content).get("grid_param", "[]"))
+        if grid and grid[0]["P"] == "3,4":
+            return next(answers, None) or healthy(request)
+        return healthy(request)
+
+    async with client(handler, batch_size=2) as ixc:
+        plan = ixc.reading_plan(range(1, 7), table_size=None)
+        first, second, third = plan.parts
+        with pytest.raises(ServerError) as caught:
+            await ixc.read_part(plan, second)
+        read_first, read_third = await ixc.read_part(plan, first), await ixc.read_part(plan, third)
+        failed = listing_of(plan, [read_first, caught.value, read_third])
+        read_second = await ixc.read_part(plan, second)  # what the task's retry does
+    retried = listing_of(plan, [read_first, read_second, read_third])
+    assert sorted(failed.contracts) == [1, 2, 5, 6]
+    assert failed.failed_ids == {3: "ixc: HTTP 503: busy", 4: "ixc: HTTP 503: busy"}
+    assert sorted(retried.contracts) == [1, 2, 3, 4, 5, 6]
+    assert (retried.failed_ids, retried.problems) == ({}, [])
+
+
+async def test_a_failed_page_of_the_full_listing_leaves_every_contract_not_found_failed():
+    """A page's ids cannot be known before it is read: any wanted contract not seen on the
+    pages that were read is failed, not "not found"."""
+    table = {n: record(n) for n in range(1, 21)}
+    seen: list[dict[str, Any]] = []
+    async with client(table_server(table, seen), batch_size=1, page_size=10) as ixc:
+        plan = ixc.reading_plan([2, 15, 99], table_size=await ixc.table_size())
+        assert (plan.strategy, plan.parts) == ("full-listing", [1, 2])
+        page_one = await ixc.read_part(plan, 1)
+    timeout = ServerError("HTTP 504: gateway", system="ixc", status_code=504)
+    listing = listing_of(plan, [page_one, timeout])
+    assert sorted(listing.contracts) == [2]
+    assert listing.failed_ids == {15: "ixc: HTTP 504: gateway", 99: "ixc: HTTP 504: gateway"}
 
 
 async def test_conflicting_duplicate_rows_are_not_trusted():
@@ -200,7 +282,7 @@ async def test_records_without_numeric_id_are_ignored_and_reported():
     async with client(handler) as ixc:
         listing = await ixc.contracts([2])
     assert sorted(listing.contracts) == [2]
-    assert len(listing.problems) == 3
+    assert listing.problems == [Problem("ixc_record_without_id")] * 3
 
 
 def test_token_must_be_id_colon_hash():

@@ -17,12 +17,12 @@ from blocks.errors import (
     MalformedResponse,
     NotFound,
     PermissionDenied,
+    Problem,
     ServerError,
     ValidationFailed,
     is_transient,
 )
-from blocks.http import RetryPolicy
-from blocks.magnusbilling.client import MagnusBillingClient
+from blocks.magnusbilling.client import IdRange, MagnusBillingClient, listing_of
 from blocks.magnusbilling.signing import encode_form, sign
 from sandbox.base import Record
 from sandbox.magnusbilling import MagnusBillingSandbox, make_user, root_user
@@ -30,7 +30,6 @@ from sandbox.stack import SANDBOX_KEY
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "magnusbilling"
 VECTORS = json.loads((FIXTURES / "signing_vectors.json").read_text())
-NO_WAIT = RetryPolicy(attempts=2, base_delay=0, jitter=0)
 
 
 @pytest.mark.parametrize("case", VECTORS["cases"], ids=lambda c: c["description"][:40])
@@ -67,7 +66,6 @@ def client_for(transport: httpx.AsyncBaseTransport, **options: Any) -> MagnusBil
         "http://magnus.test",
         "the-key",
         "the-secret",
-        read_retry=NO_WAIT,
         transport=transport,
         **options,
     )
@@ -128,7 +126,6 @@ def sandbox_client(sandbox: MagnusBillingSandbox, **options: Any) -> MagnusBilli
         "http://magnus.test",
         SANDBOX_KEY.key,
         SANDBOX_KEY.secret,
-        read_retry=NO_WAIT,
         transport=httpx.ASGITransport(app=sandbox.app),
         **options,
     )
@@ -150,6 +147,47 @@ async def test_the_listing_reads_id_ranges_each_continued_from_its_last_id():
     assert listing.reported_total == 25
     # 1 for the highest id, 4 ranges of (0, 120] with nobody in most, 5 pages of (96, ...)
     assert sandbox.reads == 1 + 4 + 5
+
+
+async def test_the_listing_in_parts_is_the_listing_and_a_range_can_be_read_again():
+    """What a task retry relies on: a range read again alone asks only for its own pages and
+    gives the same users, and the parts put together are what `read_users` gives."""
+    ids = [*range(2, 5), *range(100, 121)]
+    sandbox = MagnusBillingSandbox(customers(ids), [SANDBOX_KEY])
+    async with sandbox_client(sandbox, page_size=5) as magnus:
+        whole = await magnus.read_users()
+        plan = await magnus.plan_listing()
+        assert plan.total == 25
+        # the highest id, 120, split in 25 users / 5 per page ranges; the last one open-ended
+        assert plan.ranges == [
+            IdRange(0, 24),
+            IdRange(24, 48),
+            IdRange(48, 72),
+            IdRange(72, 96),
+            IdRange(96, None),
+        ]
+        ranged = [await magnus.read_range(r) for r in plan.ranges]
+        reads_before = sandbox.reads
+        last_again = await magnus.read_range(plan.ranges[-1])
+    assert sandbox.reads - reads_before == 5
+    assert last_again == ranged[-1]
+    assert [u.id for users, _ in last_again for u in users] == list(range(100, 121))
+    assert listing_of(plan, ranged) == whole
+
+
+async def test_a_listing_with_fewer_users_than_first_counted_says_so():
+    """A customer deleted after the count: the parts hold one user fewer than planned."""
+    sandbox = MagnusBillingSandbox(customers(range(2, 8)), [SANDBOX_KEY])
+    async with sandbox_client(sandbox, page_size=5) as magnus:
+        plan = await magnus.plan_listing()
+        del sandbox.users[5]
+        listing = listing_of(plan, [await magnus.read_range(r) for r in plan.ranges])
+    assert [u.id for u in listing.users] == [1, 2, 3, 4, 6, 7]
+    assert listing.reported_total == 7
+    assert listing.problems == [Problem("magnus_list_changed", {"read": 6, "total": 7})]
+    assert listing.problems[0].describe("pt-BR") == (
+        "a lista de usuários mudou durante a leitura: 6 de 7 lidos"
+    )
 
 
 class ChurnWhileListing(httpx.AsyncBaseTransport):
@@ -188,7 +226,6 @@ async def test_a_customer_deleted_and_another_created_between_pages_leaves_nobod
         SANDBOX_KEY.secret,
         page_size=5,
         max_concurrency=in_flight,
-        read_retry=NO_WAIT,
         transport=churn,
     ) as magnus:
         listing = await magnus.read_users()
@@ -214,7 +251,11 @@ async def test_unknown_username_is_reported(magnus_exchange: Load):
     async with client_for(replay(magnus_exchange("l_user_read_limit0"), seen)) as magnus:
         listing = await magnus.read_users_named(["nobody"])
     assert listing.users == []
-    assert listing.problems == ["username 'nobody' not found in MagnusBilling"]
+    assert listing.problems == [Problem("magnus_username_not_found", {"username": "nobody"})]
+    assert str(listing.problems[0]) == "username 'nobody' not found in MagnusBilling"
+    assert listing.problems[0].describe("pt-BR") == (
+        "usuário 'nobody' não encontrado no MagnusBilling"
+    )
 
 
 async def test_save_returns_the_saved_user(magnus_exchange: Load):
@@ -357,17 +398,20 @@ async def test_the_real_servers_out_of_range_answer_is_a_clear_validation_error(
         ("k2_read_with_key_without_r", PermissionDenied),
     ],
 )
-async def test_read_errors_in_plaintext_are_not_retried(
+async def test_read_errors_in_plaintext_are_permanent_after_one_request(
     magnus_exchange: Load, fixture: str, error: type[Exception]
 ):
+    """Permanent: the task that reads fails at once instead of asking again."""
     seen: list[httpx.Request] = []
     async with client_for(replay(magnus_exchange(fixture), seen)) as magnus:
-        with pytest.raises(error):
+        with pytest.raises(error) as caught:
             await magnus.read_users()
+    assert not is_transient(caught.value)
     assert len(seen) == 1
 
 
-async def test_php_500_page_is_transient_and_retried(magnus_exchange: Load):
+async def test_php_500_page_is_transient_after_one_request(magnus_exchange: Load):
+    """Transient, so the reading task retries it; the client itself asks once."""
     seen: list[httpx.Request] = []
     async with client_for(
         replay(magnus_exchange("e_user_read_filter_dist_eq_string_only_http500"), seen)
@@ -375,7 +419,7 @@ async def test_php_500_page_is_transient_and_retried(magnus_exchange: Load):
         with pytest.raises(ServerError, match="TypeError") as caught:
             await magnus.read_users()
     assert is_transient(caught.value)
-    assert len(seen) == NO_WAIT.attempts
+    assert len(seen) == 1
 
 
 async def test_read_of_one_user(magnus_exchange: Load):

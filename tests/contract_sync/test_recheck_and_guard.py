@@ -9,7 +9,7 @@ from blocks.magnusbilling.models import MagnusUser
 from reconcile.decide import Action
 from reconcile.guard import GuardLimits, assess
 from reconcile.plan import PlannedChange
-from reconcile.recheck import Verdict, recheck
+from reconcile.recheck import Recheck, Verdict, recheck
 from reconcile.status import Standing
 
 
@@ -43,35 +43,45 @@ UNBLOCK = planned(Action.UNBLOCK, 3, 1, Standing.ACTIVE)
 
 
 def test_unchanged_customer_is_written():
-    assert recheck(BLOCK, now(1), 4).verdict is Verdict.WRITE
+    assert recheck(BLOCK, now(1), 4, "pt-BR") == Recheck(Verdict.WRITE, BLOCK.reason)
 
 
 def test_customer_already_in_target_is_not_written_again():
     """A crashed run re-run, or an operator who did it by hand."""
-    assert recheck(BLOCK, now(4), 4).verdict is Verdict.ALREADY_DONE
+    result = recheck(BLOCK, now(4), 4, "pt-BR")
+    assert result == Recheck(Verdict.ALREADY_DONE, "já está 4 no Magnus")
 
 
 def test_operator_change_that_leads_to_another_action_stops_the_write():
-    result = recheck(BLOCK, now(0), 4)  # disabled by hand meanwhile
+    result = recheck(BLOCK, now(0), 4, "pt-BR")  # disabled by hand meanwhile
     assert result.verdict is Verdict.STALE
-    assert "changed from 1 to 0" in result.reason
+    assert result.reason == (
+        "o status no Magnus mudou de 1 para 0 desde o plano; a próxima execução decide"
+    )
+    assert recheck(BLOCK, now(0), 4, "en").reason == (
+        "the Magnus status changed from 1 to 0 since planning; the next run decides"
+    )
 
 
 def test_equivalent_change_since_planning_still_writes():
     """Blocked 3 -> 4 by hand meanwhile; IXC says active: unblocking is still right."""
-    assert recheck(UNBLOCK, now(4), 4).verdict is Verdict.WRITE
+    assert recheck(UNBLOCK, now(4), 4, "pt-BR").verdict is Verdict.WRITE
 
 
 @pytest.mark.parametrize("active", [None, 9])
 def test_unknown_status_at_write_time_stops_the_write(active):
-    assert recheck(BLOCK, now(active), 4).verdict is Verdict.STALE
+    result = recheck(BLOCK, now(active), 4, "pt-BR")
+    assert result.verdict is Verdict.STALE
+    shown = "-" if active is None else active
+    assert result.reason.startswith(f"o status no Magnus mudou de 1 para {shown} desde o plano")
 
 
 @pytest.mark.parametrize("ref", ["78", "", None])
 def test_contract_id_changed_since_planning_stops_the_write(ref):
-    result = recheck(BLOCK, now(1, ref), 4)
-    assert result.verdict is Verdict.STALE
-    assert "contract id changed" in result.reason
+    result = recheck(BLOCK, now(1, ref), 4, "pt-BR")
+    assert result == Recheck(
+        Verdict.STALE, "o id de contrato mudou no Magnus desde o plano; a próxima execução decide"
+    )
 
 
 def plan_with(actions: dict[Action, int]) -> pd.DataFrame:

@@ -207,7 +207,7 @@ async def test_no_secret_anywhere_a_run_leaves_a_trace(secret_stack, caplog):
         echo_page(f"Authorization: Basic {basic}", f"token={IXC_TOKEN}", f"hash {IXC_TOKEN}"),
     )
     states.append(await run(name, ledger, **NO_GUARD))
-    assert states[-1].is_failed() and "IXC read failed" in states[-1].message
+    assert states[-1].is_failed() and "leitura do IXC falhou" in states[-1].message
     ixc.rules.clear()
 
     # 2. Every save keeps failing with pages that quote the API key, the signature and a
@@ -229,7 +229,7 @@ async def test_no_secret_anywhere_a_run_leaves_a_trace(secret_stack, caplog):
         run_app=False,
     )
     states.append(await run(name, ledger, **NO_GUARD))
-    assert states[-1].is_failed() and "changes failed" in states[-1].message
+    assert states[-1].is_failed() and "alteração(ões) falharam" in states[-1].message
     magnus.rules.clear()
     discord_tamper.rules.clear()
 
@@ -267,7 +267,7 @@ async def test_no_secret_anywhere_a_run_leaves_a_trace(secret_stack, caplog):
 
     assert any(r.name == "httpx" for r in caplog.records), "httpx request logs were captured"
     errors_alerts = " ".join(json.dumps(m.payload) for m in sandbox.messages_to(ERRORS))
-    assert "IXC read failed" in errors_alerts, "the echoing IXC reason reached Discord, masked"
+    assert "leitura do IXC falhou" in errors_alerts, "the echoing IXC reason reached Discord"
     for shown in ("Authorization: ***", "Key: ***", "password: ***", "message refused"):
         assert any(shown in text for text in texts), f"the echo path was taken: {shown}"
     assert_nothing_leaks(texts, secrets(sandbox))
