@@ -44,8 +44,10 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")  # the retries would 
 from prefect.testing.utilities import prefect_test_harness
 
 from flows.contract_sync import contract_sync
+from reconcile.decide import Action
+from reconcile.outcome import Result
 from sandbox.faults import FaultKind
-from sandbox.stack import CHANGES_WEBHOOK, SandboxStack, run_artifact, running_stack
+from sandbox.stack import CHANGES_WEBHOOK, SandboxStack, decision_rows, running_stack
 from sandbox.world import synthetic_provider
 
 BLOCK = "soak"
@@ -136,15 +138,13 @@ class Tally:
 
 async def reported_usernames(state: Any) -> set[str] | None:
     """Customers the run's report says it did not change, and why. None: no report at all."""
-    if "encountered an exception" in (state.message or ""):
+    if "o MagnusBilling não pôde ser lido" in (state.message or ""):
         return None  # the run stopped before planning; its failed state says why
-    rows = json.loads(
-        await run_artifact(state.state_details.flow_run_id, "contract-sync-decisions")
-    )
+    rows = await decision_rows(state.state_details.flow_run_id)
     return {
         row["username"]
         for row in rows
-        if row["action"] == "Skip" or row["result"].split(":")[0] in ("failed", "not_attempted")
+        if row["action"] == Action.SKIP or row["result"] in (Result.FAILED, Result.NOT_ATTEMPTED)
     }
 
 

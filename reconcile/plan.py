@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
+from blocks.errors import Problem
 from blocks.ixc.models import IxcContract, IxcStatusMapping
 from blocks.magnusbilling.models import INT64, MagnusUser
 from reconcile.decide import CHANGES, DECISIONS, Action, target_active
@@ -105,7 +106,7 @@ def contract_ids(users: Sequence[MagnusUser]) -> list[int]:
 def build_plan(
     users: Sequence[MagnusUser],
     contracts: Mapping[int, IxcContract],
-    failed_reads: Mapping[int, str],
+    failed_reads: Mapping[int, Problem],
     mapping: IxcStatusMapping,
     block_status: int,
     language: str = DEFAULT_LANGUAGE,
@@ -140,7 +141,8 @@ def build_plan(
     )
     plan = plan.merge(ixc, on="contract_id", how="left")
     found = plan["ixc_status"].notna()
-    read_error = plan["contract_id"].map(dict(failed_reads)).astype("object")
+    why_failed = {i: problem.describe(language) for i, problem in failed_reads.items()}
+    read_error = plan["contract_id"].map(why_failed).astype("object")
     read_failed = read_error.notna()
 
     plan["magnus_standing"] = magnus_standing(plan["magnus_active"])
@@ -227,7 +229,9 @@ def planned_changes(plan: pd.DataFrame) -> list[PlannedChange]:
 def _fill(language: str, key: str, **columns: pd.Series | str) -> pd.Series:
     """`say(language, key, ...)` for whole columns at once: the template's text around them."""
     pieces: list[pd.Series | str] = []
-    for text, name, _, _ in Formatter().parse(template(language, key)):
+    for text, name, spec, conversion in Formatter().parse(template(language, key)):
+        if spec or conversion:
+            raise ValueError(f"{key}: a column text cannot use !r or a format spec")
         pieces.append(text)
         if name is not None:
             pieces.append(columns[name])

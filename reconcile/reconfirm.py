@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from blocks.errors import Problem
 from blocks.ixc.models import IxcContract, IxcStatusMapping
 from reconcile.decide import decide, target_active
 from reconcile.plan import PlannedChange
@@ -31,7 +32,7 @@ class Reconfirmed:
 def reconfirm(
     approved: Sequence[PlannedChange],
     contracts: Mapping[int, IxcContract],
-    failed_reads: Mapping[int, str],
+    failed_reads: Mapping[int, Problem],
     mapping: IxcStatusMapping,
     block_status: int,
     language: str,
@@ -47,7 +48,9 @@ def reconfirm(
     for change, contract, now in zip(approved, fresh, standings, strict=True):
         if change.contract_id in failed_reads:
             withdrawn[change.magnus_id] = say(
-                language, "reconfirm.read_failed", why=failed_reads[change.contract_id]
+                language,
+                "reconfirm.read_failed",
+                why=failed_reads[change.contract_id].describe(language),
             )
             continue
         if contract is None:

@@ -257,6 +257,15 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "um registro de contrato sem id numérico foi ignorado",
         "a contract record without a numeric id was ignored",
     ),
+    "problem.ixc_two_records": (
+        "o IXC devolveu dois registros diferentes para este id",
+        "IXC returned two different records for this id",
+    ),
+    "problem.ixc_records_without_id": (
+        "{count} registro(s) sem id válido na resposta",
+        "{count} records without a valid id in the answer",
+    ),
+    "problem.ixc_error": ("{why}", "{why}"),
     "problem.ixc_read_failed": (
         "leitura do IXC falhou: {why} ({count} contratos)",
         "IXC read failed: {why} ({count} contracts)",

@@ -1,5 +1,7 @@
 """`make demo`: contract-sync for real, against a sandbox provider served on 127.0.0.1.
 
+It prints what an operator reads (pt-BR, the default language).
+
 1. a dry run shows the plan (and that the mass-change guard would ask for approval);
 2. the first synchronisation runs with the limits an operator approved for it;
 3. a second run shows that, once in step, nothing changes.
@@ -19,76 +21,75 @@ import pandas as pd
 from prefect.client.schemas.objects import State
 
 from flows.contract_sync import contract_sync
+from reconcile.decide import Action
+from reconcile.texts import DEFAULT_LANGUAGE as LANGUAGE
+from reconcile.texts import label, say
 from sandbox.stack import CHANGES_WEBHOOK, SandboxStack, run_artifact, running_stack
 from sandbox.world import demo_provider
+from tasks.contract_sync.reporting import DECISIONS_KEY
 
 APPROVED_FIRST_SYNC = {"max_harmful_share": 1.0, "max_harmful_count": 500}
-QUIET = {"NoChange", "NotManaged"}
+QUIET = {label(LANGUAGE, "action", a) for a in (Action.NO_CHANGE, Action.NOT_MANAGED)}
+SHORTENED = {"customer": 28, "reason": 60, "result": 40}
 
 
 async def decisions(state: State[Any]) -> pd.DataFrame:
-    rows = json.loads(
-        await run_artifact(state.state_details.flow_run_id, "contract-sync-decisions")
-    )
-    return pd.DataFrame(rows)
+    """The run's decisions table exactly as the Prefect UI shows it to an operator."""
+    rows = await run_artifact(state.state_details.flow_run_id, DECISIONS_KEY)
+    return pd.DataFrame(json.loads(rows))
 
 
 def show(title: str, state: State[Any], table: pd.DataFrame, stack: SandboxStack) -> None:
     print(f"\n=== {title} ===")
-    print(f"Run state: {state.name} - {state.message}")
-    counts = table["action"].value_counts()
-    print(
-        "Decisions: "
-        + ", ".join(f"{action} {counts.get(action, 0)}" for action in sorted(counts.index))
-    )
-    interesting = table[~table["action"].isin(QUIET)].copy()
+    print(f"Estado da execução: {state.name} - {state.message}")
+    action, username = say(LANGUAGE, "column.action"), say(LANGUAGE, "column.username")
+    counts = table[action].value_counts()
+    print("Decisões: " + ", ".join(f"{name} {n}" for name, n in sorted(counts.items())))
+    interesting = table[~table[action].isin(QUIET)].copy()
     if interesting.empty:
-        print("No change and nothing skipped.")
+        print("Nada a mudar e nada ignorado.")
     else:
-        interesting["customer"] = interesting["customer"].str.slice(0, 28)
-        interesting["reason"] = interesting["reason"].str.slice(0, 60)
-        columns = [
-            "action",
-            "username",
-            "customer",
-            "contract",
-            "magnus_before",
-            "magnus_after",
-            "reason",
-            "result",
-        ]
+        for column, width in SHORTENED.items():
+            name = say(LANGUAGE, f"column.{column}")
+            interesting[name] = interesting[name].str.slice(0, width)
+        hidden = [say(LANGUAGE, f"column.{c}") for c in ("ixc_status", "ixc_status_internet")]
         with pd.option_context(
-            "display.max_rows", 400, "display.width", 220, "display.max_colwidth", 60
+            "display.max_rows", 400, "display.width", 240, "display.max_colwidth", 60
         ):
-            print(interesting[columns].sort_values(["action", "username"]).to_string(index=False))
+            shown = interesting.drop(columns=hidden).sort_values([action, username])
+            print(shown.to_string(index=False))
     sent = stack.messages_to(CHANGES_WEBHOOK)
-    print(f"MagnusBilling saves so far: {stack.magnus.saves}; Discord messages so far: {len(sent)}")
+    print(
+        f"Gravações no MagnusBilling até agora: {stack.magnus.saves}; "
+        f"mensagens no Discord: {len(sent)}"
+    )
 
 
 async def demo(stack: SandboxStack) -> None:
     dry = await contract_sync(dry_run=True, return_state=True)
-    show("1. Dry run: the plan, nothing written or sent", dry, await decisions(dry), stack)
+    show("1. Simulação: o plano, nada gravado nem enviado", dry, await decisions(dry), stack)
 
     print(
-        "\nThe plan blocks/disables more customers than the guard allows without approval "
-        f"(10% or 50). For this first synchronisation the operator approves: {APPROVED_FIRST_SYNC}"
+        "\nO plano bloqueia/desativa mais clientes do que a trava permite sem aprovação "
+        f"(10% ou 50). Nesta primeira sincronização o operador aprova: {APPROVED_FIRST_SYNC}"
     )
     first = await contract_sync(**APPROVED_FIRST_SYNC, return_state=True)
-    show("2. First synchronisation", first, await decisions(first), stack)
+    show("2. Primeira sincronização", first, await decisions(first), stack)
 
     second = await contract_sync(return_state=True)
-    show("3. Second run, default guard: already in step", second, await decisions(second), stack)
+    show("3. Segunda execução, trava padrão: já em dia", second, await decisions(second), stack)
 
 
 def main() -> None:
     with running_stack(demo_provider()) as stack:
-        print(f"Sandbox on loopback: {stack.urls}")
+        print(f"Sandbox em loopback: {stack.urls}")
         stack.save_blocks()
         asyncio.run(demo(stack))
     home = os.environ.get("PREFECT_HOME", "~/.prefect")
     print(
-        "\nSee these runs, their task runs, retries and the report artifacts in the Prefect UI:\n"
-        f"  make ui     (serves the runs kept in {home}), then open http://127.0.0.1:4200"
+        "\nVeja estas execuções, suas tarefas, novas tentativas e os relatórios na interface do "
+        f"Prefect:\n  make ui     (serve as execuções guardadas em {home}), depois abra "
+        "http://127.0.0.1:4200"
     )
 
 

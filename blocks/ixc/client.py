@@ -42,10 +42,10 @@ _ID = f"{CONTRACT_TABLE}.id"
 
 @dataclass
 class ContractListing:
-    """Contracts found, ids whose read failed (with why), and how they were read."""
+    """Contracts found, ids whose read failed (and why), and how they were read."""
 
     contracts: dict[int, IxcContract] = field(default_factory=dict)
-    failed_ids: dict[int, str] = field(default_factory=dict)
+    failed_ids: dict[int, Problem] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     strategy: str = "by-id"
 
@@ -261,7 +261,7 @@ def _merge(listing: ContractListing, records: list[dict[str, Any]], wanted: set[
         known = listing.contracts.setdefault(contract.id, contract)
         if known != contract:
             del listing.contracts[contract.id]
-            listing.failed_ids[contract.id] = "IXC returned two different records for this id"
+            listing.failed_ids[contract.id] = Problem("ixc_two_records")
     return unusable
 
 
@@ -269,13 +269,13 @@ def _unusable_records(listing: ContractListing, ids: Sequence[int], unusable: in
     """Records without an id might be any of the contracts not found: those were not read."""
     if unusable:
         missing = [i for i in ids if i not in listing.contracts and i not in listing.failed_ids]
-        reason = f"{unusable} records without a valid id in the answer"
+        reason = Problem("ixc_records_without_id", {"count": unusable})
         for contract_id in missing:
             listing.failed_ids[contract_id] = reason
 
 
 def _fail(listing: ContractListing, ids: Sequence[int], error: BaseException) -> None:
-    reason = str(error) if isinstance(error, ApiError) else type(error).__name__
-    listing.problems.append(Problem("ixc_read_failed", {"why": reason, "count": len(ids)}))
+    why = str(error) if isinstance(error, ApiError) else type(error).__name__
+    listing.problems.append(Problem("ixc_read_failed", {"why": why, "count": len(ids)}))
     for contract_id in ids:
-        listing.failed_ids.setdefault(contract_id, reason)
+        listing.failed_ids.setdefault(contract_id, Problem("ixc_error", {"why": why}))

@@ -298,13 +298,13 @@ CASES = [
     Case(
         "ixc-record-without-id",
         ixc_victim_record({"id": DELETE}),
-        "leitura do IXC falhou: 1 records without a valid id",
+        "leitura do IXC falhou: 1 registro(s) sem id válido na resposta",
         run_fails=True,
     ),
     Case(
         "ixc-record-twice-different",
         ixc_answer(duplicate_victim_contract),
-        "IXC returned two different records for this id",
+        "o IXC devolveu dois registros diferentes para este id",
     ),
     Case(
         "ixc-total-not-a-number",

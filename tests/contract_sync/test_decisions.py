@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from blocks.errors import Problem
 from blocks.ixc.models import IxcContract, IxcStatusMapping
 from blocks.magnusbilling.models import MagnusUser
 from reconcile.decide import Action
@@ -237,7 +238,7 @@ def test_contract_unknown_to_ixc_is_skipped_as_not_found():
 
 def test_contract_whose_read_failed_is_skipped_as_failed_never_as_not_found():
     """The client gives the bare detail; the plan says it was a failed read."""
-    failed = {10: "ixc: HTTP 503: busy"}
+    failed = {10: Problem("ixc_error", {"why": "ixc: HTTP 503: busy"})}
     plan = plan_for([user(1, 1, "10")], [], failed=failed)
     assert plan.loc[1, "action"] == Action.SKIP
     assert plan.loc[1, "reason"] == "leitura do IXC falhou: ixc: HTTP 503: busy"

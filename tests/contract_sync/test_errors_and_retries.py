@@ -109,7 +109,7 @@ async def ixc_calls(transport: httpx.MockTransport) -> list[BaseException | str]
         listing = await ixc.contracts([10, 11])
     assert listing.failed_ids, "the read failed and says why"
     problems = [text for p in listing.problems for text in (str(p), p.describe("pt-BR"))]
-    return [*listing.failed_ids.values(), *problems]
+    return [*map(str, listing.failed_ids.values()), *problems]
 
 
 async def discord_calls(transport: httpx.MockTransport) -> list[BaseException | str]:

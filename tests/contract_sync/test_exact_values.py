@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from blocks.errors import Problem
 from blocks.ixc.models import IxcContract, IxcStatusMapping
 from blocks.magnusbilling.models import MagnusUser
 from reconcile.decide import Action
@@ -67,7 +68,7 @@ def test_an_exact_id_without_a_contract_is_not_found_rather_than_matched_to_a_ne
 
 def test_failed_reads_are_matched_exactly_too():
     users = alice_bob_carol()
-    failed = {ALICE: "ixc: HTTP 503"}
+    failed = {ALICE: Problem("ixc_error", {"why": "ixc: HTTP 503"})}
     plan = build_plan(users, {BOB: IXC[1]}, failed, IxcStatusMapping(), 4).set_index("username")
     assert plan.loc["alice", "reason"] == "leitura do IXC falhou: ixc: HTTP 503"
     assert plan.loc["bob", "action"] == Action.BLOCK

@@ -111,7 +111,7 @@ async def test_a_listing_shorter_than_its_total_is_a_read_failure():
     async with client(handler) as ixc:
         listing = await ixc.contracts([1, 2, 3])
     assert sorted(listing.failed_ids) == [1, 2, 3]
-    assert "listed 3 contracts but sent 1" in listing.failed_ids[2]
+    assert "listed 3 contracts but sent 1" in str(listing.failed_ids[2])
 
 
 async def test_numbers_as_strings_and_missing_registros_are_understood():
@@ -180,7 +180,7 @@ async def test_every_error_shape_fails_the_batch_as_read_failed_not_as_not_found
     assert is_transient(caught.value) is transient
     assert listing.contracts == {}
     assert set(listing.failed_ids) == {1, 2}
-    assert set(listing.failed_ids.values()) == {str(caught.value)}
+    assert {str(p) for p in listing.failed_ids.values()} == {str(caught.value)}
     assert str(caught.value).startswith("ixc: ") and reason in str(caught.value)
 
 
@@ -199,7 +199,7 @@ async def test_one_failing_batch_does_not_hide_the_others():
         listing = await ixc.contracts(range(1, 201))
     assert sorted(listing.contracts) == list(range(1, 101))
     assert sorted(listing.failed_ids) == list(range(101, 201))
-    assert set(listing.failed_ids.values()) == {"ixc: HTTP 503: busy"}
+    assert {str(p) for p in listing.failed_ids.values()} == {"ixc: HTTP 503: busy"}
     assert listing.problems == [
         Problem("ixc_read_failed", {"why": "ixc: HTTP 503: busy", "count": 100})
     ]
@@ -243,7 +243,8 @@ async def test_a_part_read_again_after_a_failure_fills_in_what_it_had_left_faile
         read_second = await ixc.read_part(plan, second)  # what the task's retry does
     retried = listing_of(plan, [read_first, read_second, read_third])
     assert sorted(failed.contracts) == [1, 2, 5, 6]
-    assert failed.failed_ids == {3: "ixc: HTTP 503: busy", 4: "ixc: HTTP 503: busy"}
+    busy = Problem("ixc_error", {"why": "ixc: HTTP 503: busy"})
+    assert failed.failed_ids == {3: busy, 4: busy}
     assert sorted(retried.contracts) == [1, 2, 3, 4, 5, 6]
     assert (retried.failed_ids, retried.problems) == ({}, [])
 
@@ -260,7 +261,8 @@ async def test_a_failed_page_of_the_full_listing_leaves_every_contract_not_found
     timeout = ServerError("HTTP 504: gateway", system="ixc", status_code=504)
     listing = listing_of(plan, [page_one, timeout])
     assert sorted(listing.contracts) == [2]
-    assert listing.failed_ids == {15: "ixc: HTTP 504: gateway", 99: "ixc: HTTP 504: gateway"}
+    gateway = Problem("ixc_error", {"why": "ixc: HTTP 504: gateway"})
+    assert listing.failed_ids == {15: gateway, 99: gateway}
 
 
 async def test_conflicting_duplicate_rows_are_not_trusted():
@@ -271,7 +273,10 @@ async def test_conflicting_duplicate_rows_are_not_trusted():
     async with client(handler) as ixc:
         listing = await ixc.contracts([1, 2])
     assert sorted(listing.contracts) == [2]
-    assert "two different records" in listing.failed_ids[1]
+    assert listing.failed_ids[1] == Problem("ixc_two_records")
+    assert listing.failed_ids[1].describe("pt-BR") == (
+        "o IXC devolveu dois registros diferentes para este id"
+    )
 
 
 async def test_records_without_numeric_id_are_ignored_and_reported():
