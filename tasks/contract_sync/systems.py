@@ -14,6 +14,7 @@ from blocks.ixc.block import Ixc
 from blocks.ixc.client import IxcClient
 from blocks.magnusbilling.block import MagnusBilling
 from blocks.magnusbilling.client import MagnusBillingClient
+from blocks.records.store import Records
 from clock import Clock
 from reconcile.ledger import (
     LEDGER_VARIABLE,
@@ -22,6 +23,7 @@ from reconcile.ledger import (
     ledger_path_from_environment,
 )
 from reconcile.texts import say
+from tasks.contract_sync.records import checked_holds, open_records
 from tasks.contract_sync.run_lock import LockHeld, one_run_at_a_time
 
 
@@ -44,6 +46,8 @@ class Systems:
     run_id: str
     # None in a dry run: it writes nothing, so it keeps no ledger and takes no lock.
     ledger: NotificationLedger | None
+    # Holds and customer history (tasks/contract_sync/records.py); dry runs have them too.
+    records: Records | None = None
 
     @property
     def language(self) -> str:
@@ -63,6 +67,7 @@ class Where:
     discord_block: str
     timezone: str
     ledger_path: str | None
+    records_block: str | None = None
 
 
 @asynccontextmanager
@@ -87,19 +92,35 @@ async def connected(where: Where, *, dry_run: bool) -> AsyncIterator[Systems]:
                 raise AnotherRunActive(
                     say(discord.language, "approval.busy", holder=held.holder)
                 ) from None
-            path = await _ledger_path(where.ledger_path)
+            path = await resolve_ledger_path(where.ledger_path)
             notification_ledger = NotificationLedger(
                 path, scope=magnus_config.base_url, clock=clock
             )
             stack.callback(notification_ledger.close)
+        records = await open_records(
+            where.records_block,
+            lambda: resolve_ledger_path(where.ledger_path),
+            clock,
+            discord.language,
+        )
+        stack.callback(records.close)
+        checked_holds(records, discord.language)  # unreadable holds stop the run here
         magnus = await stack.enter_async_context(magnus_config.client())
         ixc = await stack.enter_async_context(ixc_config.client())
         yield Systems(
-            magnus_config, ixc_config, discord, magnus, ixc, clock, run_id, notification_ledger
+            magnus_config,
+            ixc_config,
+            discord,
+            magnus,
+            ixc,
+            clock,
+            run_id,
+            notification_ledger,
+            records,
         )
 
 
-async def _ledger_path(configured: str | None) -> str:
+async def resolve_ledger_path(configured: str | None) -> str:
     """The run parameter, else $CONTRACT_SYNC_LEDGER_PATH, else the Prefect Variable, else
     $PREFECT_HOME. The deployment's own setting (its env var) wins over a workspace-wide one."""
     if configured:
