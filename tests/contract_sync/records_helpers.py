@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -23,8 +22,6 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "BILLING_SYNC_TEST_RECORDS_POSTGRES_URL",
     "postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
 )
-# A fixed instant for the tests that freeze the clock: the records keep UTC, show São Paulo.
-NOW = datetime(2026, 12, 5, 13, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="session")

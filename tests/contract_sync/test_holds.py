@@ -5,12 +5,11 @@ it, never "no holds"), on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
-from records_helpers import NOW, postgres_records_url, records, records_url  # noqa: F401
 from sqlalchemy import insert
 
 from blocks.ixc.models import IxcContract, IxcStatusMapping
@@ -23,7 +22,10 @@ from reconcile.holds import Hold, HoldsUnreadable, apply_holds, expiry_from_text
 from reconcile.plan import build_plan, planned_changes
 from reconcile.report import RunReport
 
+pytest_plugins = ["records_helpers"]  # the records databases (fixtures)
 ZONE = ZoneInfo(DEFAULT_TIMEZONE)
+# A fixed instant for the tests that freeze the clock: the records keep UTC, show São Paulo.
+NOW = datetime(2026, 12, 5, 13, 0, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
@@ -62,9 +64,7 @@ def by_user(frame: pd.DataFrame) -> dict[str, dict]:
 
 
 def test_a_held_customer_is_held_with_the_reason_and_what_the_sync_would_have_done():
-    decided, expired = apply_holds(
-        plan(), [hold("u1"), hold("u3"), hold("u4")], NOW, "pt-BR", ZONE
-    )
+    decided, expired = apply_holds(plan(), [hold("u1"), hold("u3"), hold("u4")], NOW, "pt-BR", ZONE)
     rows = by_user(decided)
     assert rows["u1"]["action"] == Action.HELD
     assert rows["u1"]["would_action"] == Action.BLOCK
