@@ -105,7 +105,7 @@ class Explanation:
             section.lines.append(self._say("explain.no_decision"))
             return section
         action = Action(row["action"])
-        section.pairs.append((self._say("column.action"), label(self.language, "action", action)))
+        section.pairs.append((self._say("explain.action"), label(self.language, "action", action)))
         would = row.get("would_action")
         if action is Action.HELD and would is not None:
             section.pairs.append(
@@ -115,7 +115,7 @@ class Explanation:
             section.pairs.append(
                 (self._say("explain.target"), self._status(as_number(row["target_active"])))
             )
-        section.pairs.append((self._say("column.reason"), str(row["reason"])))
+        section.pairs.append((self._say("explain.reason"), str(row["reason"])))
         return section
 
     def _holds(self) -> Section:

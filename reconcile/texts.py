@@ -436,6 +436,8 @@ CATALOGUE.update(
             "nada pode ser decidido sem o cliente no Magnus",
             "nothing can be decided without the customer in Magnus",
         ),
+        "explain.action": ("Ação", "Action"),
+        "explain.reason": ("Motivo", "Reason"),
         "explain.would": ("Sem a retenção", "Without the hold"),
         "explain.target": ("Magnus passaria a", "Magnus would become"),
         "explain.holds": ("Retenções", "Holds"),
