@@ -50,7 +50,7 @@ def where_of(options: argparse.Namespace) -> Where:
 
 
 async def explained(options: argparse.Namespace) -> tuple[str, bool]:
-    async with connected(where_of(options), dry_run=True) as systems:
+    async with connected(where_of(options), dry_run=True, for_operators=True) as systems:
         explanation = await explain_customer(systems, options.username)
     text = explanation.markdown() if options.markdown else explanation.terminal()
     return text, explanation.answered

@@ -11,7 +11,8 @@
 `--by` defaults to the login name. A removed or expired hold is kept, ended, and shows with
 `list --all` and in the explain command. The holds live in the records database the runs use
 (`--records-block`, else SQLite beside the ledger; see blocks/records/store.py for why a
-table). Changes take effect at the next run, and at the next write of a running one.
+table) - by default where the runs of that Magnus server keep theirs (tasks/contract_sync/
+records.py). Changes take effect at the next run, and at the next write of a running one.
 """
 
 from __future__ import annotations
@@ -29,8 +30,7 @@ from deployments.explain import NOT_SET_UP, where_options
 from reconcile.explain import aligned_table
 from reconcile.holds import Hold, expiry_from_text
 from reconcile.texts import DEFAULT_LANGUAGE, format_moment, say
-from tasks.contract_sync.records import open_records
-from tasks.contract_sync.systems import resolve_ledger_path
+from tasks.contract_sync.records import open_records, operators_location
 
 
 async def operators_language(discord_block: str) -> str:
@@ -41,8 +41,11 @@ async def operators_language(discord_block: str) -> str:
 
 
 class Command:
-    def __init__(self, options: argparse.Namespace, records: Records, language: str) -> None:
+    def __init__(
+        self, options: argparse.Namespace, magnus: MagnusBilling, records: Records, language: str
+    ) -> None:
         self.options = options
+        self.magnus = magnus
         self.records = records
         self.language = language
         self.clock = records.clock
@@ -81,8 +84,7 @@ class Command:
 
     async def _customer(self, username: str) -> str | None:
         """The customer as Magnus has them ("name, contract 777"), None if not found."""
-        magnus = await MagnusBilling.aload(self.options.magnus_block)
-        async with magnus.client() as client:
+        async with self.magnus.client() as client:
             listing = await client.read_users_named([username])
         user = next((u for u in listing.users if u.username == username), None)
         if user is None:
@@ -138,14 +140,13 @@ class Command:
 
 async def run(options: argparse.Namespace) -> int:
     language = await operators_language(options.discord_block)
-    records = await open_records(
-        options.records_block,
-        lambda: resolve_ledger_path(options.ledger_path),
-        Clock.in_zone(options.timezone),
-        language,
+    magnus = await MagnusBilling.aload(options.magnus_block)
+    location = await operators_location(
+        options.records_block, options.ledger_path, magnus.base_url, language
     )
+    records = await open_records(location, Clock.in_zone(options.timezone), language)
     try:
-        return await getattr(Command(options, records, language), options.command)()
+        return await getattr(Command(options, magnus, records, language), options.command)()
     finally:
         records.close()
 

@@ -43,7 +43,7 @@ async def explain(
         timezone: the provider's time zone, for every time shown.
     """
     where = Where(magnus_block, ixc_block, discord_block, timezone, ledger_path, records_block)
-    async with connected(where, dry_run=True) as systems:
+    async with connected(where, dry_run=True, for_operators=True) as systems:
         explanation = await explain_customer(systems, username)
     await publish_explanation(explanation)
     if explanation.answered:

@@ -503,6 +503,22 @@ CATALOGUE.update(
         "holds_cli.column.since": ("desde", "since"),
         "holds_cli.column.until": ("até", "until"),
         "holds_cli.column.ended": ("encerrada", "ended"),
+        "records.unknown": (
+            "nenhuma execução de contract-sync disse ainda onde guarda as retenções e o "
+            "histórico ({magnus}): rode uma (uma simulação basta), ou informe --records-block "
+            "ou --ledger-path como na implantação",
+            "no contract-sync run has said yet where it keeps its holds and history ({magnus}): "
+            "run one (a dry run will do), or give --records-block or --ledger-path as the "
+            "deployment does",
+        ),
+        "records.not_here": (
+            "as execuções guardam as retenções e o histórico em {path}, que não existe nesta "
+            "máquina: rode o comando onde o worker roda, ou use um banco PostgreSQL (bloco "
+            "contract-sync-records)",
+            "the runs keep their holds and history in {path}, which does not exist on this "
+            "machine: run the command where the worker runs, or use a PostgreSQL database "
+            "(contract-sync-records block)",
+        ),
         "records.no_block": (
             "o bloco contract-sync-records/{name} não existe: crie-o, ou deixe records_block "
             "vazio para usar o SQLite ao lado do ledger",

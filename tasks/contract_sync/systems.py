@@ -23,7 +23,13 @@ from reconcile.ledger import (
     ledger_path_from_environment,
 )
 from reconcile.texts import say
-from tasks.contract_sync.records import checked_holds, open_records
+from tasks.contract_sync.records import (
+    checked_holds,
+    open_records,
+    operators_location,
+    remember_location,
+    run_location,
+)
 from tasks.contract_sync.run_lock import LockHeld, one_run_at_a_time
 
 
@@ -71,10 +77,13 @@ class Where:
 
 
 @asynccontextmanager
-async def connected(where: Where, *, dry_run: bool) -> AsyncIterator[Systems]:
+async def connected(
+    where: Where, *, dry_run: bool, for_operators: bool = False
+) -> AsyncIterator[Systems]:
     """Load the blocks, open the clients and - unless dry - take the run lock and the ledger.
 
     Raises `AnotherRunActive` when another run of the same Magnus server holds the lock.
+    `for_operators`: an operator's command (dry), whose records are where the runs keep theirs.
     """
     clock = Clock.in_zone(where.timezone)
     magnus_config = await MagnusBilling.aload(where.magnus_block)
@@ -97,14 +106,20 @@ async def connected(where: Where, *, dry_run: bool) -> AsyncIterator[Systems]:
                 path, scope=magnus_config.base_url, clock=clock
             )
             stack.callback(notification_ledger.close)
-        records = await open_records(
-            where.records_block,
-            lambda: resolve_ledger_path(where.ledger_path),
-            clock,
-            discord.language,
-        )
+        language = discord.language
+        if for_operators:
+            location = await operators_location(
+                where.records_block, where.ledger_path, magnus_config.base_url, language
+            )
+        else:
+            location = await run_location(
+                where.records_block, lambda: resolve_ledger_path(where.ledger_path)
+            )
+        records = await open_records(location, clock, language)
         stack.callback(records.close)
-        checked_holds(records, discord.language)  # unreadable holds stop the run here
+        if not for_operators:
+            await remember_location(magnus_config.base_url, location)
+        checked_holds(records, language)  # unreadable holds stop the run here
         magnus = await stack.enter_async_context(magnus_config.client())
         ixc = await stack.enter_async_context(ixc_config.client())
         yield Systems(

@@ -192,3 +192,30 @@ async def test_the_explain_flow_leaves_the_answer_as_a_markdown_artifact(synced)
     missing = await explain(username="nobody-here", **block_names(name), ledger_path=str(ledger),
                             return_state=True)  # fmt: skip
     assert missing.is_failed() and "não existe no MagnusBilling" in missing.message
+
+
+def test_the_commands_use_the_records_the_runs_use_or_refuse(synced, capsys, tmp_path):
+    sandbox, name, ledger, _ = synced
+    uid = drifted(sandbox, "block")[0]
+    username = sandbox.magnus.users[uid]["username"]
+    blocks = ["--magnus-block", name, "--discord-block", name]
+    # No --ledger-path: the command finds the database the runs (of this Magnus) left word of.
+    assert holds_command.main(["add", username, "--reason", "parceiro", *blocks]) == 0
+    capsys.readouterr()
+    sandbox.magnus.update_user(uid, active=1)  # unblocked by hand: the sync would block again
+    state = asyncio.run(run(name, ledger, **NO_GUARD))
+    assert state.is_completed(), state.message
+    assert sandbox.magnus.user(uid)["active"] == 1, "the runs read the hold the command added"
+    assert explain_command.main([username, *blocks, "--ixc-block", name]) == 0
+    assert "ativa: parceiro" in capsys.readouterr().out
+
+    elsewhere = str(tmp_path / "elsewhere" / "ledger.sqlite3")
+    assert holds_command.main(["list", *blocks, "--ledger-path", elsewhere]) == 2
+    assert "que não existe nesta máquina" in capsys.readouterr().err, "never a new, empty file"
+
+    other = synthetic_provider(customers=5, contracts=5, seed=1)
+    with stack(other) as unseen:
+        fresh = unique("fresh")
+        save_fast_blocks(unseen, fresh)
+        assert holds_command.main(["list", "--magnus-block", fresh]) == 2
+        assert "nenhuma execução de contract-sync disse ainda onde" in capsys.readouterr().err
