@@ -189,6 +189,7 @@ async def test_the_explain_flow_leaves_the_answer_as_a_markdown_artifact(synced)
     assert f"# Por que o cliente {username} está assim?" in markdown
     assert "| Ativação | aplicada | 0 -> 1 |" in markdown
     assert f"/runs/flow-run/{first_run})" in markdown
+    assert not [secret for secret in secrets(sandbox) if secret in markdown]
     missing = await explain(username="nobody-here", **block_names(name), ledger_path=str(ledger),
                             return_state=True)  # fmt: skip
     assert missing.is_failed() and "não existe no MagnusBilling" in missing.message
