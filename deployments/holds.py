@@ -164,10 +164,18 @@ def parser() -> argparse.ArgumentParser:
     remove = commands.add_parser("remove", help="end a customer's hold")
     remove.add_argument("username")
     remove.add_argument("--note", help="why it ends")
+    for command in (add, remove):
+        command.add_argument("--by", default=_login_name(), help="who (default: you)")
     for command in (add, listing, remove):
-        command.add_argument("--by", default=getpass.getuser(), help="who (default: you)")
         where_options(command)
     return top
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name (a container's uid without a passwd entry)
+        return "operador"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -87,9 +87,12 @@ async def record_history(systems: Systems, report: RunReport) -> None:
     """Record the run's history; a failure goes into the report's problems, never further."""
     if systems.records is None:
         return
-    state = await record_run(systems, report, return_state=True)
-    if state.is_failed():
-        error = await state.aresult(raise_on_failure=False)
+    try:
+        state = await record_run(systems, report, return_state=True)
+        error = None if state.is_completed() else await state.aresult(raise_on_failure=False)
+    except Exception as unexpected:  # even Prefect failing to run the task hides no change
+        error = unexpected
+    if error is not None:
         problem = say(systems.language, "history.failed", error=type(error).__name__)
         get_run_logger().error(problem)
         report.problems.append(problem)
