@@ -17,14 +17,14 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 90
 # the same server, blocks and deployments as these targets.
 PREFECT_PORT ?= 4200
 SERVER_API_URL := http://127.0.0.1:$(PREFECT_PORT)/api
-OPERATOR_TARGETS := blocks automations pools deploy worker serve sandbox
+OPERATOR_TARGETS := blocks automations pools deploy worker serve sandbox explain hold holds unhold
 $(OPERATOR_TARGETS): export PREFECT_API_URL ?= $(SERVER_API_URL)
 # Leases (the contract-sync run lock) survive a server restart only in file storage.
 SERVER_SETTINGS := PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE=prefect.server.concurrency.lease_storage.filesystem \
 	PREFECT_UI_URL=http://127.0.0.1:$(PREFECT_PORT)
 
 .PHONY: install demo demo-events test lint format bench soak ui server env pools blocks \
-	automations deploy worker serve sandbox clean constraints
+	automations deploy worker serve sandbox clean constraints explain hold holds unhold
 
 install: $(STAMP)
 
@@ -101,10 +101,30 @@ blocks: install
 	$(BIN)/prefect block register -m blocks.mundipagg.block
 	$(BIN)/prefect block register -m blocks.gym_erp.block
 	$(BIN)/prefect block register -m blocks.gym_erp.cards
+	$(BIN)/prefect block register -m blocks.records.block
 	$(BIN)/python -m deployments.create_blocks
 
 serve: install
 	$(BIN)/python -m deployments.serve
+
+# Operators' questions: `make explain CUSTOMER=12345` (why is this customer like this?), and
+# holds: `make hold CUSTOMER=12345 REASON="dívida negociada" [UNTIL=31/12/2026]`, `make holds`,
+# `make unhold CUSTOMER=12345`. CUSTOMER is the MagnusBilling username.
+explain hold unhold: need-customer
+need-customer:
+	@test -n "$(CUSTOMER)" || { echo 'set CUSTOMER=<MagnusBilling username>'; exit 2; }
+
+explain: install
+	$(BIN)/python -m deployments.explain '$(CUSTOMER)'
+
+hold: install
+	$(BIN)/python -m deployments.holds add '$(CUSTOMER)' --reason '$(REASON)' $(if $(UNTIL),--until '$(UNTIL)')
+
+holds: install
+	$(BIN)/python -m deployments.holds list
+
+unhold: install
+	$(BIN)/python -m deployments.holds remove '$(CUSTOMER)'
 
 # After changing dependencies in pyproject.toml and testing them: pin what was tested.
 constraints: install

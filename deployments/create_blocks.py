@@ -3,6 +3,7 @@
     MAGNUS_BASE_URL  MAGNUS_API_KEY  MAGNUS_API_SECRET  [MAGNUS_BLOCK_STATUS=4]
     IXC_BASE_URL     IXC_TOKEN (id:hash)
     DISCORD_WEBHOOK_URL  [DISCORD_ERRORS_WEBHOOK_URL]  [DISCORD_LANGUAGE=pt-BR]
+    [RECORDS_DATABASE_URL] (contract-sync's holds and history, e.g. PostgreSQL in production)
     [BLOCK_NAME=default]  [VERIFY_TLS=true]
 
 Values go straight into the blocks (secrets as SecretStr); nothing is printed but block names.
@@ -16,6 +17,7 @@ import sys
 from blocks.discord.block import Discord
 from blocks.ixc.block import Ixc
 from blocks.magnusbilling.block import MagnusBilling
+from blocks.records.block import ContractSyncRecords
 
 REQUIRED = [
     "MAGNUS_BASE_URL",
@@ -51,6 +53,9 @@ def main() -> int:
         language=env.get("DISCORD_LANGUAGE", "pt-BR"),
     ).save(name, overwrite=True)
     print(f"Saved blocks magnusbilling/{name}, ixc/{name}, discord/{name}")
+    if env.get("RECORDS_DATABASE_URL"):
+        ContractSyncRecords(url=env["RECORDS_DATABASE_URL"]).save(name, overwrite=True)
+        print(f"Saved block contract-sync-records/{name} (set the deployments' records_block)")
     return 0
 
 

@@ -24,6 +24,7 @@ from reconcile.guard import GuardLimits
 from tasks.contract_sync.announcing import alert_on_failure, announce
 from tasks.contract_sync.approval import ApprovalRules, approved_changes
 from tasks.contract_sync.reading import decide_every_customer, read_contracts, read_users
+from tasks.contract_sync.recording import record_history
 from tasks.contract_sync.reporting import final_state, publish_report
 from tasks.contract_sync.systems import RunEndsEarly, Where, connected
 from tasks.contract_sync.writing import apply_changes
@@ -41,6 +42,7 @@ async def contract_sync(
     approval_poll_seconds: float = 10,
     write_concurrency: int = 8,
     ledger_path: str | None = None,
+    records_block: str | None = None,
     magnus_block: str = "default",
     ixc_block: str = "default",
     discord_block: str = "default",
@@ -63,6 +65,8 @@ async def contract_sync(
         ledger_path: the notification ledger (SQLite file that must outlive runs); default:
             $CONTRACT_SYNC_LEDGER_PATH, else the Prefect Variable `contract-sync-ledger-path`,
             else $PREFECT_HOME/contract-sync-ledger.sqlite3.
+        records_block: the `ContractSyncRecords` block holding operators' holds and the
+            customer history (PostgreSQL in production); default: SQLite beside the ledger.
         magnus_block / ixc_block / discord_block: names of the saved blocks to use.
         timezone: the provider's time zone, for every time the operators read.
     """
@@ -74,7 +78,7 @@ async def contract_sync(
         poll_seconds=approval_poll_seconds,
         alert=notify,
     )
-    where = Where(magnus_block, ixc_block, discord_block, timezone, ledger_path)
+    where = Where(magnus_block, ixc_block, discord_block, timezone, ledger_path, records_block)
     try:
         async with connected(where, dry_run=dry_run) as systems:
             users = await read_users(systems, usernames)
@@ -82,6 +86,7 @@ async def contract_sync(
             report = await decide_every_customer(systems, users, contracts)
             changes = await approved_changes(systems, report, rules)
             report.outcomes.update(await apply_changes(systems, changes, write_concurrency))
+            await record_history(systems, report)
             await announce(systems, report, notify)
     except RunEndsEarly as early:  # e.g. another run is writing or awaiting approval
         return early.state

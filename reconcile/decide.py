@@ -15,6 +15,7 @@ class Action(StrEnum):
     ENABLE = "Enable"
     SKIP = "Skip"
     NOT_MANAGED = "NotManaged"
+    HELD = "Held"  # an operator's hold (reconcile/holds.py): never changed, whatever IXC says
 
 
 CHANGES = frozenset({Action.BLOCK, Action.UNBLOCK, Action.DISABLE, Action.ENABLE})

@@ -15,6 +15,7 @@ class Result(StrEnum):
     PLANNED = "planned"  # dry run
     NOT_ATTEMPTED = "not_attempted"  # the run stopped before writing (guard, failed fetch)
     WITHDRAWN = "withdrawn"  # approved, but IXC read again after the approval no longer agrees
+    HELD = "held"  # an operator put a hold on the customer after the plan was made: not written
 
 
 class ChangeOutcome(BaseModel):

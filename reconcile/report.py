@@ -9,7 +9,8 @@ from typing import Any
 
 import pandas as pd
 
-from reconcile.decide import Action
+from reconcile.decide import CHANGES, Action
+from reconcile.holds import ExpiredHold
 from reconcile.outcome import ChangeOutcome, Result
 from reconcile.plan import PlannedChange
 from reconcile.texts import DEFAULT_LANGUAGE, label, say
@@ -47,6 +48,7 @@ class RunReport:
     announced_late: list[str] = field(default_factory=list)
     approval: str | None = None  # how an operator answered, when the run asked
     approval_note: str | None = None  # a dry run: whether a real run would have to ask
+    expired_holds: list[ExpiredHold] = field(default_factory=list)  # of customers in this run
 
     def record(self, changes: Iterable[PlannedChange], result: Result, detail: str) -> None:
         """The same outcome for changes that were not written (dry run, stopped, withdrawn)."""
@@ -84,7 +86,7 @@ class RunReport:
             for a in (Action.BLOCK, Action.UNBLOCK, Action.DISABLE, Action.ENABLE)
         )
         done = ", ".join(self._say(f"count.{r}", n=n) for r, n in self.result_counts().items())
-        return self._say(
+        headline = self._say(
             "report.headline",
             dry=self._say("report.dry_prefix") if self.dry_run else "",
             customers=len(self.plan),
@@ -92,6 +94,8 @@ class RunReport:
             skipped=counts[Action.SKIP],
             results=done or self._say("report.nothing_written"),
         )
+        held = counts[Action.HELD]
+        return headline + (self._say("report.held_suffix", n=held) if held else "")
 
     def _say(self, key: str, **values: object) -> str:
         return say(self.language, key, **values)
@@ -188,7 +192,40 @@ class RunReport:
                 for ref, group in shared.groupby("contract_id", sort=True)
             ],
         )
-        return "\n".join(lines)
+        return "\n".join([*lines, *self._hold_sections()])
+
+    def _held_rows(self) -> pd.DataFrame:
+        return self.plan[self.plan["action"].eq(Action.HELD)]
+
+    def _hold_sections(self) -> list[str]:
+        held = [
+            self._say("report.held_line", customer=customer, username=username, reason=reason)
+            for customer, username, reason in self._held_rows()[
+                ["customer", "username", "reason"]
+            ].itertuples(index=False)
+        ]
+        return _bullets(self._say("report.held"), held) + _bullets(
+            self._say("report.expired_holds"), [expired.note for expired in self.expired_holds]
+        )
+
+    def hold_lines(self, most: int = 5) -> list[str]:
+        """For the Discord summary: held customers the sync would have changed, expired holds."""
+        held = self._held_rows()  # only holds make Held rows, and they add `would_action`
+        would_change = held[held["would_action"].isin(list(CHANGES))] if len(held) else held
+        lines = [
+            self._say(
+                "summary.held_line",
+                customer=customer or username,
+                username=username,
+                action=self._label("action", action),
+            )
+            for customer, username, action in would_change[
+                ["customer", "username", "would_action"]
+            ].itertuples(index=False)
+        ]
+        if len(lines) > most:
+            lines = [*lines[:most], self._say("summary.held_more", count=len(lines) - most)]
+        return lines + [expired.note for expired in self.expired_holds[:most]]
 
     def _table(self, title: str, kind: str, counts: Mapping[str, int]) -> list[str]:
         rows = [f"| {self._label(kind, name)} | {count} |" for name, count in counts.items()]

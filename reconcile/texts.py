@@ -7,6 +7,7 @@ words from here, so a language is complete or it is not offered. Each entry is
 
 from __future__ import annotations
 
+from datetime import datetime, tzinfo
 from typing import Literal, get_args
 
 Language = Literal["pt-BR", "en"]
@@ -401,3 +402,207 @@ def say(language: str, key: str, **values: object) -> str:
 def label(language: str, kind: str, value: object) -> str:
     """An enum value's label (`label("pt-BR", "action", Action.BLOCK)` -> "Bloqueio")."""
     return say(language, f"{kind}.{value}")
+
+
+def format_moment(moment: datetime, zone: tzinfo, language: str) -> str:
+    """A time as operators read it, in the provider's zone: `05/12/2026 10:00 (-03)`."""
+    local = moment.astimezone(zone)
+    pattern = "%Y-%m-%d %H:%M" if language == "en" else "%d/%m/%Y %H:%M"
+    return f"{local:{pattern}} ({local.tzname()})"
+
+
+# Holds, customer history and the explain command.
+CATALOGUE.update(
+    {
+        "result.held": ("retida: o cliente está em retenção", "held: the customer is on hold"),
+        "count.held": ("{n} retida(s)", "{n} held"),
+        "hold.describe": (
+            "{reason} (por {who} em {since}, {until})",
+            "{reason} (by {who} at {since}, {until})",
+        ),
+        "hold.no_expiry": ("sem prazo", "no expiry"),
+        "hold.until": ("até {until}", "until {until}"),
+        "hold.through": ("até o fim de {day}", "through {day}"),
+        "hold.reason": (
+            "retido: {hold}; sem a retenção: {action} - {why}",
+            "held: {hold}; without the hold: {action} - {why}",
+        ),
+        "hold.expired": (
+            "a retenção de {username} expirou: {hold}; a sincronização volta a decidir",
+            "the hold on {username} expired: {hold}; the sync decides again",
+        ),
+        "hold.expired_note": (
+            "expirou; informado pela execução {run}",
+            "expired; reported by run {run}",
+        ),
+        "holds.bad_row": (
+            "retenção {id} (usuário {username}): campo {field} com valor {value} inválido",
+            "hold {id} (username {username}): field {field} has the invalid value {value}",
+        ),
+        "holds.unreadable": (
+            "a lista de retenções não pôde ser lida; nada foi alterado: {problems}. Corrija a "
+            "linha no banco de registros ou encerre a retenção (python -m deployments.holds "
+            "remove USUÁRIO)",
+            "the holds list could not be read; nothing was changed: {problems}. Fix the row in "
+            "the records database or end the hold (python -m deployments.holds remove USERNAME)",
+        ),
+        "write.held": (
+            "retido durante a execução: {hold}",
+            "put on hold during the run: {hold}",
+        ),
+        "report.held": (
+            "Retidos (a sincronização não os altera)",
+            "Held (the sync does not change them)",
+        ),
+        "report.expired_holds": ("Retenções expiradas", "Expired holds"),
+        "report.held_suffix": ("; {n} retido(s)", "; {n} held"),
+        "report.held_line": (
+            "{customer} ({username}): {reason}",
+            "{customer} ({username}): {reason}",
+        ),
+        "summary.held_line": (
+            "Retido: {customer} ({username}), seria {action}",
+            "Held: {customer} ({username}), would be {action}",
+        ),
+        "summary.held_more": ("e mais {count} retido(s)", "and {count} more held"),
+        "history.failed": (
+            "histórico dos clientes não gravado ({error}); as alterações feitas continuam valendo",
+            "customer history not recorded ({error}); the changes made stand",
+        ),
+        "records.unavailable": (
+            "o banco de registros (retenções e histórico) não pôde ser aberto ({where}: {error}); "
+            "nada foi alterado",
+            "the records database (holds and history) could not be opened ({where}: {error}); "
+            "nothing was changed",
+        ),
+        "explain.title": (
+            "Por que o cliente {username} está assim?",
+            "Why is customer {username} like this?",
+        ),
+        "explain.asked": ("Consultado em {when}.", "Asked at {when}."),
+        "explain.summary": ("{username}: {action} - {reason}", "{username}: {action} - {reason}"),
+        "explain.unanswered": (
+            "{username}: sem resposta - {why}",
+            "{username}: no answer - {why}",
+        ),
+        "explain.not_found": (
+            "o usuário {username} não existe no MagnusBilling",
+            "there is no user {username} in MagnusBilling",
+        ),
+        "explain.magnus_failed": (
+            "o MagnusBilling não pôde ser lido: {error}",
+            "MagnusBilling could not be read: {error}",
+        ),
+        "explain.ixc_failed": (
+            "o IXC não pôde ser lido: {error}",
+            "IXC could not be read: {error}",
+        ),
+        "explain.now": ("Agora, nos dois sistemas", "Now, on both sides"),
+        "explain.magnus_user": ("Usuário no Magnus", "Magnus user"),
+        "explain.magnus_status": ("Status no Magnus", "Magnus status"),
+        "explain.contract_field": ("Contrato no Magnus", "Contract in Magnus"),
+        "explain.ixc": ("Contrato no IXC", "Contract in IXC"),
+        "explain.no_contract": (
+            "nenhum contrato lido (o id de contrato no Magnus está vazio ou não é um número)",
+            "no contract read (the contract id in Magnus is empty or not a valid number)",
+        ),
+        "explain.ixc_codes": (
+            "{contract}: status {status}, internet {internet} ({standing})",
+            "{contract}: status {status}, internet {internet} ({standing})",
+        ),
+        "explain.decision": ("O que a sincronização faria agora", "What the sync would do now"),
+        "explain.no_decision": (
+            "nada pode ser decidido sem o cliente no Magnus",
+            "nothing can be decided without the customer in Magnus",
+        ),
+        "explain.action": ("Ação", "Action"),
+        "explain.reason": ("Motivo", "Reason"),
+        "explain.would": ("Sem a retenção", "Without the hold"),
+        "explain.target": ("Magnus passaria a", "Magnus would become"),
+        "explain.holds": ("Retenções", "Holds"),
+        "explain.no_holds": ("nenhuma retenção para este usuário", "no holds for this username"),
+        "explain.hold_active": ("ativa: {hold}", "active: {hold}"),
+        "explain.hold_expired": (
+            "expirada (não retém mais): {hold}",
+            "expired (no longer holds): {hold}",
+        ),
+        "explain.hold_ended": (
+            "encerrada em {when} por {who} ({note}): {hold}",
+            "ended at {when} by {who} ({note}): {hold}",
+        ),
+        "explain.history": ("Histórico (mais recente primeiro)", "History (newest first)"),
+        "explain.no_history": (
+            "nenhuma execução alterou ou quis alterar este cliente",
+            "no run changed or meant to change this customer",
+        ),
+        "explain.history_more": (
+            "mostrando {shown} de {total} registros",
+            "showing {shown} of {total} entries",
+        ),
+        "explain.dry": ("(simulação)", "(dry run)"),
+        "explain.column.when": ("quando", "when"),
+        "explain.column.run": ("execução", "run"),
+        "explain.column.action": ("ação", "action"),
+        "explain.column.result": ("resultado", "result"),
+        "explain.column.magnus": ("magnus antes -> depois", "magnus before -> after"),
+        "explain.column.ixc": ("IXC status / internet", "IXC status / internet"),
+        "explain.column.reason": ("motivo", "reason"),
+        "holds_cli.customer": (
+            "{name} (usuário {username}, contrato {contract})",
+            "{name} (user {username}, contract {contract})",
+        ),
+        "holds_cli.added": ("Retido: {who}: {hold}", "Held: {who}: {hold}"),
+        "holds_cli.exists": (
+            "{username} já está retido: {hold}. Para mudar, remova a retenção e crie outra.",
+            "{username} is held already: {hold}. To change it, remove the hold and add another.",
+        ),
+        "holds_cli.not_found": (
+            "o usuário {username} não existe no MagnusBilling; confira o nome (ou use --force)",
+            "there is no user {username} in MagnusBilling; check the name (or use --force)",
+        ),
+        "holds_cli.past": ("a data {until} já passou", "{until} is in the past"),
+        "holds_cli.bad_date": (
+            "{until} não é uma data: use 31/12/2026, 31/12/2026 18:00 ou 2026-12-31",
+            "{until} is not a date: use 31/12/2026, 31/12/2026 18:00 or 2026-12-31",
+        ),
+        "holds_cli.none": ("nenhuma retenção", "no holds"),
+        "holds_cli.active": ("ativa", "active"),
+        "holds_cli.expired": ("expirada", "expired"),
+        "holds_cli.ended": ("encerrada", "ended"),
+        "holds_cli.removed_note": ("removida pelo operador", "removed by the operator"),
+        "holds_cli.removed": (
+            "Retenção de {username} encerrada: a próxima execução volta a decidir",
+            "Hold on {username} ended: the next run decides again",
+        ),
+        "holds_cli.no_hold": ("{username} não tem retenção aberta", "{username} has no open hold"),
+        "holds_cli.column.username": ("usuário", "username"),
+        "holds_cli.column.state": ("situação", "state"),
+        "holds_cli.column.reason": ("motivo", "reason"),
+        "holds_cli.column.by": ("por", "by"),
+        "holds_cli.column.since": ("desde", "since"),
+        "holds_cli.column.until": ("até", "until"),
+        "holds_cli.column.ended": ("encerrada", "ended"),
+        "records.unknown": (
+            "nenhuma execução de contract-sync disse ainda onde guarda as retenções e o "
+            "histórico ({magnus}): rode uma (uma simulação basta), ou informe --records-block "
+            "ou --ledger-path como na implantação",
+            "no contract-sync run has said yet where it keeps its holds and history ({magnus}): "
+            "run one (a dry run will do), or give --records-block or --ledger-path as the "
+            "deployment does",
+        ),
+        "records.not_here": (
+            "as execuções guardam as retenções e o histórico em {path}, que não existe nesta "
+            "máquina: rode o comando onde o worker roda, ou use um banco PostgreSQL (bloco "
+            "contract-sync-records)",
+            "the runs keep their holds and history in {path}, which does not exist on this "
+            "machine: run the command where the worker runs, or use a PostgreSQL database "
+            "(contract-sync-records block)",
+        ),
+        "records.no_block": (
+            "o bloco contract-sync-records/{name} não existe: crie-o, ou deixe records_block "
+            "vazio para usar o SQLite ao lado do ledger",
+            "there is no block contract-sync-records/{name}: create it, or leave records_block "
+            "empty for the SQLite file beside the ledger",
+        ),
+    }
+)

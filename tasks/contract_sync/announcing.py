@@ -176,6 +176,7 @@ def _outgoing(
     ]
     if late:
         lines.append(say(language, "summary.late", count=len(late)))
+    lines += report.hold_lines()
     summary = summary_message(
         say(language, "summary.title"), [report.headline(), *lines], {}, language
     )

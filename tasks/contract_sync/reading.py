@@ -33,6 +33,7 @@ from blocks.magnusbilling.client import (
 from reconcile.plan import build_plan, contract_ids
 from reconcile.report import RunReport
 from reconcile.texts import say
+from tasks.contract_sync.recording import held_plan
 from tasks.contract_sync.systems import RunEndsEarly, Systems
 from tasks.retries import retry_options, waiting_out_rate_limits
 
@@ -154,6 +155,7 @@ async def decide_every_customer(
     """The decision table as the run's report; and, before anything is written, the writes an
     interrupted earlier run left unconfirmed are settled from what Magnus now says."""
     plan = join_and_classify(systems, quote(users), quote(contracts))
+    plan, expired_holds = held_plan(systems, plan)  # operators' holds: Held, never written
     if systems.ledger is not None:
         systems.ledger.prune()
         confirmed = systems.ledger.resolve_unfinished(
@@ -168,4 +170,5 @@ async def decide_every_customer(
         dry_run=systems.dry_run,
         language=systems.language,
         problems=[p.describe(systems.language) for p in users.problems + contracts.problems],
+        expired_holds=expired_holds,
     )

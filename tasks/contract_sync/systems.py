@@ -16,6 +16,7 @@ from blocks.ixc.block import Ixc
 from blocks.ixc.client import IxcClient
 from blocks.magnusbilling.block import MagnusBilling
 from blocks.magnusbilling.client import MagnusBillingClient
+from blocks.records.store import Records
 from clock import Clock
 from reconcile.ledger import (
     LEDGER_VARIABLE,
@@ -25,6 +26,13 @@ from reconcile.ledger import (
     ledger_path_from_environment,
 )
 from reconcile.texts import say
+from tasks.contract_sync.records import (
+    checked_holds,
+    open_records,
+    operators_location,
+    remember_location,
+    run_location,
+)
 from tasks.contract_sync.run_lock import LockHeld, one_run_at_a_time
 
 
@@ -56,6 +64,8 @@ class Systems:
     run_id: str
     # None in a dry run: it writes nothing, so it keeps no ledger and takes no lock.
     ledger: NotificationLedger | None
+    # Holds and customer history (tasks/contract_sync/records.py); dry runs have them too.
+    records: Records | None = None
 
     @property
     def language(self) -> str:
@@ -75,14 +85,18 @@ class Where:
     discord_block: str
     timezone: str
     ledger_path: str | None
+    records_block: str | None = None
 
 
 @asynccontextmanager
-async def connected(where: Where, *, dry_run: bool) -> AsyncIterator[Systems]:
+async def connected(
+    where: Where, *, dry_run: bool, for_operators: bool = False
+) -> AsyncIterator[Systems]:
     """Load the blocks, open the clients and - unless dry - take the run lock and the ledger.
 
     Ends the run early (`RunEndsEarly`) when another run of the same Magnus server holds the
-    lock, or when the ledger has no place that outlives the run.
+    lock, or when the ledger has no place that outlives the run. `for_operators`: an
+    operator's command (dry), whose records are where the runs keep theirs.
     """
     clock = Clock.in_zone(where.timezone)
     magnus_config = await MagnusBilling.aload(where.magnus_block)
@@ -100,21 +114,43 @@ async def connected(where: Where, *, dry_run: bool) -> AsyncIterator[Systems]:
                 message = say(discord.language, "approval.busy", holder=held.holder)
                 raise RunEndsEarly.cancelled(message) from None
             try:
-                path = await _ledger_path(where.ledger_path)
+                path = await resolve_ledger_path(where.ledger_path)
             except LedgerNotConfigured as problem:
                 raise RunEndsEarly.failed(str(problem)) from None
             notification_ledger = NotificationLedger(
                 path, scope=magnus_config.base_url, clock=clock
             )
             stack.callback(notification_ledger.close)
+        language = discord.language
+        if for_operators:
+            location = await operators_location(
+                where.records_block, where.ledger_path, magnus_config.base_url, language
+            )
+        else:
+            location = await run_location(
+                where.records_block, lambda: resolve_ledger_path(where.ledger_path)
+            )
+        records = await open_records(location, clock, language)
+        stack.callback(records.close)
+        if not for_operators:
+            await remember_location(magnus_config.base_url, location)
+        checked_holds(records, language)  # unreadable holds stop the run here
         magnus = await stack.enter_async_context(magnus_config.client())
         ixc = await stack.enter_async_context(ixc_config.client())
         yield Systems(
-            magnus_config, ixc_config, discord, magnus, ixc, clock, run_id, notification_ledger
+            magnus_config,
+            ixc_config,
+            discord,
+            magnus,
+            ixc,
+            clock,
+            run_id,
+            notification_ledger,
+            records,
         )
 
 
-async def _ledger_path(configured: str | None) -> str:
+async def resolve_ledger_path(configured: str | None) -> str:
     """The run parameter, else $CONTRACT_SYNC_LEDGER_PATH, else the Prefect Variable, else
     $PREFECT_HOME. The deployment's own setting (its env var) wins over a workspace-wide one."""
     if configured:

@@ -16,6 +16,7 @@ from reconcile.outcome import ChangeOutcome, Result
 from reconcile.plan import PlannedChange
 from reconcile.recheck import Verdict, recheck
 from reconcile.texts import label, say
+from tasks.contract_sync.recording import hold_on
 from tasks.contract_sync.systems import Systems
 from tasks.retries import retry_options, waiting_out_rate_limits
 
@@ -55,6 +56,8 @@ async def _compare_and_set(systems: Systems, change: PlannedChange) -> ChangeOut
     if check.verdict is Verdict.STALE:
         get_run_logger().warning("Not writing %s: %s", change.username, check.reason)
         return _outcome(change, Result.STALE, check.reason, current.active)
+    if (held := hold_on(systems, change.username)) is not None:  # set after the plan was made
+        return _outcome(change, Result.HELD, held, current.active)
     ledger.writing(run_id, change)
     saved = await systems.magnus.set_active(change.magnus_id, change.target_active)
     ledger.mark([key], WriteState.APPLIED)

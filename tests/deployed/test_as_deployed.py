@@ -14,6 +14,7 @@ Discord on loopback from this process. Checked:
   blocked, and the rest is applied;
 - the automations fire on a Late run (no worker) and on a run that crashes before its flow
   loads, posting to the errors webhook;
+- the explain deployment answers for one customer (a markdown artifact);
 - the server logs no errors.
 """
 
@@ -268,3 +269,24 @@ async def _start_broken() -> UUID:
         )
         run = await client.create_flow_run_from_deployment(broken)
     return run.id
+
+
+async def test_the_explain_deployment_answers_for_one_customer(
+    deployed: tuple[PrefectServer, SandboxStack],
+) -> None:
+    """`contract-sync-explain/explain` from prefect.yaml, run by the worker with a username,
+    finds the records a contract-sync run of the same worker left (a dry run here)."""
+    _, sandbox = deployed
+    uid = _drifted(sandbox, "block")[0]
+    username = sandbox.magnus.users[uid]["username"]
+    dry = await _wait_for(await _start("contract-sync/hourly", dry_run=True), _final, within=240)
+    assert dry.state.is_completed(), dry.state.message
+    run = await _wait_for(
+        await _start("contract-sync-explain/explain", username=username), _final, within=240
+    )
+    assert run.state.is_completed(), run.state.message
+    markdown = await run_artifact(run.id, "contract-sync-explain")
+    assert f"# Por que o cliente {username} está assim?" in markdown
+    active = sandbox.magnus.user(uid)["active"]
+    assert f"| Status no Magnus | {active} - " in markdown
+    assert "## O que a sincronização faria agora" in markdown

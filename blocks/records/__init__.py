@@ -1,0 +1,1 @@
+"""The records database: operators' holds and the customer history (block and store)."""
