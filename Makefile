@@ -17,14 +17,14 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 90
 # the same server, blocks and deployments as these targets.
 PREFECT_PORT ?= 4200
 SERVER_API_URL := http://127.0.0.1:$(PREFECT_PORT)/api
-OPERATOR_TARGETS := blocks automations pools deploy worker serve sandbox explain hold holds unhold
+OPERATOR_TARGETS := blocks automations pools deploy worker serve sandbox approve explain hold holds unhold
 $(OPERATOR_TARGETS): export PREFECT_API_URL ?= $(SERVER_API_URL)
 # Leases (the contract-sync run lock) survive a server restart only in file storage.
 SERVER_SETTINGS := PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE=prefect.server.concurrency.lease_storage.filesystem \
 	PREFECT_UI_URL=http://127.0.0.1:$(PREFECT_PORT)
 
 .PHONY: install demo demo-events test lint format bench soak ui server env pools blocks \
-	automations deploy worker serve sandbox clean constraints explain hold holds unhold
+	automations deploy worker serve sandbox approve clean constraints explain hold holds unhold
 
 install: $(STAMP)
 
@@ -89,6 +89,10 @@ deploy: install
 
 worker: install
 	$(BIN)/prefect worker start --pool billing-sync-process
+
+# Runs waiting for approval (no RUN), or answer one: make approve RUN=<id or name> DECISION=--approve NOTE="..."
+approve: install
+	$(BIN)/python -m deployments.approve $(RUN) $(DECISION) $(if $(NOTE),--note "$(NOTE)")
 
 # The demo provider's systems on fixed ports (8781-8783), with blocks named `default` for them.
 sandbox: install

@@ -224,7 +224,9 @@ async def test_an_approval_survives_and_blocks_nobody_who_paid_meanwhile(
     await asyncio.sleep(max(0.0, LOCK_RENEWALS_SEEN - (time.monotonic() - paused_at)))
     async with get_client() as client:
         assert (await client.read_flow_run(paused_id)).state.is_paused()
-    async with httpx.AsyncClient(base_url=server.api_url, timeout=30) as api:
+    waiting = await asyncio.to_thread(python, server, "-m", "deployments.approve")
+    assert str(paused_id) in waiting and "Aguardando aprovação até" in waiting
+    async with httpx.AsyncClient(base_url=server.api_url, timeout=30) as api:  # the README's way
         answer = await api.post(
             f"/flow_runs/{paused_id}/resume",
             json={"run_input": {"decision": "aprovar", "note": "conferido com o financeiro"}},
