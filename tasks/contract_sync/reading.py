@@ -10,8 +10,8 @@ failed" (never "not found"), so those customers are skipped.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Awaitable, Sequence
+from typing import Any, TypeVar
 
 import pandas as pd
 from prefect import Task, task
@@ -20,7 +20,9 @@ from prefect.logging import get_run_logger
 from prefect.utilities.annotations import quote
 
 from blocks.errors import ApiError
+from blocks.ixc.block import Ixc
 from blocks.ixc.client import ContractListing, ReadingPlan, Records, listing_of
+from blocks.magnusbilling.block import MagnusBilling
 from blocks.magnusbilling.client import (
     IdRange,
     ListingPlan,
@@ -37,17 +39,22 @@ from tasks.contract_sync.recording import held_plan
 from tasks.contract_sync.systems import RunEndsEarly, Systems
 from tasks.retries import retry_options, waiting_out_rate_limits
 
+T = TypeVar("T")
 
-def _retried(read: Task[Any, Any], systems: Systems, system: str) -> Task[Any, Any]:
-    config = systems.magnus_config if system == "magnus" else systems.ixc_config
+
+def _retried(read: Task[Any, Any], config: MagnusBilling | Ixc) -> Task[Any, Any]:
+    """`read` with the Prefect retries its system's block asks for."""
     return read.with_options(**retry_options(config.retry_policy()))
+
+
+def _patient(call: Awaitable[T], config: MagnusBilling | Ixc) -> Awaitable[T]:
+    """`call`, waiting out a 429's Retry-After before its task run is retried."""
+    return waiting_out_rate_limits(call, config.retry_policy())
 
 
 @task(name="plan-magnus-listing", cache_policy=NO_CACHE)
 async def plan_magnus_listing(systems: Systems) -> ListingPlan:
-    return await waiting_out_rate_limits(
-        systems.magnus.plan_listing(), systems.magnus_config.retry_policy()
-    )
+    return await _patient(systems.magnus.plan_listing(), systems.magnus_config)
 
 
 @task(
@@ -56,26 +63,22 @@ async def plan_magnus_listing(systems: Systems) -> ListingPlan:
     cache_policy=NO_CACHE,
 )
 async def read_magnus_range(systems: Systems, id_range: IdRange) -> list[UserPage]:
-    return await waiting_out_rate_limits(
-        systems.magnus.read_range(id_range), systems.magnus_config.retry_policy()
-    )
+    return await _patient(systems.magnus.read_range(id_range), systems.magnus_config)
 
 
 @task(name="read-magnus-users-by-name", cache_policy=NO_CACHE)
 async def read_magnus_named(systems: Systems, usernames: Sequence[str]) -> UserListing:
-    return await waiting_out_rate_limits(
-        systems.magnus.read_users_named(usernames), systems.magnus_config.retry_policy()
-    )
+    return await _patient(systems.magnus.read_users_named(usernames), systems.magnus_config)
 
 
 async def read_users(systems: Systems, usernames: Sequence[str] | None) -> UserListing:
     """Every Magnus customer (or just `usernames`); raises when Magnus cannot be read."""
     try:
         if usernames:
-            listing = await _retried(read_magnus_named, systems, "magnus")(systems, usernames)
+            listing = await _retried(read_magnus_named, systems.magnus_config)(systems, usernames)
         else:
-            plan = await _retried(plan_magnus_listing, systems, "magnus")(systems)
-            reader = _retried(read_magnus_range, systems, "magnus")
+            plan = await _retried(plan_magnus_listing, systems.magnus_config)(systems)
+            reader = _retried(read_magnus_range, systems.magnus_config)
             ranged = await asyncio.gather(*(reader(systems, r) for r in plan.ranges))
             listing = users_listing_of(plan, ranged)
     except ApiError as error:
@@ -91,9 +94,7 @@ async def read_users(systems: Systems, usernames: Sequence[str] | None) -> UserL
 
 @task(name="count-ixc-contracts", cache_policy=NO_CACHE)
 async def count_ixc_contracts(systems: Systems) -> int:
-    return await waiting_out_rate_limits(
-        systems.ixc.table_size(), systems.ixc_config.retry_policy()
-    )
+    return await _patient(systems.ixc.table_size(), systems.ixc_config)
 
 
 @task(
@@ -102,9 +103,7 @@ async def count_ixc_contracts(systems: Systems) -> int:
     cache_policy=NO_CACHE,
 )
 async def read_ixc_part(systems: Systems, plan: ReadingPlan, part: list[int] | int) -> Records:
-    return await waiting_out_rate_limits(
-        systems.ixc.read_part(plan, part), systems.ixc_config.retry_policy()
-    )
+    return await _patient(systems.ixc.read_part(plan, part), systems.ixc_config)
 
 
 async def read_contracts(systems: Systems, users: UserListing) -> ContractListing:
@@ -115,10 +114,10 @@ async def read_contracts_of(systems: Systems, ids: Sequence[int]) -> ContractLis
     """These IXC contracts, by id batches or the full listing (whichever is fewer requests)."""
     if not ids:
         return ContractListing()
-    counted = await _retried(count_ixc_contracts, systems, "ixc")(systems, return_state=True)
+    counted = await _retried(count_ixc_contracts, systems.ixc_config)(systems, return_state=True)
     size = await counted.aresult(raise_on_failure=False)
     plan = systems.ixc.reading_plan(ids, size if isinstance(size, int) else None)
-    reader = _retried(read_ixc_part, systems, "ixc")
+    reader = _retried(read_ixc_part, systems.ixc_config)
     # quote(): Prefect would otherwise walk every id of the plan looking for futures.
     states = await asyncio.gather(
         *(reader(systems, quote(plan), quote(part), return_state=True) for part in plan.parts)

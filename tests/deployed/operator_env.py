@@ -88,21 +88,11 @@ class PrefectServer:
 
 def cli(server: PrefectServer, *arguments: str, timeout: float = 180) -> str:
     """Run `prefect ...` from the project root; its output, or an AssertionError with it."""
-    done = subprocess.run(
-        [sys.executable, "-m", "prefect", "--no-prompt", *arguments],
-        cwd=ROOT,
-        env=server.env(),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    assert done.returncode == 0, f"prefect {' '.join(arguments)}:\n{done.stdout}\n{done.stderr}"
-    return done.stdout
+    return python(server, "-m", "prefect", "--no-prompt", *arguments, timeout=timeout)
 
 
 def python(server: PrefectServer, *arguments: str, timeout: float = 180) -> str:
-    """Run `python -m ...` (the project's own commands) against the server."""
+    """Run `python ...` (e.g. the project's own commands) against the server."""
     done = subprocess.run(
         [sys.executable, *arguments],
         cwd=ROOT,

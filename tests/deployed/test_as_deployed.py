@@ -244,33 +244,30 @@ async def test_an_approval_survives_and_blocks_nobody_who_paid_meanwhile(
     assert "o IXC mudou depois da aprovação" in summary
 
 
-async def _late_run() -> Any:
-    """A contract-sync run on a pool no worker serves: it goes Late."""
+async def _run_like_hourly(
+    name: str, pool: str, entrypoint: str | None = None, **parameters: Any
+) -> Any:
+    """A run of a contract-sync deployment made like `hourly`, on `pool`, maybe other code."""
     async with get_client() as client:
         hourly = await client.read_deployment_by_name("contract-sync/hourly")
-        probe = await client.create_deployment(
+        deployment = await client.create_deployment(
             flow_id=hourly.flow_id,
-            name="late-probe",
-            work_pool_name=UNSERVED_POOL,
-            entrypoint=hourly.entrypoint,
+            name=name,
+            work_pool_name=pool,
+            entrypoint=entrypoint or hourly.entrypoint,
             pull_steps=hourly.pull_steps,
         )
-        return await client.create_flow_run_from_deployment(probe, parameters={"dry_run": True})
+        return await client.create_flow_run_from_deployment(deployment, parameters=parameters)
+
+
+async def _late_run() -> Any:
+    """A contract-sync run on a pool no worker serves: it goes Late."""
+    return await _run_like_hourly("late-probe", UNSERVED_POOL, dry_run=True)
 
 
 async def _start_broken() -> UUID:
     """A contract-sync deployment whose code is gone: it crashes before the flow loads."""
-    async with get_client() as client:
-        hourly = await client.read_deployment_by_name("contract-sync/hourly")
-        broken = await client.create_deployment(
-            flow_id=hourly.flow_id,
-            name="stale-code",
-            work_pool_name=POOL,
-            entrypoint="flows/gone.py:contract_sync",
-            pull_steps=hourly.pull_steps,
-        )
-        run = await client.create_flow_run_from_deployment(broken)
-    return run.id
+    return (await _run_like_hourly("stale-code", POOL, "flows/gone.py:contract_sync")).id
 
 
 async def test_the_explain_deployment_answers_for_one_customer(
