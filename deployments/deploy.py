@@ -1,11 +1,12 @@
-"""Deploy every deployment of prefect.yaml whose work pool exists (`make deploy`).
+"""Deploy every deployment of prefect.yaml that can run here (`make deploy`).
 
 `prefect deploy --all` stops at the first deployment whose work pool is missing, so on a server
-without a Docker pool it never gets past `hourly-docker`. This deploys each deployment whose
-pool exists, one `prefect deploy --name` at a time, says which it skipped and why, and exits
-non-zero if a deployment whose pool exists could not be deployed.
+without a Docker pool it never gets past `hourly-docker`; and it deploys `every-minute` on a
+server with no gym ERP blocks, whose runs then fail (and alert) every minute. This deploys each
+deployment whose work pool and blocks exist, one `prefect deploy --name` at a time, says which
+it skipped and why, and exits non-zero if a deployment it tried could not be deployed.
 
-    python -m deployments.deploy [--only NAME ...]
+    python -m deployments.deploy [--only NAME ...] [--without-blocks]
 """
 
 from __future__ import annotations
@@ -15,21 +16,34 @@ import asyncio
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import yaml
 from prefect.client.orchestration import get_client
 from prefect.exceptions import ObjectNotFound
 
+from deployments.needed_blocks import missing_blocks
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def deployments_in(prefect_yaml: Path) -> list[tuple[str, str]]:
-    """(deployment name, work pool name) of each deployment, in file order."""
-    document = yaml.safe_load(prefect_yaml.read_text())
-    return [
-        (deployment["name"], deployment["work_pool"]["name"])
-        for deployment in document.get("deployments", [])
-    ]
+def deployments_in(prefect_yaml: Path) -> list[dict[str, Any]]:
+    """The deployments of `prefect_yaml`, in file order."""
+    return list(yaml.safe_load(prefect_yaml.read_text()).get("deployments", []))
+
+
+async def why_not(deployment: dict[str, Any], pools: set[str], check_blocks: bool) -> str | None:
+    """Why `deployment` cannot run on this server, or None if it can."""
+    pool = deployment["work_pool"]["name"]
+    if pool not in pools:
+        return f"work pool {pool!r} does not exist (see the README to create it)"
+    if check_blocks:
+        missing = await missing_blocks(deployment["entrypoint"], deployment.get("parameters"))
+        if missing:
+            return (
+                f"no blocks {', '.join(missing)} (make blocks; --without-blocks deploys it anyway)"
+            )
+    return None
 
 
 async def existing_pools(names: set[str]) -> set[str]:
@@ -47,19 +61,21 @@ async def existing_pools(names: set[str]) -> set[str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", action="append", help="deploy only this one (repeatable)")
+    parser.add_argument(
+        "--without-blocks", action="store_true", help="deploy even where its blocks do not exist"
+    )
     options = parser.parse_args()
     wanted = [
-        (name, pool)
-        for name, pool in deployments_in(ROOT / "prefect.yaml")
-        if not options.only or name in options.only
+        deployment
+        for deployment in deployments_in(ROOT / "prefect.yaml")
+        if not options.only or deployment["name"] in options.only
     ]
-    pools = asyncio.run(existing_pools({pool for _, pool in wanted}))
+    pools = asyncio.run(existing_pools({d["work_pool"]["name"] for d in wanted}))
     failed = []
-    for name, pool in wanted:
-        if pool not in pools:
-            print(
-                f"skipped {name}: work pool {pool!r} does not exist (see the README to create it)"
-            )
+    for deployment in wanted:
+        name = deployment["name"]
+        if reason := asyncio.run(why_not(deployment, pools, not options.without_blocks)):
+            print(f"skipped {name}: {reason}")
             continue
         command = [sys.executable, "-m", "prefect", "--no-prompt", "deploy", "--name", name]
         if subprocess.run(command, cwd=ROOT, check=False).returncode != 0:

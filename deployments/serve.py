@@ -16,40 +16,18 @@ import sys
 from typing import Any
 
 from prefect import serve
-from prefect.blocks.core import Block
 from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 from prefect.schedules import Cron
 
-from blocks.discord.block import Discord
-from blocks.gym_erp.block import GymErpDatabase
-from blocks.gym_erp.cards import FernetCardKey
-from blocks.ixc.block import Ixc
-from blocks.magnusbilling.block import MagnusBilling
-from blocks.mundipagg.block import Mundipagg
 from clock import DEFAULT_TIMEZONE
+from deployments.needed_blocks import CONTRACT_SYNC, SUBSCRIPTION_EVENTS, missing_blocks
 from flows.contract_sync import contract_sync
 from flows.subscription_events import subscription_events
-
-BLOCK_NAME = "default"
-NEEDS: dict[str, list[type[Block]]] = {
-    "contract-sync": [MagnusBilling, Ixc, Discord],
-    "subscription-events": [GymErpDatabase, FernetCardKey, Mundipagg],
-}
-
-
-async def missing_blocks(flow_name: str) -> list[str]:
-    missing = []
-    for block_type in NEEDS[flow_name]:
-        try:
-            await block_type.aload(BLOCK_NAME)
-        except ValueError:
-            missing.append(f"{block_type.get_block_type_slug()}/{BLOCK_NAME}")
-    return missing
 
 
 def deployments() -> list[Any]:
     served = []
-    if not (missing := asyncio.run(missing_blocks("contract-sync"))):
+    if not (missing := asyncio.run(missing_blocks(CONTRACT_SYNC))):
         # No deployment concurrency limit: the runs' own lock holds through approvals.
         served.append(
             contract_sync.to_deployment(
@@ -67,7 +45,7 @@ def deployments() -> list[Any]:
         )
     else:
         print(f"not serving contract-sync: no blocks {', '.join(missing)} (make blocks)")
-    if not (missing := asyncio.run(missing_blocks("subscription-events"))):
+    if not (missing := asyncio.run(missing_blocks(SUBSCRIPTION_EVENTS))):
         served.append(
             subscription_events.to_deployment(
                 name="every-minute-served",

@@ -19,6 +19,7 @@ from blocks.magnusbilling.models import MagnusUser
 from reconcile.decide import CHANGES, Action
 from reconcile.history import HistoryEntry, as_number
 from reconcile.holds import Hold
+from reconcile.outcome import Result
 from reconcile.texts import format_moment, label, say
 
 
@@ -162,7 +163,7 @@ class Explanation:
         if entry.would_action is not None:
             action += f" ({label(self.language, 'action', entry.would_action)})"
         result = label(self.language, "result", entry.result) if entry.result else ""
-        if entry.dry_run:
+        if entry.dry_run and entry.result != Result.PLANNED:  # "planned" says dry run itself
             result = f"{result} {self._say('explain.dry')}".strip()
         reason = entry.reason + (f" | {entry.detail}" if entry.detail else "")
         after = "?" if entry.magnus_after is None else str(entry.magnus_after)

@@ -56,8 +56,11 @@ def lock_name(magnus_url: str) -> str:
 async def one_run_at_a_time(magnus_url: str, flow_run_id: UUID) -> AsyncIterator[None]:
     """Hold the lock for the block; `LockHeld` if another run holds it."""
     name = lock_name(magnus_url)
-    async with get_client() as client:
-        await client.upsert_global_concurrency_limit_by_name(name, limit=1)
+    # Looked at first so that the usual case - the hourly run finding one that awaits approval -
+    # is not a timed-out acquisition, which Prefect logs as an ERROR; two runs that both find it
+    # free still cannot both take it.
+    if await _taken(name):
+        raise LockHeld(await _active_runs(flow_run_id))
     try:
         async with concurrency(
             name,
@@ -71,6 +74,14 @@ async def one_run_at_a_time(magnus_url: str, flow_run_id: UUID) -> AsyncIterator
             yield
     except TimeoutError:
         raise LockHeld(await _active_runs(flow_run_id)) from None
+
+
+async def _taken(name: str) -> bool:
+    """Whether the lock `name` (created on first use) is held."""
+    async with get_client() as client:
+        await client.upsert_global_concurrency_limit_by_name(name, limit=1)
+        lock = await client.read_global_concurrency_limit_by_name(name)
+    return lock.active_slots >= lock.limit
 
 
 async def _active_runs(own_id: UUID) -> str:

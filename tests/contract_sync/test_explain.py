@@ -128,6 +128,9 @@ async def test_the_explanation_agrees_with_the_sync_for_every_customer(synced):
             assert explained.decision["reason"] == row["motivo"], row["usuário"]
             action = explained.sections()[1].pairs[0][1]
             assert action == row["ação"], row["usuário"]
+        paid = sandbox.magnus.users[drifted(sandbox, "block")[0]]["username"]
+        history = (await explain_customer(systems, paid)).terminal()
+    assert "planejada (simulação)" in history and "(simulação) (simulação)" not in history
     assert any(row["ação"] == "Retido" for row in rows)
     assert any(row["ação"] == "Desbloqueio" for row in rows)
     records.close()

@@ -46,6 +46,7 @@ from prefect.client.schemas.filters import (
     FlowRunFilterStateType,
 )
 from prefect.client.schemas.objects import StateType
+from prefect.exceptions import ObjectNotFound
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from sandbox.faults import FaultKind
@@ -76,18 +77,19 @@ def deployed(
         sandbox.save_blocks("default")
         python(server, "-m", "deployments.automations")
         deployed_output = python(server, "-m", "deployments.deploy")
-        assert "skipped hourly-docker" in deployed_output
-        asyncio.run(_only_hourly_scheduled())
+        assert "skipped hourly-docker: work pool 'billing-sync-docker'" in deployed_output
+        # No gym ERP here: a deployed every-minute would fail (and alert) every minute.
+        assert "skipped every-minute: no blocks gym-erp-database/default" in deployed_output
+        asyncio.run(_no_deployment_named("subscription-events/every-minute"))
         with worker(server, POOL):
             yield server, sandbox
         assert server.errors_in_log() == []
 
 
-async def _only_hourly_scheduled() -> None:
-    """Leave the every-minute deployment (no gym ERP here) without schedule or runs."""
+async def _no_deployment_named(name: str) -> None:
     async with get_client() as client:
-        every_minute = await client.read_deployment_by_name("subscription-events/every-minute")
-        await _stop_schedules(client, every_minute.id)
+        with pytest.raises(ObjectNotFound):
+            await client.read_deployment_by_name(name)
 
 
 async def _stop_schedules(client: Any, deployment_id: UUID) -> None:
