@@ -411,6 +411,46 @@ def format_moment(moment: datetime, zone: tzinfo, language: str) -> str:
     return f"{local:{pattern}} ({local.tzname()})"
 
 
+# The run's own log lines (the flow run's Logs tab in the Prefect UI).
+CATALOGUE.update(
+    {
+        "log.magnus_read": (
+            "{count} clientes lidos do MagnusBilling (o servidor informou {total})",
+            "Read {count} MagnusBilling users (server reported {total})",
+        ),
+        "log.ixc_read": (
+            "{read} de {wanted} contratos lidos do IXC ({how}); {failed} não puderam ser lidos",
+            "Read {read} of {wanted} IXC contracts ({how}); {failed} could not be read",
+        ),
+        "ixc_strategy.by-id": ("por id", "by id"),
+        "ixc_strategy.full-listing": ("listagem completa", "full listing"),
+        "log.interrupted_found": (
+            "{count} gravação(ões) de uma execução interrompida já estavam aplicadas no Magnus",
+            "{count} writes of an interrupted run found applied in Magnus",
+        ),
+        "log.not_writing": ("{username} não gravado: {reason}", "Not writing {username}: {reason}"),
+        "log.applied": (
+            "{action} {username}: status {before} -> {after}",
+            "{action} {username}: active {before} -> {after}",
+        ),
+        "log.pausing": ("Pausada para aprovação: {why}", "Pausing for approval: {why}"),
+        "log.approved": ("Aprovada pelo operador: {note}", "Approved by the operator: {note}"),
+        "log.alert_unsent": (
+            'Alerta "{title}" não enviado: {error}',
+            'Could not send the alert "{title}": {error}',
+        ),
+        "log.no_discord_block": (
+            "Sem bloco Discord para o alerta de falha: {error}",
+            "No Discord block for the failure alert: {error}",
+        ),
+        "log.message_unsent": (
+            "Mensagem {position} do Discord não enviada: {why}",
+            "Discord message {position} not sent: {why}",
+        ),
+    }
+)
+
+
 # Holds, customer history and the explain command.
 CATALOGUE.update(
     {

@@ -34,7 +34,7 @@ from reconcile.ledger import LedgerEntry, NotificationLedger, WriteState
 from reconcile.messages import announcements, summary_message
 from reconcile.plan import PlannedChange
 from reconcile.report import RunReport
-from reconcile.texts import label, say
+from reconcile.texts import DEFAULT_LANGUAGE, label, say
 from tasks.contract_sync.systems import Systems
 from tasks.retries import retry_options, waiting_out_rate_limits
 
@@ -70,7 +70,9 @@ async def post_alert(
         async with discord.errors_webhook() as webhook:
             await webhook.post(message)
     except Exception as error:  # an alert must never mask what it reports
-        get_run_logger().error("Could not send the alert %r: %s", title, type(error).__name__)
+        get_run_logger().error(
+            say(language, "log.alert_unsent", title=title, error=type(error).__name__)
+        )
 
 
 async def alert_on_failure(flow: Flow, flow_run: FlowRun, state: State[Any]) -> None:
@@ -81,7 +83,9 @@ async def alert_on_failure(flow: Flow, flow_run: FlowRun, state: State[Any]) -> 
     try:
         discord = await Discord.aload(params.get("discord_block", "default"))
     except Exception as error:  # no block, no alert: the automation still covers the run
-        get_run_logger().error("No Discord block for the failure alert: %s", type(error).__name__)
+        get_run_logger().error(
+            say(DEFAULT_LANGUAGE, "log.no_discord_block", error=type(error).__name__)
+        )
         return
     language = discord.language
     state_label = say(language, f"state.{state.type.value.title()}") if state.type else "?"
@@ -211,7 +215,9 @@ async def post_in_order(
                 if isinstance(error, ApiError)
                 else say(language, "notify.unexpected_type", error=type(error).__name__)
             )
-            get_run_logger().error("Discord message %d not sent: %s", position + 1, why)
+            get_run_logger().error(
+                say(language, "log.message_unsent", position=position + 1, why=why)
+            )
             return [
                 say(
                     language,

@@ -274,7 +274,7 @@ async def approved_changes(
             counts=count_actions(changes),
             flow_run_id=flow_run_context.id,
         )
-    get_run_logger().warning("Pausing for approval: %s", why)
+    get_run_logger().warning(say(language, "log.pausing", why=why))
     answer = await ask_for_approval(
         verdict,
         changes,
@@ -292,7 +292,7 @@ async def approved_changes(
         return _stopped(
             report, changes, say(language, "approval.stopped_rejected", why=why, note=note)
         )
-    get_run_logger().warning("Approved by the operator: %s", answer.note or "-")
+    get_run_logger().warning(say(language, "log.approved", note=answer.note or "-"))
     return await _still_standing(systems, changes, report)
 
 

@@ -34,7 +34,7 @@ from blocks.magnusbilling.client import (
 )
 from reconcile.plan import build_plan, contract_ids
 from reconcile.report import RunReport
-from reconcile.texts import say
+from reconcile.texts import label, say
 from tasks.contract_sync.recording import held_plan
 from tasks.contract_sync.systems import RunEndsEarly, Systems
 from tasks.retries import retry_options, waiting_out_rate_limits
@@ -85,9 +85,12 @@ async def read_users(systems: Systems, usernames: Sequence[str] | None) -> UserL
         message = say(systems.language, "failure.magnus_unreadable", error=error)
         raise RunEndsEarly.failed(message) from None
     get_run_logger().info(
-        "Read %d MagnusBilling users (server reported %d)",
-        len(listing.users),
-        listing.reported_total,
+        say(
+            systems.language,
+            "log.magnus_read",
+            count=len(listing.users),
+            total=listing.reported_total,
+        )
     )
     return listing
 
@@ -126,11 +129,14 @@ async def read_contracts_of(systems: Systems, ids: Sequence[int]) -> ContractLis
     results = [await state.aresult(raise_on_failure=False) for state in states]
     listing = listing_of(plan, results)
     get_run_logger().info(
-        "Read %d of %d IXC contracts (%s), %d could not be read",
-        len(listing.contracts),
-        len(plan.wanted),
-        listing.strategy,
-        len(listing.failed_ids),
+        say(
+            systems.language,
+            "log.ixc_read",
+            read=len(listing.contracts),
+            wanted=len(plan.wanted),
+            how=label(systems.language, "ixc_strategy", listing.strategy),
+            failed=len(listing.failed_ids),
+        )
     )
     return listing
 
@@ -162,7 +168,7 @@ async def decide_every_customer(
         )
         if confirmed:
             get_run_logger().warning(
-                "%d writes of an interrupted run found applied in Magnus", confirmed
+                say(systems.language, "log.interrupted_found", count=confirmed)
             )
     return RunReport(
         plan=plan,

@@ -54,7 +54,9 @@ async def _compare_and_set(systems: Systems, change: PlannedChange) -> ChangeOut
     if check.verdict is Verdict.ALREADY_DONE:
         return _outcome(change, Result.ALREADY_DONE, check.reason, current.active)
     if check.verdict is Verdict.STALE:
-        get_run_logger().warning("Not writing %s: %s", change.username, check.reason)
+        get_run_logger().warning(
+            say(systems.language, "log.not_writing", username=change.username, reason=check.reason)
+        )
         return _outcome(change, Result.STALE, check.reason, current.active)
     if (held := hold_on(systems, change.username)) is not None:  # set after the plan was made
         return _outcome(change, Result.HELD, held, current.active)
@@ -62,7 +64,14 @@ async def _compare_and_set(systems: Systems, change: PlannedChange) -> ChangeOut
     saved = await systems.magnus.set_active(change.magnus_id, change.target_active)
     ledger.mark([key], WriteState.APPLIED)
     get_run_logger().info(
-        "%s %s: active %s -> %s", change.action, change.username, change.magnus_active, saved.active
+        say(
+            systems.language,
+            "log.applied",
+            action=label(systems.language, "action", change.action),
+            username=change.username,
+            before=change.magnus_active,
+            after=saved.active,
+        )
     )
     return _outcome(change, Result.APPLIED, "", saved.active)
 

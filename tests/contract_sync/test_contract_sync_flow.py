@@ -6,10 +6,14 @@ an oracle independent of the flow's own decision code.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import LogFilter
+from prefect.logging.handlers import APILogHandler
 
 from flows.contract_sync import contract_sync
 from reconcile.decide import CHANGES, Action
@@ -27,6 +31,8 @@ pytestmark = pytest.mark.prefect
 
 TARGET = {"block": {4}, "unblock": {1}, "disable": {0}, "enable": {1}}
 NO_GUARD = {"max_harmful_share": 1.0, "max_harmful_count": 100_000}
+# Prefect's own lines in a run's logs (English, not ours to translate).
+PREFECT_OWN_LINES = ("Beginning flow run", "View at", "Finished in state", "Created task run")
 
 
 @pytest.fixture
@@ -126,6 +132,24 @@ async def test_notifications_name_each_change(synthetic: SandboxStack):
     assert fields["Contrato"] == str(user["dist"]).strip()
     assert fields["Novo status"].startswith(str(user["active"]))
     assert all(len(m.payload.get("embeds", [])) <= 10 for m in synthetic.discord.messages)
+
+
+async def test_the_runs_own_log_lines_are_in_the_operators_language(synthetic: SandboxStack):
+    state = await run(**NO_GUARD)
+    assert state.is_completed()
+    await APILogHandler.aflush()
+    async with get_client() as client:
+        logs = await client.read_logs(
+            LogFilter(flow_run_id={"any_": [state.state_details.flow_run_id]}), limit=200, offset=0
+        )
+    ours = [log.message for log in logs if not log.message.startswith(PREFECT_OWN_LINES)]
+    assert any(line.startswith("Bloqueio ") and ": status 1 -> 4" in line for line in ours)
+    assert any("clientes lidos do MagnusBilling" in line for line in ours)
+    assert any("contratos lidos do IXC (por id)" in line for line in ours)
+    raw_names = {str(a) for a in Action} | {str(r) for r in Result}
+    raw = [line for line in ours for name in raw_names if re.search(rf"\b{name}\b", line)]
+    assert raw == []
+    assert not [line for line in ours if re.search(r"\b(Read|writes|Not writing)\b", line)]
 
 
 async def test_a_large_change_set_stops_unattended_runs_before_any_write(synthetic: SandboxStack):
