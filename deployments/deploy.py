@@ -46,6 +46,14 @@ async def why_not(deployment: dict[str, Any], pools: set[str], check_blocks: boo
     return None
 
 
+async def reasons_to_skip(
+    deployments: list[dict[str, Any]], check_blocks: bool
+) -> dict[str, str | None]:
+    """Each deployment's name -> why it cannot run here (None: deploy it)."""
+    pools = await existing_pools({d["work_pool"]["name"] for d in deployments})
+    return {d["name"]: await why_not(d, pools, check_blocks) for d in deployments}
+
+
 async def existing_pools(names: set[str]) -> set[str]:
     found: set[str] = set()
     async with get_client() as client:
@@ -70,11 +78,9 @@ def main() -> int:
         for deployment in deployments_in(ROOT / "prefect.yaml")
         if not options.only or deployment["name"] in options.only
     ]
-    pools = asyncio.run(existing_pools({d["work_pool"]["name"] for d in wanted}))
     failed = []
-    for deployment in wanted:
-        name = deployment["name"]
-        if reason := asyncio.run(why_not(deployment, pools, not options.without_blocks)):
+    for name, reason in asyncio.run(reasons_to_skip(wanted, not options.without_blocks)).items():
+        if reason:
             print(f"skipped {name}: {reason}")
             continue
         command = [sys.executable, "-m", "prefect", "--no-prompt", "deploy", "--name", name]

@@ -38,6 +38,7 @@ from blocks.ixc.models import IxcContract
 SYSTEM = "ixc"
 CONTRACT_TABLE = "cliente_contrato"
 _ID = f"{CONTRACT_TABLE}.id"
+ReadingStrategy = Literal["by-id", "full-listing"]
 
 
 @dataclass
@@ -47,7 +48,7 @@ class ContractListing:
     contracts: dict[int, IxcContract] = field(default_factory=dict)
     failed_ids: dict[int, Problem] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
-    strategy: str = "by-id"
+    strategy: ReadingStrategy = "by-id"
 
 
 @dataclass
@@ -64,7 +65,7 @@ class ReadingPlan:
     """The contracts wanted and how: batches of ids (`by-id`) or pages of the whole table."""
 
     wanted: list[int]
-    strategy: Literal["by-id", "full-listing"]
+    strategy: ReadingStrategy
     parts: list[list[int]] | list[int]  # id batches, or page numbers
     table_size: int | None = None
 

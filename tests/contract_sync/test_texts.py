@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from string import Formatter
+from typing import get_args
 
 import pandas as pd
 import pytest
 
+from blocks.ixc.client import ReadingStrategy
 from reconcile.decide import Action
 from reconcile.outcome import ChangeOutcome, Result
 from reconcile.report import RunReport
@@ -50,6 +52,7 @@ def test_every_action_and_result_has_a_label() -> None:
         assert all(label(language, "action", a) for a in Action)
         assert all(label(language, "result", r) for r in Result)
         assert all(say(language, f"count.{r}", n=1) for r in Result)
+        assert all(label(language, "ixc_strategy", s) for s in get_args(ReadingStrategy))
 
 
 def report_with_everything(language: str) -> RunReport:
