@@ -142,12 +142,13 @@ async def create_subscription(run: EventRun) -> Done:
 
 
 async def _same_code_at_gateway(
-    run: EventRun, subscription: SubscriptionRow
+    run: EventRun, subscription: SubscriptionRow, nothing_done: str = "nada criado"
 ) -> tuple[GatewaySubscription | None, int]:
     """(the live subscription this flow created at the gateway with this subscription's code,
     how many canceled ones share the code). Canceled ones charge nobody and are left alone;
-    a live one this flow did not create, or two of them, stop the event: creating another could
-    charge the customer twice, adopting the wrong one would bill the wrong items."""
+    a live one this flow did not create, or two of them, stop the event (`nothing_done` says
+    what it did not do): creating another could charge the customer twice, adopting the wrong
+    one would bill the wrong items, cancelling someone else's would stop their service."""
     code = str(subscription.id)
     same_code = await run.services.gateway.subscriptions_with_code(code)
     live = [found for found in same_code if found.status != "canceled"]
@@ -158,15 +159,29 @@ async def _same_code_at_gateway(
     if len(live) > 1:
         raise EventFailed(
             f"{len(live)} assinaturas ativas com o code {code} no gateway ({ids}): cancele a "
-            "duplicada e volte o evento para N; nada criado"
+            f"duplicada e volte o evento para N; {nothing_done}"
         )
     (found,) = live
     if (found.metadata or {}).get("id_assinatura") != code:
         raise EventFailed(
             f"a assinatura {found.id} do gateway tem o code {code} mas não foi criada para a "
-            f"assinatura {code} do ERP (metadata): confira; nada criado"
+            f"assinatura {code} do ERP (metadata): confira; {nothing_done}"
         )
     return found, canceled
+
+
+async def _subscription_at_gateway(
+    run: EventRun, subscription: SubscriptionRow, nothing_done: str
+) -> tuple[GatewaySubscription | None, str]:
+    """(the subscription as the gateway holds it - by the ERP's `id_api`, or else the live one
+    this flow created with its `code` - or None, and how it was found or why not)."""
+    if subscription.id_api:
+        return await run.services.gateway.subscription(subscription.id_api), "já no gateway"
+    found, canceled = await _same_code_at_gateway(run, subscription, nothing_done)
+    if found is None:
+        ignored = f"; {canceled} cancelada(s) com o mesmo code" if canceled else ""
+        return None, f"nenhuma assinatura ativa com o code {subscription.id}{ignored}"
+    return found, f"encontrada pelo code {subscription.id}"
 
 
 def _completed(
@@ -241,17 +256,35 @@ async def change_billing_day(run: EventRun) -> Done:
 
 
 async def cancel_subscription(run: EventRun) -> Done:
-    """A_C: cancel at the gateway (with its pending invoices) and mark the subscription C."""
+    """A_C: cancel at the gateway (with its pending invoices) and mark the subscription C.
+
+    Without an `id_api` in the ERP (an A_N whose outcome was unknown, then skipped), the
+    subscription may be at the gateway all the same, charging: it is looked up by its `code`
+    as A_N does, cancelled there and its id stored. Only when no live one has the code is it
+    "not at the gateway"."""
     subscription = await _subscription(run, _target(run))
     await _customer(run, subscription.id_cliente)
-    canceled = [RowUpdate(subscriptions.name, subscription.id, {"status": "C"})]
-    if not subscription.id_api:
-        return Done("assinatura não estava no gateway; marcada como cancelada", canceled)
-    run.id_api = subscription.id_api
+    canceled: dict[str, object] = {"status": "C"}
+    gateway_id, how = subscription.id_api, ""
+    if not gateway_id:
+        found, ignored = await _same_code_at_gateway(run, subscription, "nada cancelado")
+        if found is None:
+            also = f"; {ignored} cancelada(s) com o mesmo code" if ignored else ""
+            return Done(
+                f"assinatura não estava no gateway (nenhuma ativa com o code {subscription.id}"
+                f"{also}); marcada como cancelada",
+                [RowUpdate(subscriptions.name, subscription.id, canceled)],
+            )
+        gateway_id, how = found.id, f" (encontrada pelo code {subscription.id})"
+        canceled["id_api"] = found.id
+    run.id_api = gateway_id
     await run.services.gateway.cancel_subscription(
-        subscription.id_api, idempotency_key=run.key("cancel-subscription")
+        gateway_id, idempotency_key=run.key("cancel-subscription")
     )
-    return Done("assinatura cancelada no gateway", canceled)
+    return Done(
+        f"assinatura cancelada no gateway{how}",
+        [RowUpdate(subscriptions.name, subscription.id, canceled)],
+    )
 
 
 async def update_customer(run: EventRun) -> Done:
@@ -298,16 +331,60 @@ async def update_item(run: EventRun) -> Done:
 
 
 async def remove_item(run: EventRun) -> Done:
-    """IA_R: remove the item from the subscription and mark it inactive (I)."""
-    item, subscription_api_id = await _item_of_registered_subscription(run)
-    inactive = [RowUpdate(subscription_items.name, item.id, {"status": "I"})]
-    if not item.id_api:
-        return Done("item não estava no gateway; marcado como inativo", inactive)
-    run.id_api = item.id_api
+    """IA_R: remove the item from the subscription and mark it inactive (I).
+
+    An item without an `id_api` may be at the gateway all the same: sent with an A_N whose
+    answer lacked it or was lost. It is then looked for on the gateway's subscription (by the
+    ERP's `id_api`, or else by `code`), paired with the ERP's items as A_N pairs them, and
+    removed there; only when the gateway has no such subscription is it "not at the gateway".
+    What the pairing cannot tell apart ends `E` with nothing removed."""
+    item, subscription = await _item_and_subscription(run)
+    if item.id_api and subscription.id_api:
+        run.id_api = item.id_api
+        await run.services.gateway.remove_item(
+            subscription.id_api, item.id_api, idempotency_key=run.key("remove-item")
+        )
+        return Done(
+            f"item '{item.descricao}' removido da assinatura",
+            [RowUpdate(subscription_items.name, item.id, {"status": "I"})],
+        )
+    at_gateway, how = await _subscription_at_gateway(run, subscription, "nada removido")
+    if at_gateway is None:
+        return Done(
+            f"item não estava no gateway ({how}); marcado como inativo",
+            [RowUpdate(subscription_items.name, item.id, {"status": "I"})],
+        )
+    found: list[Change] = []
+    if subscription.id_api is None:
+        found.append(RowUpdate(subscriptions.name, subscription.id, {"id_api": at_gateway.id}))
+    item_id_api = item.id_api
+    if item_id_api is None:
+        item_id_api, others = await _paired_item(run, item, at_gateway)
+        found += others
+    run.id_api = item_id_api
     await run.services.gateway.remove_item(
-        subscription_api_id, item.id_api, idempotency_key=run.key("remove-item")
+        at_gateway.id, item_id_api, idempotency_key=run.key("remove-item")
     )
-    return Done(f"item '{item.descricao}' removido da assinatura", inactive)
+    removed = RowUpdate(subscription_items.name, item.id, {"status": "I", "id_api": item_id_api})
+    return Done(f"item '{item.descricao}' removido da assinatura ({how})", [*found, removed])
+
+
+async def _paired_item(
+    run: EventRun, item: ItemRow, at_gateway: GatewaySubscription
+) -> tuple[str, list[RowUpdate]]:
+    """(the gateway's id of this item, ids for the subscription's other active ERP items that
+    lack one), pairing them with the gateway's items as A_N does; `E` when it cannot."""
+    items = await run.services.erp.active_items(item.id_assinatura)
+    paired, problems = _item_ids(items, at_gateway.items)
+    this = [str(pair.values["id_api"]) for pair in paired if pair.row_id == item.id]
+    if not this and not problems:
+        problems = [f"o item não está ativo no ERP (status {item.status})"]
+    if problems:
+        raise EventFailed(
+            f"não foi possível saber qual item da assinatura {at_gateway.id} do gateway é o "
+            f"item {item.id}: {'; '.join(problems)}; confira; nada removido"
+        )
+    return this[0], [pair for pair in paired if pair.row_id != item.id]
 
 
 async def import_invoices(run: EventRun) -> Done:
@@ -487,7 +564,7 @@ def _item_ids(
     ], []
 
 
-async def _item_of_registered_subscription(run: EventRun) -> tuple[ItemRow, str]:
+async def _item_and_subscription(run: EventRun) -> tuple[ItemRow, SubscriptionRow]:
     item_id = _target(run)
     item = await run.services.erp.item(item_id)
     if item is None:
@@ -499,6 +576,11 @@ async def _item_of_registered_subscription(run: EventRun) -> tuple[ItemRow, str]
         )
     await _customer(run, subscription.id_cliente)
     run.value = item.quant * item.valor
+    return item, subscription
+
+
+async def _item_of_registered_subscription(run: EventRun) -> tuple[ItemRow, str]:
+    item, subscription = await _item_and_subscription(run)
     return item, _gateway_id(subscription)
 
 
