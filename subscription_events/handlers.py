@@ -305,6 +305,10 @@ async def add_item(run: EventRun) -> Done:
     if item.id_api:
         run.id_api = item.id_api
         return Done("item já estava no gateway; nada enviado")
+    if item.status != "A":
+        # Removed in the ERP meanwhile (its IA_R ran first, or the ERP marked it): adding it
+        # would bill a removed item.
+        return Done(f"item '{item.descricao}' inativo no ERP (status {item.status}); nada enviado")
     added = await run.services.gateway.add_item(
         subscription_api_id, item_data(item), idempotency_key=run.key("item")
     )
@@ -361,6 +365,12 @@ async def remove_item(run: EventRun) -> Done:
     if item_id_api is None:
         item_id_api, others = await _paired_item(run, item, at_gateway)
         found += others
+    if item_id_api is None:
+        return Done(
+            f"item não estava no gateway (a assinatura {at_gateway.id} não tem item sem par no "
+            "ERP); marcado como inativo",
+            [*found, RowUpdate(subscription_items.name, item.id, {"status": "I"})],
+        )
     run.id_api = item_id_api
     await run.services.gateway.remove_item(
         at_gateway.id, item_id_api, idempotency_key=run.key("remove-item")
@@ -371,10 +381,13 @@ async def remove_item(run: EventRun) -> Done:
 
 async def _paired_item(
     run: EventRun, item: ItemRow, at_gateway: GatewaySubscription
-) -> tuple[str, list[RowUpdate]]:
-    """(the gateway's id of this item, ids for the subscription's other active ERP items that
+) -> tuple[str | None, list[RowUpdate]]:
+    """(the gateway's id of this item - None when the gateway has no live item that no ERP item
+    claims, so it cannot be there - and ids for the subscription's other active ERP items that
     lack one), pairing them with the gateway's items as A_N does; `E` when it cannot."""
     items = await run.services.erp.active_items(item.id_assinatura)
+    if not _unclaimed(items, at_gateway.items):
+        return None, []
     paired, problems = _item_ids(items, at_gateway.items)
     this = [str(pair.values["id_api"]) for pair in paired if pair.row_id == item.id]
     if not this and not problems:
@@ -550,9 +563,8 @@ def _item_ids(
     text): those no ERP item claims yet, removed ones aside, are paired in order with the ERP
     items without an id - only when there are as many of each.
     """
-    claimed = {item.id_api for item in items if item.id_api}
     unpaired = [item for item in items if not item.id_api]
-    free = [item for item in at_gateway if item.id not in claimed and item.status != "deleted"]
+    free = _unclaimed(items, at_gateway)
     if len(unpaired) != len(free):
         return [], [
             f"o gateway mostra {len(free)} item(ns) sem par no ERP para {len(unpaired)} item(ns) "
@@ -562,6 +574,12 @@ def _item_ids(
         RowUpdate(subscription_items.name, item.id, {"id_api": answer.id})
         for item, answer in zip(unpaired, free, strict=True)
     ], []
+
+
+def _unclaimed(items: Sequence[ItemRow], at_gateway: Sequence[GatewayItem]) -> list[GatewayItem]:
+    """The gateway's live items that no ERP item claims by its `id_api`."""
+    claimed = {item.id_api for item in items if item.id_api}
+    return [item for item in at_gateway if item.id not in claimed and item.status != "deleted"]
 
 
 async def _item_and_subscription(run: EventRun) -> tuple[ItemRow, SubscriptionRow]:

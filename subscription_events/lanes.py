@@ -76,7 +76,7 @@ async def read_queue(erp: ErpDatabase, limit: int) -> Queue:
 
 async def plan_pending(erp: ErpDatabase, pending: Sequence[EventRow]) -> list[Lane]:
     """Lanes for the pending events, with what the ERP says they point at and what failed."""
-    failed = await erp.failed_events()
+    failed = await erp.failed_events(CHAINS)
     subscription_ids, item_ids = referenced_ids([*pending, *failed])
     item_subscription = await erp.item_subscriptions(item_ids)
     owners = await erp.subscription_owners(subscription_ids | set(item_subscription.values()))

@@ -110,13 +110,14 @@ class ErpDatabase:
 
     @_off_the_event_loop
     def pending_events(self, limit: int, chains: ChainCodes) -> list[EventRow]:
-        """The oldest `limit` unprocessed events (`dt_evento`, then `id_guid` to break ties)
-        that are not held behind an older `E` of their chain.
+        """The oldest `limit` unprocessed events (`dt_evento`, then the code's place in
+        `chains.same_instant_order`, then `id_guid`) that are not held behind an older `E` of
+        their chain.
 
         Held events are left out in the query itself, so however many pile up behind a failure
         they never fill the window and starve newer events of other chains.
         """
-        query = _events_in("N").where(~_held(events, chains)).limit(limit)
+        query = _events_in("N", chains).where(~_held(events, chains)).limit(limit)
         return self._rows(query, EventRow)
 
     @_off_the_event_loop
@@ -128,13 +129,13 @@ class ErpDatabase:
             total = connection.execute(
                 select(func.count()).select_from(events).where(events.c.processado == "N", held)
             ).scalar_one()
-            rows = connection.execute(_events_in("N").where(held).limit(limit))
+            rows = connection.execute(_events_in("N", chains).where(held).limit(limit))
             return [EventRow(**row._mapping) for row in rows], int(total)
 
     @_off_the_event_loop
-    def failed_events(self) -> list[EventRow]:
+    def failed_events(self, chains: ChainCodes) -> list[EventRow]:
         """Events marked `E`: they hold back the later events of their subscription."""
-        return self._rows(_events_in("E"), EventRow)
+        return self._rows(_events_in("E", chains), EventRow)
 
     @_off_the_event_loop
     def subscription_owners(self, subscription_ids: Collection[int]) -> dict[int, int]:
@@ -298,12 +299,23 @@ def _apply(connection: Connection, change: Change) -> None:
                     )
 
 
-def _events_in(status: EventStatus) -> Select[Any]:
-    """Events with this `processado`, oldest first."""
+def _events_in(status: str, chains: ChainCodes) -> Select[Any]:
+    """Events with this `processado`, oldest first; those of one instant in the order of
+    `chains.same_instant_order` (a random `id_guid` must not decide whether an item is
+    removed before it is added)."""
+    code = func.upper(func.ltrim(func.rtrim(events.c.sigla)))
+    order = chains.same_instant_order
+    rank = case(
+        *(
+            (code == _constant(f"'{sigla}'"), _constant(str(place)))
+            for place, sigla in enumerate(order)
+        ),
+        else_=_constant(str(len(order))),
+    )
     return (
         select(*_columns(events, EventRow))
         .where(events.c.processado == status)
-        .order_by(events.c.dt_evento, events.c.id_guid)
+        .order_by(events.c.dt_evento, rank, events.c.id_guid)
     )
 
 

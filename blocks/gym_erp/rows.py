@@ -14,7 +14,8 @@ EventStatus = Literal["N", "P", "E"]
 
 @dataclass(frozen=True)
 class ChainCodes:
-    """Which event codes (`sigla`) name, in `id_tabela`, a subscription, an item or a customer.
+    """Which event codes (`sigla`) name, in `id_tabela`, a subscription, an item or a customer,
+    and in which order events written in the same instant are read.
 
     Events naming the same subscription (directly or through one of its items) or the same
     customer form a chain that keeps its order: an `E` holds back its chain's later events.
@@ -23,6 +24,8 @@ class ChainCodes:
     subscription: frozenset[str]
     item: frozenset[str]
     customer: frozenset[str]
+    # Events of one instant (`dt_evento`) are read in this order of their codes, others last.
+    same_instant_order: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
