@@ -90,6 +90,9 @@ class PlannedEvent:
     chain: str
     # An earlier event of the same chain that is marked E: this one must wait for it.
     held_by: EventRow | None = None
+    # An earlier event of the same chain that another run is processing (claimed): this one
+    # waits for that run, without a log row.
+    in_flight: EventRow | None = None
 
 
 @dataclass
@@ -141,25 +144,37 @@ def lane_of(chain: str, references: References) -> str:
 
 
 def plan_lanes(
-    pending: Sequence[EventRow], failed: Sequence[EventRow], references: References
+    pending: Sequence[EventRow],
+    failed: Sequence[EventRow],
+    references: References,
+    in_flight: Sequence[EventRow] = (),
 ) -> list[Lane]:
-    """Group the pending events into lanes in `queue_order`, noting which must wait.
+    """Group the pending events into lanes in `queue_order`, noting which must wait: behind an
+    older failed event of their chain, or an older one another run is processing (claimed).
 
     Lanes come out largest first, so the longest sequential work starts earliest.
     """
-    first_failure: dict[str, EventRow] = {}
-    for event in sorted(failed, key=queue_order):
-        first_failure.setdefault(chain_of(event, references), event)
+    first_failure = _first_by_chain(failed, references)
+    first_in_flight = _first_by_chain(in_flight, references)
     lanes: dict[str, Lane] = {}
     for event in sorted(pending, key=queue_order):
         chain = chain_of(event, references)
-        failure = first_failure.get(chain)
-        held_by = (
-            failure if failure is not None and queue_order(failure) < queue_order(event) else None
-        )
+        held_by = _if_before(first_failure.get(chain), event)
+        busy = None if held_by else _if_before(first_in_flight.get(chain), event)
         key = lane_of(chain, references)
-        lanes.setdefault(key, Lane(key)).events.append(PlannedEvent(event, chain, held_by))
+        lanes.setdefault(key, Lane(key)).events.append(PlannedEvent(event, chain, held_by, busy))
     return sorted(lanes.values(), key=lambda lane: -len(lane.events))
+
+
+def _first_by_chain(events: Sequence[EventRow], references: References) -> dict[str, EventRow]:
+    first: dict[str, EventRow] = {}
+    for event in sorted(events, key=queue_order):
+        first.setdefault(chain_of(event, references), event)
+    return first
+
+
+def _if_before(earlier: EventRow | None, event: EventRow) -> EventRow | None:
+    return earlier if earlier is not None and queue_order(earlier) < queue_order(event) else None
 
 
 def queue_order(event: EventRow) -> tuple[object, int, str]:

@@ -10,6 +10,8 @@ from typing import Any, Literal
 # `processado` and `rec_log_sync.tipo`: P processed, E failed, N pending (in the log: held
 # behind a failed predecessor).
 EventStatus = Literal["N", "P", "E"]
+# `processado` of an event a run has claimed and is processing (never a `rec_log_sync.tipo`).
+CLAIMED = "W"
 
 
 @dataclass(frozen=True)
