@@ -238,12 +238,26 @@ async def change_card(run: EventRun) -> Done:
 
 
 async def change_billing_day(run: EventRun) -> Done:
-    """A_EDP: the ERP already holds the new `dia_cobranca`; move the next charge to it."""
+    """A_EDP: the ERP already holds the new `dia_cobranca`; move the next charge to it.
+
+    The next charge is the first date on the new day after today and not before the gateway's
+    `next_billing_at` (the end of the cycle already charged): an earlier one would charge the
+    customer twice for one cycle."""
     subscription, _, subscription_api_id = await _registered_subscription(run)
-    try:
-        next_charge = next_billing_date(run.services.clock.today(), subscription.dia_cobranca)
-    except ValueError as problem:
-        raise EventFailed(f"assinatura {subscription.id}: {problem}") from None
+    clock = run.services.clock
+    if not 1 <= subscription.dia_cobranca <= 31:
+        raise EventFailed(
+            f"assinatura {subscription.id}: dia de cobrança {subscription.dia_cobranca} fora de "
+            "1..31"
+        )
+    at_gateway = await run.services.gateway.subscription(subscription_api_id)
+    if at_gateway.next_billing_at is None:
+        raise EventFailed(
+            f"o gateway não informou a próxima cobrança da assinatura {subscription_api_id} "
+            "(next_billing_at): sem ela a nova data poderia cobrar o ciclo já pago; nada alterado"
+        )
+    paid_until = at_gateway.next_billing_at.astimezone(clock.zone).date()
+    next_charge = next_billing_date(clock.today(), subscription.dia_cobranca, paid_until)
     await run.services.gateway.change_next_billing_date(
         subscription_api_id,
         start_of_day(next_charge, run.services.clock.zone),
@@ -252,6 +266,7 @@ async def change_billing_day(run: EventRun) -> Done:
     run.id_api = subscription_api_id
     return Done(
         f"dia de cobrança {subscription.dia_cobranca}: próxima cobrança em {next_charge:%d/%m/%Y}"
+        f" (o gateway cobraria em {paid_until:%d/%m/%Y})"
     )
 
 
