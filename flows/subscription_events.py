@@ -7,8 +7,10 @@ invoice import or cancellation. Every minute this flow takes the pending events 
 makes the gateway calls each one needs, stores the ids the gateway returns and marks every event
 processed (P) or failed (E) with the reason in `rec_log_sync`, where the gym's staff see it.
 
-Events of one customer run in order, and a failed event holds back the later events of its
-subscription instead of letting them run out of order; different customers run concurrently.
+Events of one customer run in order (those the ERP wrote in the same instant in the order their
+effects need), and a failed event holds back the later events of its subscription instead of
+letting them run out of order; different customers run concurrently. Each event is claimed by
+one run before any gateway call, so two runs at once never process it twice.
 Every gateway write carries an idempotency key made from the event, so a retried or crashed
 run never charges, creates or cancels anything twice, and a new subscription is looked up at the
 gateway by its ERP id before it is created. When a run ends events in error or holds events back,
