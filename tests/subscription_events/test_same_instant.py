@@ -156,3 +156,20 @@ async def test_an_item_added_after_its_removal_ran_is_not_sent(
     assert result.status == "P"
     assert "inativo no ERP (status I); nada enviado" in result.description
     assert gateway.counts["item/add"] == 0
+
+
+async def test_every_database_reads_one_instant_in_dependency_order(
+    any_database_url: str, engine: Engine, gym: GymErp, services: Services
+) -> None:
+    gym.member(1, "Lia Torres")
+    natacao = gym.item(100, "Natação", 1, "45.50")
+    written = [(sigla, gym.event(sigla, target)) for sigla, target in
+               [("A_N", 100), ("IA_N", natacao), ("IA_E", natacao), ("IA_R", natacao),
+                ("A_C", 100)]]  # fmt: skip
+    _tied(engine, written, (4, 3, 2, 1, 0))
+
+    queue = await read_queue(services.erp, 10)
+    window = await read_queue(services.erp, 2)
+
+    assert [event.sigla for event in queue.runnable] == ["A_N", "IA_N", "IA_E", "IA_R", "A_C"]
+    assert [event.sigla for event in window.runnable] == ["A_N", "IA_N"]
