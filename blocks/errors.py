@@ -1,8 +1,9 @@
 """One exception hierarchy for every external system.
 
 Like httpx separates transport errors from status errors, we separate what a retry can fix
-(`TransientApiError`: timeouts, resets, 429, 5xx, a garbled answer) from what it cannot
-(`PermanentApiError`: bad credentials, missing permission, validation, unknown record).
+(`TransientApiError`: timeouts, refused or broken connections, 429, 5xx, a garbled answer)
+from what it cannot (`PermanentApiError`: bad credentials, missing permission, validation,
+unknown record).
 Every error names the `system` it came from ("magnusbilling", "ixc", "discord", ...), so a
 run report can say where a failure happened without parsing messages.
 
@@ -151,7 +152,11 @@ class PermanentApiError(ApiError):
 
 
 class ApiTimeout(TransientApiError):
-    """No answer in time, or the connection broke."""
+    """No answer in time."""
+
+
+class ConnectionFailed(TransientApiError):
+    """No connection (refused, unreachable, name not resolved) or it broke before the answer."""
 
 
 class RateLimited(TransientApiError):

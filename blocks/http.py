@@ -20,6 +20,7 @@ import orjson
 
 from blocks.errors import (
     ApiTimeout,
+    ConnectionFailed,
     MalformedResponse,
     RateLimited,
     RetryAfterTooLong,
@@ -164,19 +165,21 @@ def _seconds_until(http_date: str) -> float | None:
 
 
 async def send(client: httpx.AsyncClient, system: str, request: httpx.Request) -> httpx.Response:
-    """Send one request; timeouts, broken connections, 429 and 5xx become transient errors.
+    """Send one request; timeouts, failed connections, 429 and 5xx become transient errors.
 
     The original httpx exception is neither chained nor kept as the error's context (it is
     raised outside the `except`): its text may carry a URL, and some URLs (Discord webhooks)
     are secrets.
     """
-    failure: ApiTimeout | None = None
+    failure: TransientApiError | None = None
     try:
         response = await client.send(request)
     except httpx.TimeoutException as exc:
         failure = ApiTimeout(f"no answer in time ({type(exc).__name__})", system=system)
+    except httpx.ConnectError as exc:
+        failure = ConnectionFailed(f"could not connect ({type(exc).__name__})", system=system)
     except httpx.TransportError as exc:
-        failure = ApiTimeout(f"connection failed ({type(exc).__name__})", system=system)
+        failure = ConnectionFailed(f"connection broken ({type(exc).__name__})", system=system)
     if failure is not None:
         raise failure
     if response.status_code == 429:

@@ -165,6 +165,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "approval.form_counts": ("Por ação", "Per action"),
     "approval.form_sample": ("As primeiras {shown}", "The first {shown}"),
+    "approval.form_sample_line": (
+        "**{action}** {customer} (usuário {username}, contrato {contract}): {reason}",
+        "**{action}** {customer} (user {username}, contract {contract}): {reason}",
+    ),
     "approval.form_after": (
         "Depois de aprovar, o IXC é lido de novo e cada alteração é decidida outra vez; só as "
         "que continuam valendo são aplicadas.",
@@ -172,6 +176,15 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "still stand are applied.",
     ),
     "approval.decision_field": ("Decisão", "Decision"),
+    "approval.decision_help": (
+        "Escolha aprovar ou rejeitar; sem uma escolha a execução continua aguardando.",
+        "Choose approve or reject; without a choice the run keeps waiting.",
+    ),
+    "approval.choose": ("escolha", "choose"),
+    "approval.undecided": (
+        "O formulário foi enviado sem decisão: escolha aprovar ou rejeitar.",
+        "The form was sent without a decision: choose approve or reject.",
+    ),
     "approval.note_field": (
         "Observação (fica no relatório da execução)",
         "Note (kept in the run report)",
@@ -305,6 +318,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "contract-sync: aprovação necessária no Prefect",
         "contract-sync: approval needed in Prefect",
     ),
+    "alert.approval_answered": (
+        "contract-sync: aprovação respondida: {decision}",
+        "contract-sync: approval answered: {decision}",
+    ),
     "alert.aborted": (
         "contract-sync: alteração em massa abortada",
         "contract-sync: mass change aborted",
@@ -321,6 +338,14 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "billing-sync: execução falhou, caiu ou está atrasada",
         "billing-sync: run failed, crashed or is late",
     ),
+    "automation.contract_sync_name": (
+        "billing-sync: contract-sync caiu ou está atrasada",
+        "billing-sync: contract-sync run crashed or is late",
+    ),
+    "automation.subscription_events_name": (
+        "billing-sync: subscription-events falhou, caiu ou está atrasada",
+        "billing-sync: subscription-events run failed, crashed or is late",
+    ),
     "automation.quiet_name": (
         "billing-sync: contract-sync sem execução concluída há 2 horas",
         "billing-sync: no contract-sync run completed for 2 hours",
@@ -333,11 +358,17 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "is late: no worker started it",
     ),
     "automation.open": ("Abrir no Prefect:", "Open in Prefect:"),
-    "automation.run_description": (
-        "Avisa no Discord quando uma execução de contract-sync ou subscription-events falha, "
-        "cai ou atrasa (também quando nenhum worker está no ar).",
-        "Tells Discord when a contract-sync or subscription-events run fails, crashes or is "
-        "late (also when no worker is up).",
+    "automation.contract_sync_description": (
+        "Avisa no Discord quando uma execução de contract-sync cai ou atrasa (também quando "
+        "nenhum worker está no ar). Uma execução que falha avisa ela mesma.",
+        "Tells Discord when a contract-sync run crashes or is late (also when no worker is "
+        "up). A run that fails tells it itself.",
+    ),
+    "automation.subscription_events_description": (
+        "Avisa no Discord quando uma execução de subscription-events falha, cai ou atrasa "
+        "(também quando nenhum worker está no ar).",
+        "Tells Discord when a subscription-events run fails, crashes or is late (also when "
+        "no worker is up).",
     ),
     "automation.quiet_title": (
         "contract-sync: nenhuma execução concluída nas últimas 2 horas",
@@ -353,6 +384,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "state.Crashed": ("caiu", "crashed"),
     "state.Completed": ("concluída", "completed"),
     "state.Cancelled": ("cancelada", "cancelled"),
+    "state.skipped_busy": ("Pulada", "Skipped"),
     "state.TimedOut": ("expirou", "timed out"),
     "summary.title": ("contract-sync", "contract-sync"),
     "summary.late": (
@@ -433,7 +465,6 @@ CATALOGUE.update(
             "{action} {username}: status {before} -> {after}",
             "{action} {username}: active {before} -> {after}",
         ),
-        "log.pausing": ("Pausada para aprovação: {why}", "Pausing for approval: {why}"),
         "log.approved": ("Aprovada pelo operador: {note}", "Approved by the operator: {note}"),
         "log.alert_unsent": (
             'Alerta "{title}" não enviado: {error}',

@@ -36,7 +36,7 @@ from reconcile.plan import PlannedChange
 from reconcile.report import RunReport
 from reconcile.texts import DEFAULT_LANGUAGE, label, say
 from tasks.contract_sync.systems import Systems
-from tasks.retries import retry_options, waiting_out_rate_limits
+from tasks.retries import retry_options, waiting_before_retry
 
 
 @dataclass
@@ -76,13 +76,18 @@ async def post_alert(
 
 
 async def alert_on_failure(flow: Flow, flow_run: FlowRun, state: State[Any]) -> None:
-    """State hook: tell the errors webhook a run failed or crashed, with its state message."""
+    """`on_failure` hook: tell the errors webhook a run failed, with its state message.
+
+    Crashed and Late runs are the Prefect automations' (deployments/automations.py): this
+    hook cannot see a run whose process died or never loaded the flow, and each failure is
+    alerted once.
+    """
     params = flow_run.parameters
     if params.get("dry_run") or not params.get("notify", True):
         return
     try:
         discord = await Discord.aload(params.get("discord_block", "default"))
-    except Exception as error:  # no block, no alert: the automation still covers the run
+    except Exception as error:  # no block, no alert: said in the run's log
         get_run_logger().error(
             say(DEFAULT_LANGUAGE, "log.no_discord_block", error=type(error).__name__)
         )
@@ -190,7 +195,7 @@ def _outgoing(
 
 @task(name="post-discord-message", cache_policy=NO_CACHE)
 async def post_message(webhook: DiscordWebhook, message: DiscordMessage, discord: Discord) -> None:
-    await waiting_out_rate_limits(webhook.post(message), discord.retry_policy())
+    await waiting_before_retry(webhook.post(message), discord.retry_policy())
 
 
 async def post_in_order(

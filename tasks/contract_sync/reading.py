@@ -37,7 +37,7 @@ from reconcile.report import RunReport
 from reconcile.texts import label, say
 from tasks.contract_sync.recording import held_plan
 from tasks.contract_sync.systems import RunEndsEarly, Systems
-from tasks.retries import retry_options, waiting_out_rate_limits
+from tasks.retries import retry_options, waiting_before_retry
 
 T = TypeVar("T")
 
@@ -48,8 +48,8 @@ def _retried(read: Task[Any, Any], config: MagnusBilling | Ixc) -> Task[Any, Any
 
 
 def _patient(call: Awaitable[T], config: MagnusBilling | Ixc) -> Awaitable[T]:
-    """`call`, waiting out a 429's Retry-After before its task run is retried."""
-    return waiting_out_rate_limits(call, config.retry_policy())
+    """`call`, waiting its backoff (or a 429's Retry-After) before its task run is retried."""
+    return waiting_before_retry(call, config.retry_policy())
 
 
 @task(name="plan-magnus-listing", cache_policy=NO_CACHE)

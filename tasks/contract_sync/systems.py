@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from prefect.runtime import flow_run as flow_run_context
-from prefect.states import Cancelled, Failed, State
+from prefect.states import Completed, Failed, State
 from prefect.variables import Variable
 
 from blocks.discord.block import Discord
@@ -48,9 +48,15 @@ class RunEndsEarly(Exception):
         return cls(Failed(message=message))
 
     @classmethod
-    def cancelled(cls, message: str) -> RunEndsEarly:
-        """Not a failure: another run is doing the work (no alert, no retry needed)."""
-        return cls(Cancelled(message=message))
+    def skipped(cls, message: str, language: str) -> RunEndsEarly:
+        """Not a failure: another run is doing the work (no alert, no retry needed).
+
+        A Completed state under its own name: Prefect logs any other final state of a flow
+        as an ERROR ("Finished in state ..."), and operators grep the worker's log for those.
+        The name also keeps it apart from a run that did its work (and from the automation
+        that waits for a Completed one).
+        """
+        return cls(Completed(name=say(language, "state.skipped_busy"), message=message))
 
 
 @dataclass
@@ -112,7 +118,7 @@ async def connected(
                 )
             except LockHeld as held:
                 message = say(discord.language, "approval.busy", holder=held.holder)
-                raise RunEndsEarly.cancelled(message) from None
+                raise RunEndsEarly.skipped(message, discord.language) from None
             try:
                 path = await resolve_ledger_path(where.ledger_path)
             except LedgerNotConfigured as problem:
