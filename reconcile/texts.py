@@ -215,6 +215,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "plan.read_failed": ("leitura do IXC falhou: {why}", "IXC read failed: {why}"),
     "plan.not_found": ("contrato {ref} não encontrado no IXC", "contract {ref} not found in IXC"),
+    "plan.missing_field": (
+        "o contrato {ref} veio do IXC sem o campo {fields}; nada é feito sem esse dado",
+        "contract {ref} came from IXC without the field {fields}; nothing is done without it",
+    ),
     "plan.magnus_unknown": (
         "status do Magnus {active} não está entre 0 e 4",
         "Magnus status {active} is not 0-4",
@@ -293,6 +297,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "reconfirm.gone": (
         "o contrato {contract} não está mais no IXC; a próxima execução decide",
         "contract {contract} is no longer in IXC; the next run decides",
+    ),
+    "reconfirm.missing_field": (
+        "o contrato {contract} veio do IXC sem o campo {fields} depois da aprovação; a próxima "
+        "execução decide",
+        "contract {contract} came from IXC without the field {fields} after the approval; the "
+        "next run decides",
     ),
     "reconfirm.changed": (
         "o IXC mudou depois da aprovação: agora status {status}, internet {internet} "
@@ -545,6 +555,10 @@ CATALOGUE.update(
         "explain.no_contract": (
             "nenhum contrato lido (o id de contrato no Magnus está vazio ou não é um número)",
             "no contract read (the contract id in Magnus is empty or not a valid number)",
+        ),
+        "explain.contract_not_found": (
+            "contrato {contract} não encontrado no IXC",
+            "contract {contract} not found in IXC",
         ),
         "explain.ixc_codes": (
             "{contract}: status {status}, internet {internet} ({standing})",

@@ -53,6 +53,7 @@ async def explain_customer(systems: Systems, username: str) -> Explanation:
             contracts.failed_ids,
             systems.ixc_config.status_mapping,
             systems.magnus_config.block_status,
+            language,
         )
         decision = held_plan(systems, plan)[0].iloc[0].to_dict()
     history, total = records.history_of(

@@ -8,16 +8,22 @@ import asyncio
 import json
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sync_helpers import NO_GUARD, Stack, block_names, run, save_fast_blocks, stack, unique
 
 from blocks.discord.block import Discord
+from blocks.ixc.models import IxcStatusMapping
+from blocks.magnusbilling.models import MagnusUser
 from blocks.records.store import Records, sqlite_url
 from deployments import explain as explain_command
 from deployments import holds as holds_command
 from flows.contract_sync_explain import explain
+from reconcile.explain import Explanation
+from reconcile.plan import build_plan
 from sandbox.stack import IXC_TOKEN, SANDBOX_KEY, run_artifact
 from sandbox.world import synthetic_provider
 from tasks.contract_sync.explaining import explain_customer
@@ -149,6 +155,27 @@ def test_an_unknown_customer_is_said_so_and_english_is_available(synced, capsys)
     out = capsys.readouterr().out
     assert out.startswith(f"Why is customer {username} like this?")
     assert "Magnus status" in out and "History (newest first)" in out and "applied" in out
+
+
+def test_a_contract_ixc_does_not_have_is_said_so_not_called_malformed():
+    user = MagnusUser(id=7, username="u7", active=1, contract_ref="4242", name="C", document="")
+    plan = build_plan([user], {}, {}, IxcStatusMapping(), 4).iloc[0].to_dict()
+    for language, expected in [
+        ("pt-BR", "contrato 4242 não encontrado no IXC"),
+        ("en", "contract 4242 not found in IXC"),
+    ]:
+        explanation = Explanation(
+            "u7", language, ZoneInfo("America/Sao_Paulo"), datetime(2026, 1, 1, tzinfo=UTC),
+            user, None, None, None, plan, [], [], 0,
+        )  # fmt: skip
+        (ixc,) = [value for name, value in explanation.sections()[0].pairs if "IXC" in name]
+        assert ixc == expected
+    malformed = user.model_copy(update={"contract_ref": "abc"})
+    explanation = Explanation(
+        "u7", "pt-BR", ZoneInfo("America/Sao_Paulo"), datetime(2026, 1, 1, tzinfo=UTC),
+        malformed, None, None, None, plan, [], [], 0,
+    )  # fmt: skip
+    assert "vazio ou não é um número" in explanation.terminal()
 
 
 def test_the_holds_command_refuses_what_it_cannot_do_safely(synced, capsys):
