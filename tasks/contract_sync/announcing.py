@@ -163,7 +163,7 @@ def _outgoing(
     """Announcements, each with the ledger keys of the changes it carries, then a summary."""
     language = discord.language
     changes = [entry.change for entry in pending]
-    late = {entry.change.magnus_id for entry in pending if entry.run_id != run_id}
+    late = [entry.run_id != run_id for entry in pending]  # by ledger entry, not customer
     messages = announcements(changes, language, discord.max_embeds, late)
     outgoing: list[Outgoing] = []
     if len(changes) > discord.max_embeds:  # one summary message with the CSV of them all
@@ -178,8 +178,8 @@ def _outgoing(
         say(language, "summary.failed_line", who=o.magnus_id, detail=o.detail)
         for o in report.failed_changes[:5]
     ]
-    if late:
-        lines.append(say(language, "summary.late", count=len(late)))
+    if any(late):
+        lines.append(say(language, "summary.late", count=sum(late)))
     lines += report.hold_lines()
     summary = summary_message(
         say(language, "summary.title"), [report.headline(), *lines], {}, language
