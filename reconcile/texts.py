@@ -637,12 +637,34 @@ CATALOGUE.update(
         "holds_cli.column.until": ("até", "until"),
         "holds_cli.column.ended": ("encerrada", "ended"),
         "records.unknown": (
-            "nenhuma execução de contract-sync disse ainda onde guarda as retenções e o "
-            "histórico ({magnus}): rode uma (uma simulação basta), ou informe --records-block "
+            "nenhuma implantação de contract-sync disse ainda onde guarda as retenções e o "
+            "histórico ({magnus}); simulações e execuções fora de uma implantação não contam: "
+            "espere (ou dispare) uma execução real da implantação, ou informe --records-block "
             "ou --ledger-path como na implantação",
-            "no contract-sync run has said yet where it keeps its holds and history ({magnus}): "
-            "run one (a dry run will do), or give --records-block or --ledger-path as the "
-            "deployment does",
+            "no contract-sync deployment has said yet where it keeps its holds and history "
+            "({magnus}); dry runs and runs outside a deployment do not count: wait for (or "
+            "start) a real run of the deployment, or give --records-block or --ledger-path as "
+            "the deployment does",
+        ),
+        "records.writers_disagree": (
+            "as implantações de contract-sync deste MagnusBilling ({magnus}) guardam as "
+            "retenções em lugares diferentes ({writers}): uma retenção em um não é lida pelas "
+            "execuções do outro, então nada é feito. Aponte todas para o mesmo banco "
+            "(records_block) ou apague a implantação que não é mais usada",
+            "the contract-sync deployments of this MagnusBilling ({magnus}) keep their holds in "
+            "different places ({writers}): a hold in one is not read by the runs of the other, "
+            "so nothing is done. Point them all at one database (records_block) or delete the "
+            "deployment no longer in use",
+        ),
+        "records.told_elsewhere": (
+            "{told} não é onde as implantações de contract-sync guardam as retenções "
+            "({writers}): uma retenção ali não seria lida; nada é feito",
+            "{told} is not where the contract-sync deployments keep their holds ({writers}): a "
+            "hold there would not be read; nothing is done",
+        ),
+        "records.block": (
+            "bloco contract-sync-records/{name}",
+            "block contract-sync-records/{name}",
         ),
         "records.not_here": (
             "as execuções guardam as retenções e o histórico em {path}, que não existe nesta "

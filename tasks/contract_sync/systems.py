@@ -132,8 +132,10 @@ async def connected(
             )
         records = await open_records(location, clock, language)
         stack.callback(records.close)
-        if not for_operators:
-            await remember_location(magnus_config.base_url, location)
+        if not for_operators and not dry_run:  # a dry run never moves where holds go
+            await remember_location(
+                magnus_config.base_url, location, where.ledger_path, where.records_block
+            )
         checked_holds(records, language)  # unreadable holds stop the run here
         magnus = await stack.enter_async_context(magnus_config.client())
         ixc = await stack.enter_async_context(ixc_config.client())
