@@ -275,6 +275,114 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "leitura do IXC falhou: {why} ({count} contratos)",
         "IXC read failed: {why} ({count} contracts)",
     ),
+    # a client's error (blocks/errors.py: its code and values), said to operators
+    "problem.api_text": ("{system}: {text}", "{system}: {text}"),
+    "problem.unexpected": ("erro inesperado ({kind})", "unexpected error ({kind})"),
+    "problem.api_timeout": (
+        "{system}: sem resposta a tempo ({kind})",
+        "{system}: no answer in time ({kind})",
+    ),
+    "problem.api_connection_failed": (
+        "{system}: falha na conexão ({kind})",
+        "{system}: connection failed ({kind})",
+    ),
+    "problem.api_rate_limited": (
+        "{system}: limite de requisições (HTTP 429, esperar {wait} s)",
+        "{system}: rate limited (HTTP 429, retry after {wait} s)",
+    ),
+    "problem.api_wait_too_long": (
+        "{system}: limite de requisições, e pediu para esperar {asked} s, mais que os "
+        "{ceiling} s que este cliente espera; desistimos",
+        "{system}: rate limited and asked to wait {asked} s, more than the {ceiling} s this "
+        "client waits; giving up",
+    ),
+    "problem.api_server_error": (
+        "{system}: HTTP {status}: {detail}",
+        "{system}: HTTP {status}: {detail}",
+    ),
+    "problem.api_http_error": (
+        "{system}: HTTP {status}: {detail}",
+        "{system}: HTTP {status}: {detail}",
+    ),
+    "problem.api_not_utf8": (
+        "{system}: a resposta não é texto UTF-8 (HTTP {status}, {size} bytes)",
+        "{system}: answer is not UTF-8 text (HTTP {status}, {size} bytes)",
+    ),
+    "problem.api_broken_json": (
+        "{system}: JSON cortado ou inválido ({reason} no caractere {position} de {size}) "
+        "(HTTP {status})",
+        "{system}: broken JSON ({reason} at char {position} of {size}) (HTTP {status})",
+    ),
+    "problem.api_empty_answer": (
+        "{system}: resposta vazia (HTTP {status})",
+        "{system}: empty answer (HTTP {status})",
+    ),
+    "problem.api_not_json": (
+        "{system}: a resposta não é JSON: {excerpt} (HTTP {status})",
+        "{system}: not JSON: {excerpt} (HTTP {status})",
+    ),
+    "problem.api_key_refused": (
+        "{system}: chave de API ou assinatura recusada (o servidor disse {said})",
+        "{system}: API key or signature refused (server said {said})",
+    ),
+    "problem.api_ip_not_allowed": (
+        "{system}: o IP desta máquina não está liberado para a chave de API (o servidor disse "
+        "{said})",
+        "{system}: this machine's IP is not allowed for the API key (server said {said})",
+    ),
+    "problem.api_no_key": (
+        "{system}: nenhuma chave de API enviada (o servidor disse {said})",
+        "{system}: no API key sent (server said {said})",
+    ),
+    "problem.api_key_user_invalid": (
+        "{system}: o usuário da chave de API não é válido (o servidor disse {said})",
+        "{system}: the API key's user is not valid (server said {said})",
+    ),
+    "problem.api_key_lacks_permission": (
+        "{system}: a chave de API não tem permissão para esta ação (o servidor disse {said})",
+        "{system}: the API key lacks the permission for this action (server said {said})",
+    ),
+    "problem.api_one_record_per_save": (
+        "{system}: um registro por gravação (o servidor disse {said})",
+        "{system}: only one record per save (server said {said})",
+    ),
+    "problem.api_key_cannot_read": (
+        "{system}: HTTP 401: a chave de API não pode ler usuários",
+        "{system}: HTTP 401: the API key may not read users",
+    ),
+    "problem.api_record_not_found": (
+        "{system}: registro não encontrado",
+        "{system}: record not found",
+    ),
+    "problem.api_rejected": ("{system}: recusado: {detail}", "{system}: rejected: {detail}"),
+    "problem.api_token_refused": (
+        "{system}: token recusado (HTTP 401): {detail}",
+        "{system}: token refused (HTTP 401): {detail}",
+    ),
+    "problem.api_forbidden": (
+        "{system}: acesso negado (HTTP 403): {detail}",
+        "{system}: HTTP 403: {detail}",
+    ),
+    "problem.api_check_base_url": (
+        "{system}: HTTP 404 (confira a URL base): {detail}",
+        "{system}: HTTP 404 (check the base URL): {detail}",
+    ),
+    "problem.api_ixc_said_error": (
+        "{system}: o IXC respondeu um erro: {detail}",
+        "{system}: IXC answered an error: {detail}",
+    ),
+    "problem.api_webhook_refused": (
+        "{system}: webhook recusado (HTTP {status})",
+        "{system}: webhook refused (HTTP {status})",
+    ),
+    "problem.api_webhook_not_found": (
+        "{system}: o webhook não existe (HTTP 404)",
+        "{system}: webhook does not exist (HTTP 404)",
+    ),
+    "problem.api_message_refused": (
+        "{system}: mensagem recusada: {detail}",
+        "{system}: message refused: {detail}",
+    ),
     # right before a write, Magnus read again
     "recheck.contract_changed": (
         "o id de contrato mudou no Magnus desde o plano; a próxima execução decide",
@@ -373,6 +481,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "failure.magnus_unreadable": (
         "o MagnusBilling não pôde ser lido ({error}); nada foi gravado",
         "MagnusBilling could not be read ({error}); nothing was written",
+    ),
+    "ledger.not_configured": (
+        "nenhum caminho de ledger definido neste contêiner: monte um volume e aponte "
+        "{variable} para um arquivo nele (o ledger precisa sobreviver ao contêiner)",
+        "no ledger path set in this container: mount a volume and set {variable} to a file on "
+        "it (the ledger must outlive the container)",
     ),
     "failure.changes_failed": ("{count} alteração(ões) falharam", "{count} changes failed"),
     "failure.unsent": (
@@ -636,6 +750,25 @@ CATALOGUE.update(
         "holds_cli.column.since": ("desde", "since"),
         "holds_cli.column.until": ("até", "until"),
         "holds_cli.column.ended": ("encerrada", "ended"),
+        "approve_cli.none": (
+            "nenhuma execução de contract-sync aguardando aprovação",
+            "no contract-sync run is waiting for approval",
+        ),
+        "approve_cli.not_waiting": (
+            "nenhuma execução de contract-sync {run!r} está aguardando aprovação",
+            "no contract-sync run {run!r} is waiting for approval",
+        ),
+        "approve_cli.no_choice": (
+            "diga --approve ou --reject: não há escolha padrão",
+            "say --approve or --reject: there is no default",
+        ),
+        "approve_cli.refused": (
+            "o Prefect não aceitou a resposta para {run} ({error}); confira a execução na "
+            "interface do Prefect",
+            "Prefect did not accept the answer for {run} ({error}); check the run in the "
+            "Prefect UI",
+        ),
+        "approve_cli.answered": ("{run}: {decision}", "{run}: {decision}"),
         "records.unknown": (
             "nenhuma implantação de contract-sync disse ainda onde guarda as retenções e o "
             "histórico ({magnus}); simulações e execuções fora de uma implantação não contam: "

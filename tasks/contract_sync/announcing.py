@@ -30,6 +30,7 @@ from blocks.discord.client import DiscordWebhook
 from blocks.discord.models import DiscordMessage
 from blocks.errors import ApiError
 from reconcile.decide import Action
+from reconcile.failures import failure_text
 from reconcile.ledger import LedgerEntry, NotificationLedger, WriteState
 from reconcile.messages import announcements, summary_message
 from reconcile.plan import PlannedChange
@@ -211,7 +212,7 @@ async def post_in_order(
         error = await state.aresult(raise_on_failure=False) if state.is_failed() else None
         if error is not None:
             why = (
-                str(error)
+                failure_text(error, language)
                 if isinstance(error, ApiError)
                 else say(language, "notify.unexpected_type", error=type(error).__name__)
             )

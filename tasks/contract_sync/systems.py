@@ -116,7 +116,7 @@ async def connected(
             try:
                 path = await resolve_ledger_path(where.ledger_path)
             except LedgerNotConfigured as problem:
-                raise RunEndsEarly.failed(str(problem)) from None
+                raise RunEndsEarly.failed(problem.said(discord.language)) from None
             notification_ledger = NotificationLedger(
                 path, scope=magnus_config.base_url, clock=clock
             )
@@ -127,9 +127,12 @@ async def connected(
                 where.records_block, where.ledger_path, magnus_config.base_url, language
             )
         else:
-            location = await run_location(
-                where.records_block, lambda: resolve_ledger_path(where.ledger_path)
-            )
+            try:
+                location = await run_location(
+                    where.records_block, lambda: resolve_ledger_path(where.ledger_path)
+                )
+            except LedgerNotConfigured as problem:  # a dry run in the image, no volume set
+                raise RunEndsEarly.failed(problem.said(language)) from None
         records = await open_records(location, clock, language)
         stack.callback(records.close)
         if not for_operators and not dry_run:  # a dry run never moves where holds go
