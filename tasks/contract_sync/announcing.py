@@ -30,6 +30,7 @@ from blocks.discord.client import DiscordWebhook
 from blocks.discord.models import DiscordMessage
 from blocks.errors import ApiError
 from reconcile.decide import Action
+from reconcile.failures import failure_text
 from reconcile.ledger import LedgerEntry, NotificationLedger, WriteState
 from reconcile.messages import announcements, summary_message
 from reconcile.plan import PlannedChange
@@ -168,7 +169,7 @@ def _outgoing(
     """Announcements, each with the ledger keys of the changes it carries, then a summary."""
     language = discord.language
     changes = [entry.change for entry in pending]
-    late = {entry.change.magnus_id for entry in pending if entry.run_id != run_id}
+    late = [entry.run_id != run_id for entry in pending]  # by ledger entry, not customer
     messages = announcements(changes, language, discord.max_embeds, late)
     outgoing: list[Outgoing] = []
     if len(changes) > discord.max_embeds:  # one summary message with the CSV of them all
@@ -183,8 +184,8 @@ def _outgoing(
         say(language, "summary.failed_line", who=o.magnus_id, detail=o.detail)
         for o in report.failed_changes[:5]
     ]
-    if late:
-        lines.append(say(language, "summary.late", count=len(late)))
+    if any(late):
+        lines.append(say(language, "summary.late", count=sum(late)))
     lines += report.hold_lines()
     summary = summary_message(
         say(language, "summary.title"), [report.headline(), *lines], {}, language
@@ -216,7 +217,7 @@ async def post_in_order(
         error = await state.aresult(raise_on_failure=False) if state.is_failed() else None
         if error is not None:
             why = (
-                str(error)
+                failure_text(error, language)
                 if isinstance(error, ApiError)
                 else say(language, "notify.unexpected_type", error=type(error).__name__)
             )

@@ -32,6 +32,7 @@ from blocks.magnusbilling.client import (
 from blocks.magnusbilling.client import (
     listing_of as users_listing_of,
 )
+from reconcile.failures import failure_text
 from reconcile.plan import build_plan, contract_ids
 from reconcile.report import RunReport
 from reconcile.texts import label, say
@@ -82,7 +83,8 @@ async def read_users(systems: Systems, usernames: Sequence[str] | None) -> UserL
             ranged = await asyncio.gather(*(reader(systems, r) for r in plan.ranges))
             listing = users_listing_of(plan, ranged)
     except ApiError as error:
-        message = say(systems.language, "failure.magnus_unreadable", error=error)
+        why = failure_text(error, systems.language)
+        message = say(systems.language, "failure.magnus_unreadable", error=why)
         raise RunEndsEarly.failed(message) from None
     get_run_logger().info(
         say(

@@ -122,7 +122,7 @@ async def connected(
             try:
                 path = await resolve_ledger_path(where.ledger_path)
             except LedgerNotConfigured as problem:
-                raise RunEndsEarly.failed(str(problem)) from None
+                raise RunEndsEarly.failed(problem.said(discord.language)) from None
             notification_ledger = NotificationLedger(
                 path, scope=magnus_config.base_url, clock=clock
             )
@@ -133,13 +133,18 @@ async def connected(
                 where.records_block, where.ledger_path, magnus_config.base_url, language
             )
         else:
-            location = await run_location(
-                where.records_block, lambda: resolve_ledger_path(where.ledger_path)
-            )
+            try:
+                location = await run_location(
+                    where.records_block, lambda: resolve_ledger_path(where.ledger_path)
+                )
+            except LedgerNotConfigured as problem:  # a dry run in the image, no volume set
+                raise RunEndsEarly.failed(problem.said(language)) from None
         records = await open_records(location, clock, language)
         stack.callback(records.close)
-        if not for_operators:
-            await remember_location(magnus_config.base_url, location)
+        if not for_operators and not dry_run:  # a dry run never moves where holds go
+            await remember_location(
+                magnus_config.base_url, location, where.ledger_path, where.records_block
+            )
         checked_holds(records, language)  # unreadable holds stop the run here
         magnus = await stack.enter_async_context(magnus_config.client())
         ixc = await stack.enter_async_context(ixc_config.client())

@@ -10,7 +10,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.logging import get_run_logger
 from prefect.runtime import task_run as task_run_context
 
-from blocks.errors import ApiError
+from reconcile.failures import failure_text
 from reconcile.ledger import WriteState
 from reconcile.outcome import ChangeOutcome, Result
 from reconcile.plan import PlannedChange
@@ -97,7 +97,7 @@ async def apply_changes(
         result = await state.aresult(raise_on_failure=False)
         if isinstance(result, ChangeOutcome):
             return result
-        detail = str(result) if isinstance(result, ApiError) else type(result).__name__
+        detail = failure_text(result, systems.language)
         return ChangeOutcome(magnus_id=change.magnus_id, result=Result.FAILED, detail=detail)
 
     outcomes = await asyncio.gather(*(one(change) for change in changes))

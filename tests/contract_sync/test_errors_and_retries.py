@@ -351,7 +351,7 @@ async def test_an_endless_rate_limit_bucket_does_not_stall_the_next_message(monk
     ("failure", "expected", "text"),
     [
         (httpx.ConnectError("refused"), ConnectionFailed, "could not connect (ConnectError)"),
-        (httpx.ReadError("reset"), ConnectionFailed, "connection broken (ReadError)"),
+        (httpx.ReadError("reset"), ConnectionFailed, "connection failed (ReadError)"),
         (httpx.ReadTimeout("slow"), ApiTimeout, "no answer in time (ReadTimeout)"),
     ],
 )
@@ -366,3 +366,4 @@ async def test_a_refused_connection_is_a_transient_failure_not_a_timeout(
             await send(client, "magnusbilling", client.build_request("GET", "http://m.test/"))
     assert type(caught.value) is expected and is_transient(caught.value)
     assert str(caught.value) == f"magnusbilling: {text}"
+    assert caught.value.problem.describe("en") == str(caught.value)

@@ -29,6 +29,8 @@ from sync_helpers import (
     wait_for_flow_run,
 )
 
+from blocks.discord.block import Discord
+from deployments import approve as approve_command
 from flows.contract_sync import contract_sync
 from reconcile.outcome import Result
 from sandbox.stack import ERRORS_WEBHOOK, decision_rows, run_artifact
@@ -66,7 +68,7 @@ async def start_paused(sandbox: Stack, name: str, ledger: Path, **extra):
     run_name = unique("paused")
     running = asyncio.create_task(
         contract_sync.with_options(flow_run_name=run_name)(
-            **block_names(name), ledger_path=str(ledger), **GUARDED, **extra, return_state=True
+            **{**block_names(name), **extra}, ledger_path=str(ledger), **GUARDED, return_state=True
         )
     )
     flow_run = await wait_for_flow_run(run_name, "PAUSED")
@@ -151,6 +153,29 @@ async def _paused_again(flow_run_id, within: float = 30.0):
                 return run
             await asyncio.sleep(0.2)
     raise AssertionError("the run did not pause again")
+
+
+async def test_make_approve_answers_in_the_runs_own_language(guarded, capsys):
+    """A run that uses an English Discord block asks "approve"/"reject": `make approve`
+    answers it in that language, whatever the `default` block says, and says what it did."""
+    sandbox, name, ledger = guarded
+    english = unique("english")
+    _, _, discord = sandbox.blocks()
+    await Discord(**{**discord.model_dump(), "language": "en"}).asave(english, overwrite=True)
+    running, flow_run = await start_paused(sandbox, name, ledger, discord_block=english)
+
+    assert await asyncio.to_thread(approve_command.main, [flow_run.name]) == 2
+    assert "--approve" in capsys.readouterr().err
+    assert await asyncio.to_thread(approve_command.main, ["nobody", "--approve"]) == 2
+    assert "'nobody'" in capsys.readouterr().err
+    assert await asyncio.to_thread(approve_command.main, []) == 0
+    assert flow_run.name in capsys.readouterr().out
+    answered = [flow_run.name, "--reject", "--note", "not today"]
+    assert await asyncio.to_thread(approve_command.main, answered) == 0
+    assert capsys.readouterr().out.strip() == f"{flow_run.name}: reject"
+    state = await asyncio.wait_for(running, 60)
+    assert state.is_failed() and "not today" in state.message
+    assert sandbox.magnus.saves == 0
 
 
 async def test_a_customer_who_paid_while_the_approval_waited_is_not_blocked(guarded):

@@ -285,12 +285,15 @@ async def test_the_explain_deployment_answers_for_one_customer(
     deployed: tuple[PrefectServer, SandboxStack],
 ) -> None:
     """`contract-sync-explain/explain` from prefect.yaml, run by the worker with a username,
-    finds the records a contract-sync run of the same worker left (a dry run here)."""
+    finds the records the `hourly` deployment's runs keep (a real ad-hoc run of it here: a dry
+    run never says where they are)."""
     _, sandbox = deployed
     uid = _drifted(sandbox, "block")[0]
     username = sandbox.magnus.users[uid]["username"]
-    dry = await _wait_for(await _start("contract-sync/hourly", dry_run=True), _final, within=240)
-    assert dry.state.is_completed(), dry.state.message
+    real = await _wait_for(
+        await _start("contract-sync/hourly", usernames=[username]), _final, within=240
+    )
+    assert real.state.is_completed(), real.state.message
     run = await _wait_for(
         await _start("contract-sync-explain/explain", username=username), _final, within=240
     )
