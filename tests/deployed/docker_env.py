@@ -77,7 +77,8 @@ def docker_daemon(workdir: Path) -> Iterator[str]:
             yield host
         finally:
             stop_process(process)
-            shutil.rmtree(root / "data", ignore_errors=True)
+            _unmount_under(root)  # dockerd leaves its network namespace mounted
+            shutil.rmtree(root, ignore_errors=True)
 
 
 @contextmanager
@@ -178,6 +179,12 @@ def _debootstrap(tarball: Path, rootfs: Path) -> None:
     subprocess.run(["tar", "-C", str(rootfs), "-c", "-f", str(partial), "."], check=True)
     partial.rename(tarball)
     shutil.rmtree(rootfs)
+
+
+def _unmount_under(root: Path) -> None:
+    mounted = [line.split()[1] for line in Path("/proc/self/mounts").read_text().splitlines()]
+    for mountpoint in sorted(m for m in mounted if m.startswith(f"{root}/")):
+        subprocess.run(["umount", mountpoint], check=False)
 
 
 def _wait(ready: Callable[[], object], process: subprocess.Popen[bytes], log: Path) -> None:
