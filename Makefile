@@ -23,7 +23,7 @@ $(OPERATOR_TARGETS): export PREFECT_API_URL ?= $(SERVER_API_URL)
 SERVER_SETTINGS := PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE=prefect.server.concurrency.lease_storage.filesystem \
 	PREFECT_UI_URL=http://127.0.0.1:$(PREFECT_PORT)
 
-.PHONY: install demo demo-events test lint format bench soak ui server env pools blocks \
+.PHONY: install demo demo-events test docker-tools lint format bench soak ui server env pools blocks \
 	automations deploy worker serve sandbox approve clean constraints explain hold holds unhold
 
 install: $(STAMP)
@@ -46,10 +46,20 @@ demo-events: install
 # The suite runs three times: on today's date, with every process's clock moved 400+ days ahead
 # (to 23:57 in Sao Paulo on a month's last day, the machine in UTC), and subscription-events
 # 3,000+ days ahead. No test may depend on the calendar or the machine's time zone.
-test: install lint
+test: install lint docker-tools
 	$(BIN)/python -m pytest -q
 	$(BIN)/python tests/clock_moved.py --days 400 -q
 	$(BIN)/python tests/clock_moved.py --days 3000 -q tests/subscription_events
+
+# The Docker deployment's test (tests/deployed/test_docker.py) starts a Docker daemon of its own:
+# it needs root and Debian's docker.io, debootstrap and docker-registry. In CI (root, CI=true)
+# this installs what is missing; elsewhere the test is skipped and says why.
+DOCKER_TOOLS := dockerd:docker.io debootstrap:debootstrap docker-registry:docker-registry
+docker-tools:
+	@missing=$$(for tool in $(DOCKER_TOOLS); do command -v $${tool%%:*} > /dev/null || echo $${tool#*:}; done); \
+	if [ -n "$$missing" ] && [ "$$CI" = true ] && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	fi
 
 lint: install
 	$(BIN)/ruff check .
