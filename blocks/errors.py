@@ -117,14 +117,15 @@ class Problem:
     values: Mapping[str, object] = field(default_factory=dict)
 
     def describe(self, language: str) -> str:
-        """In `language`; a value that is itself a Problem (an error's) is said in it too."""
+        """In `language`; a value that is itself a Problem (an error's) is said in it too.
+        Masked like an error's message: values that pass alone may not together."""
         from reconcile.texts import say  # the operators' vocabulary; no client depends on it
 
         values = {
             name: value.describe(language) if isinstance(value, Problem) else value
             for name, value in self.values.items()
         }
-        return say(language, f"problem.{self.code}", **values)
+        return redact(say(language, f"problem.{self.code}", **values))  # as an error's text
 
     def __str__(self) -> str:
         return self.describe("en")

@@ -388,6 +388,50 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "{system}: o IXC respondeu um erro: {detail}",
         "{system}: IXC answered an error: {detail}",
     ),
+    "problem.api_listing_without_end": (
+        "{system}: a lista de usuários não termina (mais de {pages} páginas acima do id {after})",
+        "{system}: the user listing does not end (more than {pages} pages above id {after})",
+    ),
+    "problem.api_save_without_user": (
+        "{system}: a gravação deu certo mas não devolveu o usuário gravado",
+        "{system}: save succeeded but did not return the saved user",
+    ),
+    "problem.api_save_user_without_id": (
+        "{system}: a gravação devolveu um usuário sem id válido",
+        "{system}: save answered a user without a valid id",
+    ),
+    "problem.api_save_answered_other": (
+        "{system}: a gravação do usuário {user_id} devolveu id={id} active={active}",
+        "{system}: save of user {user_id} answered id={id} active={active}",
+    ),
+    "problem.api_not_an_object": (
+        "{system}: esperava um objeto JSON, veio {kind}",
+        "{system}: expected a JSON object, got {kind}",
+    ),
+    "problem.api_unexpected_keys": (
+        "{system}: resposta inesperada com as chaves {keys}",
+        "{system}: unexpected answer with keys {keys}",
+    ),
+    "problem.api_not_a_count": (
+        "{system}: '{name}' ausente ou não é uma contagem: {value}",
+        "{system}: '{name}' is missing or not a count: {value}",
+    ),
+    "problem.api_short_listing": (
+        "{system}: listou {listed} contratos mas enviou {sent}",
+        "{system}: listed {listed} contracts but sent {sent}",
+    ),
+    "problem.api_total_not_a_number": (
+        "{system}: 'total' ausente ou não é um número: {value}",
+        "{system}: 'total' missing or not a number: {value}",
+    ),
+    "problem.api_records_not_a_list": (
+        "{system}: 'registros' não é uma lista",
+        "{system}: 'registros' is not a list",
+    ),
+    "problem.api_not_discord_answer": (
+        "{system}: HTTP {status} mas não é a resposta do Discord: {excerpt}",
+        "{system}: HTTP {status} but not Discord's answer: {excerpt}",
+    ),
     "problem.api_webhook_refused": (
         "{system}: webhook recusado (HTTP {status})",
         "{system}: webhook refused (HTTP {status})",

@@ -110,10 +110,13 @@ def _raise_unless_delivered(response: httpx.Response) -> None:
     body = response_text(response).lstrip()
     if body.startswith("{"):
         return
+    shown = repr(excerpt(body, 80))
     raise MalformedResponse(
-        f"HTTP {response.status_code} but not Discord's answer: {excerpt(body, 80)!r}",
+        f"HTTP {response.status_code} but not Discord's answer: {shown}",
         system=SYSTEM,
         status_code=response.status_code,
+        code="not_discord_answer",
+        values={"status": response.status_code, "excerpt": shown},
     )
 
 

@@ -148,7 +148,10 @@ class IxcClient(ApiClient):
             records += more
         if len(records) < first.total:
             raise MalformedResponse(
-                f"listed {first.total} contracts but sent {len(records)}", system=SYSTEM
+                f"listed {first.total} contracts but sent {len(records)}",
+                system=SYSTEM,
+                code="short_listing",
+                values={"listed": first.total, "sent": len(records)},
             )
         return records
 
@@ -194,7 +197,10 @@ def listing_of(plan: ReadingPlan, results: Sequence[Records | BaseException]) ->
     if not failures and plan.table_size is not None and received < plan.table_size:
         failures = [
             MalformedResponse(
-                f"listed {plan.table_size} contracts but sent {received}", system=SYSTEM
+                f"listed {plan.table_size} contracts but sent {received}",
+                system=SYSTEM,
+                code="short_listing",
+                values={"listed": plan.table_size, "sent": received},
             )
         ]
     if failures:
@@ -242,8 +248,12 @@ def _raise_for_status(response: httpx.Response) -> None:
 
 def _parse_page(answer: Any) -> _Page:
     if not isinstance(answer, dict):
+        kind = type(answer).__name__
         raise MalformedResponse(
-            f"expected a JSON object, got {type(answer).__name__}", system=SYSTEM
+            f"expected a JSON object, got {kind}",
+            system=SYSTEM,
+            code="not_an_object",
+            values={"kind": kind},
         )
     kind = str(answer.get("type", answer.get("tipo", ""))).lower()
     if kind in {"error", "erro"}:
@@ -257,12 +267,18 @@ def _parse_page(answer: Any) -> _Page:
         )
     raw_total = str(answer.get("total", "")).strip()
     if not raw_total.isdigit():
+        shown = repr(excerpt(raw_total, 40))
         raise MalformedResponse(
-            f"'total' missing or not a number: {excerpt(raw_total, 40)!r}", system=SYSTEM
+            f"'total' missing or not a number: {shown}",
+            system=SYSTEM,
+            code="total_not_a_number",
+            values={"value": shown},
         )
     records = answer.get("registros", [])
     if not isinstance(records, list):
-        raise MalformedResponse("'registros' is not a list", system=SYSTEM)
+        raise MalformedResponse(
+            "'registros' is not a list", system=SYSTEM, code="records_not_a_list"
+        )
     return _Page(total=int(raw_total), records=records)
 
 

@@ -187,6 +187,8 @@ class MagnusBillingClient(ApiClient):
             f"the user listing does not end (more than {MAX_PAGES_PER_RANGE} pages above id "
             f"{after})",
             system=SYSTEM,
+            code="listing_without_end",
+            values={"pages": MAX_PAGES_PER_RANGE, "after": after},
         )
 
     async def read_users_named(self, usernames: Sequence[str]) -> UserListing:
@@ -246,18 +248,24 @@ class MagnusBillingClient(ApiClient):
         rows = answer.get("rows")
         if not isinstance(rows, list) or len(rows) != 1 or not isinstance(rows[0], dict):
             raise MalformedResponse(
-                "save succeeded but did not return the saved user", system=SYSTEM
+                "save succeeded but did not return the saved user",
+                system=SYSTEM,
+                code="save_without_user",
             )
         try:
             saved = MagnusUser.from_row(rows[0], self.contract_field)
         except ValueError:
             raise MalformedResponse(
-                "save answered a user without a valid id", system=SYSTEM
+                "save answered a user without a valid id",
+                system=SYSTEM,
+                code="save_user_without_id",
             ) from None
         if saved.id != user_id or saved.active != active:
             raise MalformedResponse(
                 f"save of user {user_id} answered id={saved.id} active={saved.active}",
                 system=SYSTEM,
+                code="save_answered_other",
+                values={"user_id": user_id, "id": saved.id, "active": saved.active},
             )
         return saved
 
@@ -357,8 +365,12 @@ def _raise_for_plaintext(head: bytes) -> None:
 def _application_error(answer: Any) -> Exception:
     """Turn a JSON answer that is not a success into the error it describes."""
     if not isinstance(answer, dict):
+        kind = type(answer).__name__
         return MalformedResponse(
-            f"expected a JSON object, got {type(answer).__name__}", system=SYSTEM
+            f"expected a JSON object, got {kind}",
+            system=SYSTEM,
+            code="not_an_object",
+            values={"kind": kind},
         )
     if "Record not found." in answer:
         return NotFound("record not found", system=SYSTEM, code="record_not_found")
@@ -374,8 +386,12 @@ def _application_error(answer: Any) -> Exception:
     message = answer.get("msg")
     if isinstance(message, str) and message:
         return _rejected(message)
+    keys = str(sorted(map(str, answer))[:8])
     return MalformedResponse(
-        f"unexpected answer with keys {sorted(map(str, answer))[:8]}", system=SYSTEM
+        f"unexpected answer with keys {keys}",
+        system=SYSTEM,
+        code="unexpected_keys",
+        values={"keys": keys},
     )
 
 
@@ -389,8 +405,12 @@ def _rejected(detail: str) -> ValidationFailed:
 def _int_field(answer: dict[str, Any], name: str) -> int:
     value = answer.get(name)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        shown = excerpt(repr(value), 60)
         raise MalformedResponse(
-            f"'{name}' is missing or not a count: {excerpt(repr(value), 60)}", system=SYSTEM
+            f"'{name}' is missing or not a count: {shown}",
+            system=SYSTEM,
+            code="not_a_count",
+            values={"name": name, "value": shown},
         )
     return value
 

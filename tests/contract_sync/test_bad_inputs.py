@@ -253,13 +253,13 @@ CASES = [
     Case(
         "magnus-count-as-text",
         magnus_answer(lambda a: {**a, "count": str(a["count"])}),
-        "'count' is missing or not a count",
+        "'count' ausente ou não é uma contagem",
         run_fails=True,
     ),
     Case(
         "magnus-rows-not-a-list",
         magnus_answer(lambda a: {**a, "rows": {"0": a["rows"][0]}}),
-        "unexpected answer",
+        "resposta inesperada com as chaves",
         run_fails=True,
     ),
     Case(
