@@ -7,7 +7,7 @@ picks a run up (it goes Late), when a run crashes before the flow is even loaded
 schedule stopped producing runs. These automations live in the Prefect server and fire on its
 events, worker or no worker:
 
-- a contract-sync or subscription-events run is Failed, Crashed or Late;
+- a contract-sync, contract-restore or subscription-events run is Failed, Crashed or Late;
 - no contract-sync run has Completed for 2 hours (a proactive trigger).
 
 Each posts to the Discord errors webhook of the Discord block (the changes webhook when it has
@@ -31,7 +31,7 @@ from blocks.discord.block import Discord
 from reconcile.texts import LANGUAGES, say
 
 WEBHOOK_BLOCK = "billing-sync-discord-errors"
-WATCHED_FLOWS = ["contract-sync", "subscription-events"]
+WATCHED_FLOWS = ["contract-sync", "contract-restore", "subscription-events"]
 QUIET_FOR = timedelta(hours=2)
 ALERT_COLOUR = 0xE74C3C
 NAME_KEYS = ("automation.run_name", "automation.quiet_name")

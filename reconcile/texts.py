@@ -202,6 +202,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "another contract-sync run ({holder}) is running or waiting for approval; this one does "
         "nothing",
     ),
+    "restore.busy": (
+        "outra execução de contract-restore ({holder}) está religando clientes; esta não faz nada",
+        "another contract-restore run ({holder}) is restoring customers; this one does nothing",
+    ),
     # the decision table's reasons
     "plan.not_managed": ("sem id de contrato no Magnus", "no contract id in Magnus"),
     "plan.invalid_id": (
@@ -229,6 +233,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "anomaly: inactive in Magnus but blocked in IXC {codes}",
     ),
     "plan.decided": ("IXC {standing} {codes}", "IXC {standing} {codes}"),
+    "plan.left_to_hourly": (
+        "{action} fica para a execução de hora em hora (o religamento só religa): {why}",
+        "{action} is left to the hourly run (the restore lane only restores): {why}",
+    ),
     "plan.shared": (
         "; id de contrato usado também por outro cliente",
         "; contract id shared with another customer",
@@ -355,6 +363,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "state.Cancelled": ("cancelada", "cancelled"),
     "state.TimedOut": ("expirou", "timed out"),
     "summary.title": ("contract-sync", "contract-sync"),
+    "summary.title_restore": (
+        "contract-restore (religamento)",
+        "contract-restore (restore lane)",
+    ),
     "summary.late": (
         "{count} alteração(ões) aplicadas por uma execução anterior, interrompida, avisadas agora",
         "{count} changes applied by an earlier, interrupted run announced now",

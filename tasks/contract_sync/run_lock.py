@@ -10,6 +10,10 @@ server), held by the flow process through a lease it keeps renewing - whatever t
 Paused included. A run killed without cleaning up frees it when its lease expires
 (`LEASE_SECONDS`). It works alike for a process worker, a Docker worker and `make serve`,
 because the lock lives in the Prefect server, not on the machine.
+
+The restore lane (flows/contract_restore.py) has a lock of its own (`RESTORE_FLOW_NAME`): two
+restore runs never both act, and a restore run never waits for a long hourly run - both only
+ever hold one Magnus save at a time, under the per-save lock of the write path.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from prefect.client.schemas.objects import ConcurrencyLeaseHolder, StateType
 from prefect.concurrency.asyncio import concurrency
 
 FLOW_NAME = "contract-sync"
+RESTORE_FLOW_NAME = "contract-restore"
 LEASE_SECONDS = 60  # a crashed holder blocks the next run at most this long
 WAIT_SECONDS = 5  # a busy lock means another run is at work: do not queue behind it
 
@@ -45,22 +50,24 @@ class LockHeld(Exception):
         self.holder = holder
 
 
-def lock_name(magnus_url: str) -> str:
-    """`contract-sync-voip.example.com-443`: one lock per Magnus server the runs write to."""
+def lock_name(magnus_url: str, flow_name: str = FLOW_NAME) -> str:
+    """`contract-sync-voip.example.com-443`: one lock per flow and Magnus server written to."""
     parts = urlsplit(magnus_url)
     where = f"{parts.hostname or 'magnus'}-{parts.port or ''}".rstrip("-")
-    return f"{FLOW_NAME}-{re.sub(r'[^A-Za-z0-9.-]+', '-', where)}"
+    return f"{flow_name}-{re.sub(r'[^A-Za-z0-9.-]+', '-', where)}"
 
 
 @asynccontextmanager
-async def one_run_at_a_time(magnus_url: str, flow_run_id: UUID) -> AsyncIterator[None]:
-    """Hold the lock for the block; `LockHeld` if another run holds it."""
-    name = lock_name(magnus_url)
+async def one_run_at_a_time(
+    magnus_url: str, flow_run_id: UUID, flow_name: str = FLOW_NAME
+) -> AsyncIterator[None]:
+    """Hold `flow_name`'s lock for the block; `LockHeld` if another run holds it."""
+    name = lock_name(magnus_url, flow_name)
     # Looked at first so that the usual case - the hourly run finding one that awaits approval -
     # is not a timed-out acquisition, which Prefect logs as an ERROR; two runs that both find it
     # free still cannot both take it.
     if await _taken(name):
-        raise LockHeld(await _active_runs(flow_run_id))
+        raise LockHeld(await _active_runs(flow_run_id, flow_name))
     try:
         async with concurrency(
             name,
@@ -73,7 +80,7 @@ async def one_run_at_a_time(magnus_url: str, flow_run_id: UUID) -> AsyncIterator
         ):
             yield
     except TimeoutError:
-        raise LockHeld(await _active_runs(flow_run_id)) from None
+        raise LockHeld(await _active_runs(flow_run_id, flow_name)) from None
 
 
 async def _taken(name: str) -> bool:
@@ -84,11 +91,11 @@ async def _taken(name: str) -> bool:
     return lock.active_slots >= lock.limit
 
 
-async def _active_runs(own_id: UUID) -> str:
-    """Names and states of the other contract-sync runs that are running or paused."""
+async def _active_runs(own_id: UUID, flow_name: str) -> str:
+    """Names and states of the other runs of `flow_name` that are running or paused."""
     async with get_client() as client:
         runs = await client.read_flow_runs(
-            flow_filter=FlowFilter(name=FlowFilterName(any_=[FLOW_NAME])),
+            flow_filter=FlowFilter(name=FlowFilterName(any_=[flow_name])),
             flow_run_filter=FlowRunFilter(
                 id=FlowRunFilterId(not_any_=[own_id]),
                 state=FlowRunFilterState(
