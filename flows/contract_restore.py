@@ -15,6 +15,7 @@ A run with nothing to restore makes a handful of requests and sends no Discord m
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from prefect import flow
@@ -34,8 +35,9 @@ from tasks.contract_sync.reporting import final_state, publish_report
 from tasks.contract_sync.systems import RESTORE, RunEndsEarly, Where, connected
 from tasks.contract_sync.writing import apply_changes
 
-# Restores are few and each save is serialised per Magnus server by the write path anyway.
-RESTORE_WRITE_CONCURRENCY = 1
+# How old IXC data may be for a Block or Disable: none reaches the writing here (restores_in),
+# so this only keeps the write path's contract; the hourly run's default.
+MAX_IXC_AGE_SECONDS = 120.0
 
 
 @flow(name="contract-restore", on_failure=[alert_on_failure], on_crashed=[alert_on_failure])
@@ -59,6 +61,7 @@ async def contract_restore(
     try:
         async with connected(where, dry_run=False, lane=RESTORE) as systems:
             users = await read_users_not_active(systems)
+            ixc_read_at = time.monotonic()
             contracts = await read_contracts(systems, users)
             # Writes in flight of a concurrent hourly run are not an interrupted run's: the
             # hourly run, which reads every customer, settles interrupted writes.
@@ -67,9 +70,11 @@ async def contract_restore(
             )
             report.plan = restores_only(report.plan, systems.language)
             restores = restores_in(planned_changes(report.plan))
-            report.outcomes.update(
-                await apply_changes(systems, restores, RESTORE_WRITE_CONCURRENCY)
+            written = await apply_changes(
+                systems, restores, ixc_read_at=ixc_read_at, fresh_seconds=MAX_IXC_AGE_SECONDS
             )
+            report.outcomes.update(written.outcomes)
+            report.write_times = written.times
             await record_history(systems, report)
             await announce(systems, report, notify, restore_lane=True)
     except RunEndsEarly as early:  # e.g. another restore run is at work

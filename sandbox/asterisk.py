@@ -58,8 +58,9 @@ class AsteriskPeers:
     Counters (read them at any time, from any thread): `overlapping_saves` (saves that started
     while another save was in flight), `torn_reloads` (reloads that read a file being rewritten
     or left garbled by two rewrites at once), `save_seconds` (each save's duration, from its
-    write to its reload) and `save_cost_seconds` (what each would have taken alone: the sum is
-    the server's own floor for a run of saves).
+    write to its reload), `save_cost_seconds` (what each would have taken alone: the sum is
+    the server's own floor for a run of saves) and `span_seconds` (from the first save's start
+    to the last one's end: how long the saves kept the server busy, gaps included).
     """
 
     def __init__(self) -> None:
@@ -68,6 +69,8 @@ class AsteriskPeers:
         self.torn_reloads = 0
         self.save_seconds: list[float] = []
         self.save_cost_seconds: list[float] = []
+        self._first_began: float | None = None
+        self._last_ended = 0.0
         self._in_flight = 0
         self._rewriting = 0
         self._garbled = False
@@ -88,9 +91,23 @@ class AsteriskPeers:
             self._reload()
         finally:
             self._leave()
+            ended = time.monotonic()
             with self._lock:
-                self.save_seconds.append(time.monotonic() - began)
+                self.save_seconds.append(ended - began)
                 self.save_cost_seconds.append(cost_seconds)
+                first = self._first_began
+                self._first_began = began if first is None else min(first, began)
+                self._last_ended = max(self._last_ended, ended)
+
+    @property
+    def span_seconds(self) -> float:
+        """From the first recorded save's start to the last one's end (0 before any save)."""
+        with self._lock:
+            return self._span()
+
+    def _span(self) -> float:
+        first = self._first_began
+        return 0.0 if first is None else self._last_ended - first
 
     def summary(self) -> dict[str, Any]:
         """The counters as JSON-ready values."""
@@ -100,6 +117,7 @@ class AsteriskPeers:
                 "torn_reloads": self.torn_reloads,
                 "save_seconds": list(self.save_seconds),
                 "save_cost_seconds": list(self.save_cost_seconds),
+                "span_seconds": self._span(),
             }
 
     def reset(self) -> None:
@@ -109,6 +127,8 @@ class AsteriskPeers:
             self.torn_reloads = 0
             self.save_seconds = []
             self.save_cost_seconds = []
+            self._first_began = None
+            self._last_ended = 0.0
 
     def _arrive(self) -> None:
         with self._lock:

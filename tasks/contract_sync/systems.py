@@ -121,7 +121,12 @@ async def connected(
         if not dry_run:
             try:
                 await stack.enter_async_context(
-                    one_run_at_a_time(magnus_config.base_url, flow_run_context.id, lane.flow_name)
+                    one_run_at_a_time(
+                        magnus_config.base_url,
+                        flow_run_context.id,
+                        discord.language,
+                        lane.flow_name,
+                    )
                 )
             except LockHeld as held:
                 message = say(discord.language, lane.busy_text, holder=held.holder)

@@ -61,6 +61,7 @@ async def test_sequential_saves_take_their_cost_and_do_not_overlap() -> None:
     assert len(magnus.save_seconds) == 3
     assert min(magnus.save_seconds) >= COST * 0.99
     assert magnus.asterisk.save_cost_seconds == [pytest.approx(COST)] * 3
+    assert magnus.asterisk.span_seconds >= sum(magnus.save_seconds)
 
 
 async def test_a_save_is_slow_in_the_middle_of_the_request() -> None:
@@ -168,10 +169,12 @@ async def test_saves_are_inspected_over_http_and_reset_with_the_counters() -> No
     assert seen["torn_reloads"] >= 1
     assert len(seen["save_seconds"]) == 2
     assert seen["save_cost_seconds"] == [pytest.approx(0.05)] * 2
+    assert seen["span_seconds"] >= 2 * 0.05 * 0.99  # two saves' work on one CPU
     assert after == {
         "saves": 0,
         "overlapping_saves": 0,
         "torn_reloads": 0,
         "save_seconds": [],
         "save_cost_seconds": [],
+        "span_seconds": 0.0,
     }
