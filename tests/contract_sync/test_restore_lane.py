@@ -6,6 +6,7 @@ hourly lock, and two restore runs never both act."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from uuid import uuid4
 import pandas as pd
 import pytest
 from sync_helpers import (
+    NO_GUARD,
     Stack,
     actives,
     announced_usernames,
@@ -31,6 +33,7 @@ from blocks.ixc.models import IxcContract, IxcStatusMapping
 from blocks.magnusbilling.models import MagnusUser
 from blocks.records.store import Records, sqlite_url
 from flows.contract_restore import contract_restore
+from flows.contract_sync import contract_sync
 from reconcile.decide import Action
 from reconcile.plan import build_plan, planned_changes
 from reconcile.restore import restores_in, restores_only
@@ -87,6 +90,7 @@ def lane(prefect_harness: None, tmp_path: Path) -> Iterator[tuple[Stack, str, Pa
         name = unique("restore")
         save_fast_blocks(sandbox, name)
         yield sandbox, name, tmp_path / "ledger.sqlite3", recorder
+        assert (sandbox.magnus.overlapping_saves, sandbox.magnus.torn_reloads) == (0, 0)
 
 
 def drifted(sandbox: Stack, *actions: str) -> list[int]:
@@ -230,9 +234,26 @@ async def test_the_lane_restores_while_an_hourly_run_holds_its_lock(lane):
     assert all(sandbox.magnus.user(uid)["active"] == 1 for uid in drifted(sandbox, "unblock"))
 
 
+async def test_a_restore_run_beside_an_hourly_run_that_writes_never_saves_at_the_same_time(lane):
+    """Both flows at once on one Magnus server, saves slowed down: every change is made, and the
+    emulator saw no two saves in flight (checked by the fixture): they share the save lock."""
+    sandbox, name, ledger, _ = lane
+    sandbox.magnus.sip_accounts = 2_000  # ~0.1 s a save at the tests' scale
+    hourly, restoring = await asyncio.gather(
+        contract_sync(**block_names(name), ledger_path=str(ledger), **NO_GUARD, return_state=True),
+        restore(name, ledger),
+    )
+    assert hourly.is_completed(), hourly.message
+    assert restoring.is_completed(), restoring.message
+    after = actives(sandbox)
+    assert all(after[uid] == 1 for uid in drifted(sandbox, "unblock", "enable"))
+    assert all(after[uid] == 4 for uid in drifted(sandbox, "block"))
+    assert all(after[uid] == 0 for uid in drifted(sandbox, "disable"))
+
+
 async def test_two_restore_runs_never_both_act(lane):
     sandbox, name, ledger, _ = lane
-    async with one_run_at_a_time(sandbox.urls["magnus"], uuid4(), RESTORE_FLOW_NAME):
+    async with one_run_at_a_time(sandbox.urls["magnus"], uuid4(), flow_name=RESTORE_FLOW_NAME):
         state = await restore(name, ledger)
     assert state.is_cancelled()
     assert "outra execução de contract-restore" in state.message
