@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -25,6 +26,7 @@ from prefect.client.schemas.filters import (
 )
 from prefect.settings import get_current_settings
 from prefect.utilities.callables import parameter_schema
+from sqlalchemy.exc import OperationalError
 from sync_helpers import (
     NO_GUARD,
     TARGET,
@@ -39,11 +41,13 @@ from sync_helpers import (
 
 from blocks.magnusbilling.client import MagnusBillingClient
 from flows.contract_sync import contract_sync
+from reconcile.holds import HoldProblem, HoldsUnreadable
 from reconcile.outcome import Result
 from sandbox.asterisk import SAVE_BASE_SECONDS, SAVE_PER_ACCOUNT_SECONDS, SaveCost
 from sandbox.stack import decision_rows, run_artifact
 from sandbox.world import synthetic_provider
-from tasks.contract_sync.writing import PROGRESS_KEY
+from tasks.contract_sync.save_lock import SaveTurnNeverCame
+from tasks.contract_sync.writing import PROGRESS_KEY, describe_write_failure
 
 pytestmark = pytest.mark.prefect
 
@@ -291,3 +295,29 @@ async def test_two_runs_in_two_processes_never_have_two_saves_in_flight(
     after = actives(sandbox)
     for user_id, action in provider.drifted.items():
         assert after[user_id] in TARGET[action]
+
+
+def test_a_failed_write_that_is_no_api_error_says_what_failed_and_what_to_do() -> None:
+    holds = HoldsUnreadable([HoldProblem(7, "76795", "until", "amanhã")])
+    said = describe_write_failure(holds, "pt-BR")
+    assert said.startswith("a lista de retenções não pôde ser lida")
+    assert "retenção 7 (usuário '76795')" in said and "deployments.holds remove" in said
+    assert "HoldsUnreadable" not in said
+
+    database = OperationalError(
+        "UPDATE holds SET note='x' WHERE password='hunter2-secret'",
+        {"password": "hunter2-secret"},
+        Exception("could not connect to server: Connection refused\nDETAIL: more"),
+    )
+    said = describe_write_failure(database, "pt-BR")
+    assert "o banco local da sincronização" in said and "Connection refused" in said
+    assert "hunter2" not in said and "DETAIL" not in said
+    said = describe_write_failure(sqlite3.OperationalError("database is locked"), "en")
+    assert "the sync's own database" in said and "database is locked" in said
+
+    said = describe_write_failure(SaveTurnNeverCame("magnus-save-voip", 600.2), "pt-BR")
+    assert "prefect gcl update magnus-save-voip --active-slots 0" in said and "600 s" in said
+
+    said = describe_write_failure(RuntimeError("token=abc123 at https://x/?key=k"), "pt-BR")
+    assert "erro inesperado ao gravar (RuntimeError)" in said
+    assert "abc123" not in said and "key=k" not in said
