@@ -309,14 +309,6 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "gravação confirmada relendo o Magnus depois de uma resposta incerta",
         "save confirmed by re-reading Magnus after an unclear answer",
     ),
-    "write.failed_holds": (
-        "as retenções não puderam ser lidas antes de gravar ({why}); nada foi gravado para este "
-        "cliente. Corrija a linha no banco de registros ou encerre a retenção (python -m "
-        "deployments.holds remove USUÁRIO); a próxima execução decide",
-        "the holds could not be read before writing ({why}); nothing was saved for this "
-        "customer. Fix the row in the records database or end the hold (python -m "
-        "deployments.holds remove USERNAME); the next run decides",
-    ),
     "write.failed_database": (
         "o banco local da sincronização (ledger de avisos ou registros) falhou ao gravar "
         "({kind}: {why}); o cliente pode ou não ter sido alterado - a próxima execução confere "

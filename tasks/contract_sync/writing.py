@@ -247,7 +247,7 @@ def describe_write_failure(error: object, language: str) -> str:
     if isinstance(error, ApiError):
         return str(error)
     if isinstance(error, HoldsUnreadable):
-        return say(language, "write.failed_holds", why=error.in_language(language).describe())
+        return error.in_language(language).describe()  # says what to do
     if isinstance(error, SaveTurnNeverCame):
         return say(language, "write.failed_save_lock", name=error.name, seconds=round(error.waited))
     if isinstance(error, DBAPIError | sqlite3.Error):
