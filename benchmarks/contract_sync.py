@@ -26,7 +26,8 @@ the real systems run elsewhere). The flow runs in this process through a throw-a
   every 10 ms from /proc (ru_maxrss is monotonic across scenarios, so it is not used).
 - lower_bound_s: the round trips that cannot be avoided, times the latency: reads in the pages
   the flow asked for (the first page, then the rest `max_concurrency` at a time), per change a
-  re-read and a save (`write_concurrency` at a time), and the Discord messages one after another.
+  re-read and a save (one save at a time per Magnus server), and the Discord messages one
+  after another.
 - naive_wall_s / naive_method: the old service's way, one IXC request per managed customer,
   one after another. Measured for real on the "1k" scenario; for larger ones, extrapolated from
   the per-request time measured there (naive_method says which).
@@ -190,7 +191,6 @@ async def run_flow(name: str) -> tuple[Any, float, float]:
             magnus_block=BLOCK,
             ixc_block=BLOCK,
             discord_block=BLOCK,
-            write_concurrency=WRITE_CONCURRENCY,
             **APPROVED,
             return_state=True,
         )
@@ -266,7 +266,7 @@ def lower_bound(
     trips = (
         paged(magnus_reads, magnus_block.max_concurrency)
         + paged(ixc_reads, ixc_block.max_concurrency)
-        + 2 * math.ceil(changes / WRITE_CONCURRENCY)
+        + 2 * changes
         + discord
     )
     return trips * latency

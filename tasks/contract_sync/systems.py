@@ -108,7 +108,7 @@ async def connected(
         if not dry_run:
             try:
                 await stack.enter_async_context(
-                    one_run_at_a_time(magnus_config.base_url, flow_run_context.id)
+                    one_run_at_a_time(magnus_config.base_url, flow_run_context.id, discord.language)
                 )
             except LockHeld as held:
                 message = say(discord.language, "approval.busy", holder=held.holder)
