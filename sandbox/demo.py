@@ -62,7 +62,7 @@ def show(title: str, state: State[Any], table: pd.DataFrame, stack: SandboxStack
     magnus = stack.magnus
     print(
         f"Gravações no MagnusBilling até agora: {magnus.saves} "
-        f"({sum(magnus.save_seconds):.1f} s de gravação no servidor; simultâneas: "
+        f"({sum(magnus.asterisk.save_cost_seconds):.1f} s de CPU do servidor; simultâneas: "
         f"{magnus.overlapping_saves}; recargas do Asterisk com arquivo incompleto: "
         f"{magnus.torn_reloads}); mensagens no Discord: {len(sent)}"
     )
