@@ -9,7 +9,7 @@ picks a run up (it goes Late), when a run crashes (the process died, or the flow
 loaded), or when the schedule stopped producing runs. These automations live in the Prefect
 server and fire on its events, worker or no worker, for exactly what the hook cannot see:
 
-- a contract-sync run is Crashed or Late;
+- a contract-sync or contract-restore run is Crashed or Late (their hook tells Failed);
 - a subscription-events run (it has no hook) is Failed, Crashed or Late;
 - no contract-sync run has Completed for 2 hours (a proactive trigger).
 
@@ -49,6 +49,11 @@ WATCHED: dict[str, tuple[set[str], str, str]] = {
         {"prefect.flow-run.Crashed", "prefect.flow-run.Late"},
         "automation.contract_sync_name",
         "automation.contract_sync_description",
+    ),
+    "contract-restore": (
+        {"prefect.flow-run.Crashed", "prefect.flow-run.Late"},
+        "automation.contract_restore_name",
+        "automation.contract_restore_description",
     ),
     "subscription-events": (
         set(RUN_EVENTS),

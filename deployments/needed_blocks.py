@@ -20,6 +20,7 @@ from blocks.magnusbilling.block import MagnusBilling
 from blocks.mundipagg.block import Mundipagg
 
 CONTRACT_SYNC = "flows/contract_sync.py:contract_sync"
+CONTRACT_RESTORE = "flows/contract_restore.py:contract_restore"
 EXPLAIN = "flows/contract_sync_explain.py:explain"
 SUBSCRIPTION_EVENTS = "flows/subscription_events.py:subscription_events"
 
@@ -32,6 +33,7 @@ _CONTRACT_SYNC_BLOCKS: dict[str, type[Block]] = {
 # optional (a missing one is logged), so it is not required here.
 BLOCKS_BY_ENTRYPOINT: dict[str, dict[str, type[Block]]] = {
     CONTRACT_SYNC: _CONTRACT_SYNC_BLOCKS,
+    CONTRACT_RESTORE: _CONTRACT_SYNC_BLOCKS,
     EXPLAIN: _CONTRACT_SYNC_BLOCKS,
     SUBSCRIPTION_EVENTS: {
         "erp_block": GymErpDatabase,

@@ -1,11 +1,12 @@
 """Run the schedules in one long-lived process, without a work pool (`make serve`).
 
 Useful on a single server: `make server` (or any Prefect server), then this. It serves only the
-flows whose blocks exist (contract-sync needs its MagnusBilling, IXC and Discord blocks;
-subscription-events its gym ERP, card key and Mundipagg blocks), under deployment names of its
-own (`hourly-served`, `every-minute-served`): serving under the names `prefect deploy` uses
-would take those deployments over (their pull steps and work pool) and break them. Schedules
-are not paused when this process stops.
+flows whose blocks exist (contract-sync and its restore lane need the MagnusBilling, IXC and
+Discord blocks; subscription-events its gym ERP, card key and Mundipagg blocks), under deployment
+names of its own (`hourly-served`, `restore-served`, `every-minute-served`): serving under the
+names `prefect deploy` uses would take those deployments over (their pull steps and work pool)
+and break them. Schedules are not paused when this process stops. The restore lane's schedule:
+$CONTRACT_RESTORE_CRON (every 5 minutes by default).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from prefect.schedules import Cron
 
 from clock import DEFAULT_TIMEZONE
 from deployments.needed_blocks import CONTRACT_SYNC, SUBSCRIPTION_EVENTS, missing_blocks
+from flows.contract_restore import contract_restore
 from flows.contract_sync import contract_sync
 from flows.subscription_events import subscription_events
 
@@ -41,6 +43,18 @@ def deployments() -> list[Any]:
                     "unattended": os.environ.get("CONTRACT_SYNC_UNATTENDED", "false") == "true"
                 },
                 tags=["contract-sync"],
+            )
+        )
+        served.append(
+            contract_restore.to_deployment(
+                name="restore-served",
+                schedules=[
+                    Cron(
+                        os.environ.get("CONTRACT_RESTORE_CRON", "*/5 * * * *"),
+                        timezone=DEFAULT_TIMEZONE,
+                    )
+                ],
+                tags=["contract-sync", "contract-restore"],
             )
         )
     else:

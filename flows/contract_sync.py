@@ -9,15 +9,24 @@ Discord, and leaves the whole decision table as the run's audit trail.
 Safety first: a customer whose data is missing or unknown is skipped, each write is re-checked
 against Magnus right before it happens, a run that would block or disable too many customers
 stops and asks a human (and reads IXC again once approved), and only one run per Magnus server
-writes at a time.
+runs at a time.
+
+A real MagnusBilling save rewrites every SIP peer and reloads Asterisk: it costs seconds on a
+big server, and two at once can leave phones unregistered. So the Magnus server gets one save
+at a time from every writer (runs, ad-hoc runs, the restore lane), customers who paid are
+restored before anyone is blocked, and a Block or Disable is saved only from IXC data at most
+`max_ixc_age_seconds` old (read again in batches while writing: a customer who paid meanwhile
+is not blocked). Parameters that make no sense are refused before the run starts.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from typing import Annotated, Any
 
 from prefect import flow
 from prefect.states import State
+from pydantic import Field
 
 from clock import DEFAULT_TIMEZONE
 from reconcile.guard import GuardLimits
@@ -36,12 +45,12 @@ async def contract_sync(
     dry_run: bool = False,
     usernames: list[str] | None = None,
     notify: bool = True,
-    max_harmful_share: float = 0.10,
-    max_harmful_count: int = 50,
+    max_harmful_share: Annotated[float, Field(ge=0, le=1)] = 0.10,
+    max_harmful_count: Annotated[int, Field(ge=0)] = 50,
     unattended: bool = False,
-    approval_timeout_seconds: int = 3300,
-    approval_poll_seconds: float = 10,
-    write_concurrency: int = 8,
+    approval_timeout_seconds: Annotated[int, Field(ge=1)] = 3300,
+    approval_poll_seconds: Annotated[float, Field(gt=0)] = 10,
+    max_ixc_age_seconds: Annotated[float, Field(gt=0)] = 120,
     ledger_path: str | None = None,
     records_block: str | None = None,
     magnus_block: str = "default",
@@ -58,11 +67,12 @@ async def contract_sync(
             needs approval only past `max_harmful_count`.
         notify: announce changes (and failures) on Discord.
         max_harmful_share / max_harmful_count: more blocks + disables than the smaller of
-            these (share of managed customers, absolute count) need approval.
+            these (share of managed customers, 0..1; absolute count) need approval.
         unattended: past the limit, abort with an alert instead of pausing for approval.
         approval_timeout_seconds: how long a paused run waits for an answer.
         approval_poll_seconds: how often a paused run checks whether it was answered.
-        write_concurrency: changes written at once.
+        max_ixc_age_seconds: a Block or Disable is saved only from IXC data at most this old;
+            older data is read again first (in batches) and the change decided again.
         ledger_path: the notification ledger (SQLite file that must outlive runs); default:
             $CONTRACT_SYNC_LEDGER_PATH, else the Prefect Variable `contract-sync-ledger-path`,
             else $PREFECT_HOME/contract-sync-ledger.sqlite3.
@@ -83,10 +93,15 @@ async def contract_sync(
     try:
         async with connected(where, dry_run=dry_run) as systems:
             users = await read_users(systems, usernames)
+            ixc_read_at = time.monotonic()
             contracts = await read_contracts(systems, users)
             report = await decide_every_customer(systems, users, contracts)
             changes = await approved_changes(systems, report, rules)
-            report.outcomes.update(await apply_changes(systems, changes, write_concurrency))
+            written = await apply_changes(
+                systems, changes, ixc_read_at=ixc_read_at, fresh_seconds=max_ixc_age_seconds
+            )
+            report.outcomes.update(written.outcomes)
+            report.write_times = written.times
             await record_history(systems, report)
             await announce(systems, report, notify)
     except RunEndsEarly as early:  # e.g. another run is writing or awaiting approval

@@ -18,7 +18,9 @@ announced once; the only duplicate possible is a process killed in the instant b
 accepting a message and the ledger recording it: we prefer announcing twice to never.
 
 Entries are scoped (by the Magnus server they describe), so one file may serve several
-providers or sandboxes. Runs of one scope must not overlap (deployment concurrency limit 1).
+providers or sandboxes. Hourly runs of one scope never overlap (their run lock); a restore lane
+run may run beside one, so it settles no other run's `writing` entries (they may be in flight)
+and announces only its own.
 No customer data beyond what the Discord embed shows is stored; never a password.
 """
 

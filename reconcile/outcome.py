@@ -23,3 +23,4 @@ class ChangeOutcome(BaseModel):
     result: Result
     detail: str = ""
     magnus_after: int | None = None
+    save_seconds: float | None = None  # how long Magnus took to save it (applied by this run)

@@ -1,17 +1,20 @@
-"""After an approval: decide each approved change again from IXC as it is now.
+"""Decide planned changes again from IXC as it is now: after an approval, and before a Block
+or Disable is saved from IXC data older than a couple of minutes.
 
-An approval can take up to an hour. A customer who paid meanwhile is active in IXC again, and
-blocking them on the strength of the old reading would be the worst mistake this product can
-make. So the approved changes are re-read from IXC and decided again from Magnus's status at
-planning (Magnus itself is re-read right before each write); a change stands only if the fresh
-decision is the very change that was approved. Anything else is withdrawn with the reason, and
-the next run decides.
+An approval can take up to an hour, and writing a big change set to a real MagnusBilling takes
+seconds per save. A customer who paid meanwhile is active in IXC again, and blocking them on
+the strength of the old reading would be the worst mistake this product can make. So the
+changes are re-read from IXC and decided again from Magnus's status at planning (Magnus itself
+is re-read right before each write); a change stands only if the fresh decision is the very
+change that was planned (and approved). Anything else is withdrawn with the reason, and the
+next run decides.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import pandas as pd
 
@@ -36,7 +39,10 @@ def reconfirm(
     mapping: IxcStatusMapping,
     block_status: int,
     language: str,
+    occasion: Literal["approval", "write"] = "approval",
 ) -> Reconfirmed:
+    """`occasion`: read again after an approval, or right before writing (for the reasons)."""
+    since = "" if occasion == "approval" else ".before_write"
     fresh = [contracts.get(change.contract_id) for change in approved]
     standings = ixc_standing(
         pd.Series([c.status if c else "" for c in fresh], dtype="object"),
@@ -49,7 +55,7 @@ def reconfirm(
         if change.contract_id in failed_reads:
             withdrawn[change.magnus_id] = say(
                 language,
-                "reconfirm.read_failed",
+                f"reconfirm{since}.read_failed",
                 why=failed_reads[change.contract_id].describe(language),
             )
             continue
@@ -70,7 +76,7 @@ def reconfirm(
         if action != change.action or target_active(action, block_status) != change.target_active:
             withdrawn[change.magnus_id] = say(
                 language,
-                "reconfirm.changed",
+                f"reconfirm{since}.changed",
                 status=contract.status or "-",
                 internet=contract.status_internet or "-",
                 standing=label(language, "standing", now),

@@ -14,6 +14,7 @@ from reconcile.holds import ExpiredHold
 from reconcile.outcome import ChangeOutcome, Result
 from reconcile.plan import PlannedChange
 from reconcile.texts import DEFAULT_LANGUAGE, label, say
+from reconcile.write_times import WriteTimes
 
 TABLE_COLUMNS = [
     "customer",
@@ -49,6 +50,7 @@ class RunReport:
     approval: str | None = None  # how an operator answered, when the run asked
     approval_note: str | None = None  # a dry run: whether a real run would have to ask
     expired_holds: list[ExpiredHold] = field(default_factory=list)  # of customers in this run
+    write_times: WriteTimes | None = None  # a run that wrote: its save times and write phase
 
     def record(self, changes: Iterable[PlannedChange], result: Result, detail: str) -> None:
         """The same outcome for changes that were not written (dry run, stopped, withdrawn)."""
@@ -162,6 +164,8 @@ class RunReport:
         lines += self._table("report.decisions", "action", self.action_counts())
         if self.outcomes:
             lines += self._table("report.results", "result", self.result_counts())
+        if self.write_times is not None:
+            lines += _bullets(say_("report.writing"), [self.write_times.describe(self.language)])
         if len(self.plan) > TABLE_ROW_LIMIT:
             shown = len(self.table_rows())
             lines += [say_("report.table_limited", shown=shown, customers=len(self.plan)), ""]

@@ -115,9 +115,25 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "Applied by an earlier run, announced by this one",
     ),
     "report.withdrawn": (
-        "Aprovadas mas retiradas: o IXC mudou depois da aprovação",
-        "Approved but withdrawn: IXC changed after the approval",
+        "Retiradas: o IXC mudou depois do plano (na aprovação ou pouco antes de gravar)",
+        "Withdrawn: IXC changed after planning (during the approval or right before writing)",
     ),
+    "report.writing": ("Gravação no MagnusBilling", "Writing to MagnusBilling"),
+    "report.write_times_line": (
+        "{saves} gravação(ões) em {wall}; tempo por gravação: p50 {p50}, p95 {p95}, máx. {max}",
+        "{saves} save(s) in {wall}; time per save: p50 {p50}, p95 {p95}, max {max}",
+    ),
+    "report.write_time_none": (
+        "nenhuma gravação feita; fase de escrita {wall}",
+        "no save made; write phase {wall}",
+    ),
+    "progress.line": (
+        "{done} de {total} alterações gravadas ou conferidas; faltam {left}",
+        "{done} of {total} changes written or checked; {left} left",
+    ),
+    "progress.unknown": ("(calculando)", "(estimating)"),
+    "progress.seconds": ("cerca de {n} s", "about {n} s"),
+    "progress.minutes": ("cerca de {n} min", "about {n} min"),
     "report.shared": (
         "Contratos usados por mais de um cliente",
         "Contract ids used by more than one customer",
@@ -215,6 +231,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "another contract-sync run ({holder}) is running or waiting for approval; this one does "
         "nothing",
     ),
+    "restore.busy": (
+        "outra execução de contract-restore ({holder}) está religando clientes; esta não faz nada",
+        "another contract-restore run ({holder}) is restoring customers; this one does nothing",
+    ),
     # the decision table's reasons
     "plan.not_managed": ("sem id de contrato no Magnus", "no contract id in Magnus"),
     "plan.invalid_id": (
@@ -246,6 +266,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "anomaly: inactive in Magnus but blocked in IXC {codes}",
     ),
     "plan.decided": ("IXC {standing} {codes}", "IXC {standing} {codes}"),
+    "plan.left_to_hourly": (
+        "{action} fica para a execução de hora em hora (o religamento só religa): {why}",
+        "{action} is left to the hourly run (the restore lane only restores): {why}",
+    ),
     "plan.shared": (
         "; id de contrato usado também por outro cliente",
         "; contract id shared with another customer",
@@ -458,6 +482,30 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "gravação confirmada relendo o Magnus depois de uma resposta incerta",
         "save confirmed by re-reading Magnus after an unclear answer",
     ),
+    "write.failed_database": (
+        "o banco local da sincronização (ledger de avisos ou registros) falhou ao gravar "
+        "({kind}: {why}); o cliente pode ou não ter sido alterado - a próxima execução confere "
+        "no MagnusBilling. Verifique o disco e o caminho do ledger, ou a conexão do bloco "
+        "ContractSyncRecords",
+        "the sync's own database (notification ledger or records) failed while writing "
+        "({kind}: {why}); the customer may or may not have been changed - the next run checks "
+        "Magnus. Check the disk and the ledger path, or the ContractSyncRecords block's "
+        "connection",
+    ),
+    "write.failed_save_lock": (
+        "a vez de salvar no MagnusBilling não veio em {seconds} s (trava {name}, uma gravação "
+        "por vez); nada foi gravado. Se nenhuma execução está gravando, a trava ficou presa: "
+        "libere-a com `prefect gcl update {name} --active-slots 0`",
+        "the turn to save in MagnusBilling did not come within {seconds} s (lock {name}, one "
+        "save at a time); nothing was saved. If no run is writing, the lock is stuck: free it "
+        "with `prefect gcl update {name} --active-slots 0`",
+    ),
+    "write.failed_unexpected": (
+        "erro inesperado ao gravar ({kind}); o cliente pode ou não ter sido alterado - a "
+        "próxima execução confere no MagnusBilling. Detalhes no log da tarefa apply-change",
+        "unexpected error while writing ({kind}); the customer may or may not have been "
+        "changed - the next run checks Magnus. Details in the apply-change task's log",
+    ),
     # after an approval, IXC read again
     "reconfirm.read_failed": (
         "o IXC não pôde ser lido de novo depois da aprovação ({why}); a próxima execução decide",
@@ -478,6 +526,19 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "({standing}), o que pede {action}; a próxima execução decide",
         "IXC changed after the approval: now status {status}, internet {internet} "
         "({standing}), which calls for {action}; the next run decides",
+    ),
+    # right before a Block or Disable is saved, IXC read again
+    "reconfirm.before_write.read_failed": (
+        "o IXC não pôde ser lido de novo antes de gravar ({why}); nada foi gravado, a próxima "
+        "execução decide",
+        "IXC could not be read again before writing ({why}); nothing was saved, the next run "
+        "decides",
+    ),
+    "reconfirm.before_write.changed": (
+        "o IXC mudou enquanto a execução gravava: agora status {status}, internet {internet} "
+        "({standing}), o que pede {action}; não gravado, a próxima execução decide",
+        "IXC changed while the run was writing: now status {status}, internet {internet} "
+        "({standing}), which calls for {action}; not saved, the next run decides",
     ),
     # alerts and summaries on Discord
     "alert.needs_approval": (
@@ -508,6 +569,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "billing-sync: contract-sync caiu ou está atrasada",
         "billing-sync: contract-sync run crashed or is late",
     ),
+    "automation.contract_restore_name": (
+        "billing-sync: contract-restore caiu ou está atrasada",
+        "billing-sync: contract-restore run crashed or is late",
+    ),
     "automation.subscription_events_name": (
         "billing-sync: subscription-events falhou, caiu ou está atrasada",
         "billing-sync: subscription-events run failed, crashed or is late",
@@ -524,6 +589,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "is late: no worker started it",
     ),
     "automation.open": ("Abrir no Prefect:", "Open in Prefect:"),
+    "automation.contract_restore_description": (
+        "Avisa no Discord quando uma execução de contract-restore (religamento) cai ou atrasa "
+        "(também quando nenhum worker está no ar). Uma execução que falha avisa ela mesma.",
+        "Tells Discord when a contract-restore run crashes or is late (also when no worker is "
+        "up). A run that fails tells it itself.",
+    ),
     "automation.contract_sync_description": (
         "Avisa no Discord quando uma execução de contract-sync cai ou atrasa (também quando "
         "nenhum worker está no ar). Uma execução que falha avisa ela mesma.",
@@ -553,6 +624,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "state.skipped_busy": ("Pulada", "Skipped"),
     "state.TimedOut": ("expirou", "timed out"),
     "summary.title": ("contract-sync", "contract-sync"),
+    "summary.title_restore": (
+        "contract-restore (religamento)",
+        "contract-restore (restore lane)",
+    ),
     "summary.late": (
         "{count} alteração(ões) aplicadas por uma execução anterior, interrompida, avisadas agora",
         "{count} changes applied by an earlier, interrupted run announced now",
@@ -633,6 +708,18 @@ CATALOGUE.update(
             "{count} writes of an interrupted run found applied in Magnus",
         ),
         "log.not_writing": ("{username} não gravado: {reason}", "Not writing {username}: {reason}"),
+        "log.write_failed": (
+            "{username} não gravado: {why}",
+            "{username} not written: {why}",
+        ),
+        "log.lock_switched_on": (
+            "O limite de concorrência {name} estava desativado (ou com limite diferente de 1) "
+            "no Prefect; foi reativado com limite 1, porque sem ele duas execuções ou dois "
+            "salvamentos no MagnusBilling poderiam acontecer ao mesmo tempo",
+            "The concurrency limit {name} was switched off (or not limited to 1) in Prefect; "
+            "it was switched on again with limit 1, since without it two runs or two "
+            "MagnusBilling saves could happen at once",
+        ),
         "log.applied": (
             "{action} {username}: status {before} -> {after}",
             "{action} {username}: active {before} -> {after}",

@@ -3,8 +3,11 @@
 For manual runs of the deployed flows: MagnusBilling, IXC and Discord (a changes webhook and an
 errors webhook) on fixed ports, so blocks saved once keep working across restarts. It prints the
 base URLs and sandbox credentials (never customer passwords), then every Discord message as it
-arrives; `GET <discord>/sandbox/messages` lists them as JSON. `--save-blocks NAME` saves blocks
-pointing here in the Prefect API this shell is configured for (PREFECT_API_URL).
+arrives; `GET <discord>/sandbox/messages` lists them as JSON. A MagnusBilling save costs what it
+costs on a real server with as many SIP accounts (`--save-*`, `--sip-accounts`; see
+sandbox/asterisk.py); `GET <magnus>/sandbox/magnus/saves` shows the saves' durations and how many
+overlapped. `--save-blocks NAME` saves blocks pointing here in the Prefect API this shell is
+configured for (PREFECT_API_URL).
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ import threading
 from blocks.discord.block import Discord
 from blocks.ixc.block import Ixc
 from blocks.magnusbilling.block import MagnusBilling
+from sandbox.asterisk import SAVE_BASE_SECONDS, SAVE_PER_ACCOUNT_SECONDS
 from sandbox.discord import INSPECTION_PATH, DiscordMessage, DiscordSandbox
 from sandbox.ixc import IxcSandbox
+from sandbox.magnusbilling import INSPECTION_PATH as MAGNUS_INSPECTION_PATH
 from sandbox.magnusbilling import ApiKey, MagnusBillingSandbox
 from sandbox.server import serve_all
 from sandbox.world import demo_provider
@@ -53,9 +58,32 @@ def main() -> None:
     for system, port in PORTS.items():
         parser.add_argument(f"--{system}-port", type=int, default=port)
     parser.add_argument("--save-blocks", metavar="NAME", help="save blocks pointing here")
+    parser.add_argument(
+        "--save-base-seconds", type=float, default=SAVE_BASE_SECONDS, help="a Magnus save's base"
+    )
+    parser.add_argument(
+        "--save-per-account-seconds",
+        type=float,
+        default=SAVE_PER_ACCOUNT_SECONDS,
+        help="a Magnus save's cost per SIP account",
+    )
+    parser.add_argument(
+        "--save-cost-scale", type=float, default=1.0, help="multiplies a Magnus save's cost"
+    )
+    parser.add_argument(
+        "--sip-accounts", type=int, help="SIP accounts a save regenerates (default: customers)"
+    )
     options = parser.parse_args()
     provider = demo_provider()
-    magnus = MagnusBillingSandbox(provider.magnus_users, [DEMO_KEY], latency=options.latency)
+    magnus = MagnusBillingSandbox(
+        provider.magnus_users,
+        [DEMO_KEY],
+        latency=options.latency,
+        save_base_seconds=options.save_base_seconds,
+        save_per_account_seconds=options.save_per_account_seconds,
+        save_cost_scale=options.save_cost_scale,
+        sip_accounts=options.sip_accounts,
+    )
     ixc = IxcSandbox(provider.ixc_contracts, provider.ixc_clientes, latency=options.latency)
     discord = DiscordSandbox(
         [CHANGES_WEBHOOK, ERRORS_WEBHOOK], latency=options.latency, on_message=announce
@@ -63,6 +91,10 @@ def main() -> None:
     ports = {system: getattr(options, f"{system}_port") for system in PORTS}
     with serve_all(ports, magnus=magnus.app, ixc=ixc.app, discord=discord.app) as urls:
         print(f"MagnusBilling {urls['magnus']}  key={DEMO_KEY.key} secret={DEMO_KEY.secret}")
+        print(
+            f"              {magnus.save_cost_seconds():.3f} s a save; saves and overlaps: "
+            f"{urls['magnus']}{MAGNUS_INSPECTION_PATH}"
+        )
         print(f"IXC           {urls['ixc']}  token={ixc.token}")
         print(f"Discord       changes {discord.url(urls['discord'], CHANGES_WEBHOOK[0])}")
         print(f"              errors  {discord.url(urls['discord'], ERRORS_WEBHOOK[0])}")

@@ -4,8 +4,9 @@ The real MagnusBilling and IXC run on other machines; in one process the emulato
 real work per request: signature check, filters, JSON of thousands of rows) would compete for
 the flow's CPU and the benchmark would measure the emulators. `remote_stack()` starts a child
 process (spawn) that builds a synthetic provider, serves MagnusBilling, IXC and Discord on
-127.0.0.1 with the given latency, and answers a few control calls over a pipe: request counters,
-resetting them, and checking the drifted customers against the provider's oracle.
+127.0.0.1 with the given latency and Magnus save cost, and answers a few control calls over a
+pipe: request counters, the Magnus saves' durations and overlaps, resetting them, and checking the
+drifted customers against the provider's oracle.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class ProviderSpec:
     contracts: int
     drift: float = 0.01
     seed: int = 0
+    save_cost_scale: float = 1.0  # a Magnus save costs the calibrated time x this
 
 
 def _serve(spec: ProviderSpec, latency: float, control: Connection) -> None:
@@ -39,7 +41,9 @@ def _serve(spec: ProviderSpec, latency: float, control: Connection) -> None:
 
     provider = synthetic_provider(spec.customers, spec.contracts, spec.drift, spec.seed)
     drifted = provider.drifted
-    with running_stack(provider, latency=latency, seed=spec.seed) as stack:
+    with running_stack(
+        provider, latency=latency, seed=spec.seed, save_cost_scale=spec.save_cost_scale
+    ) as stack:
         discord = stack.discord
         control.send(
             {
@@ -67,6 +71,8 @@ def _serve(spec: ProviderSpec, latency: float, control: Connection) -> None:
                 for sandbox in sandboxes.values():
                     sandbox.latency = argument
                 control.send(None)
+            elif command == "saves":
+                control.send(stack.magnus.asterisk.summary())
             elif command == "check":
                 control.send(_check(stack.magnus.users, drifted))
             else:
@@ -105,6 +111,10 @@ class RemoteStack:
 
     def set_latency(self, seconds: float) -> None:
         self._call("latency", seconds)
+
+    def saves(self) -> dict[str, Any]:
+        """The Magnus emulator's saves since the last reset (see AsteriskPeers.summary)."""
+        return self._call("saves")
 
     def check(self) -> dict[str, int]:
         """{"drifted": n, "fixed": m}: m drifted customers now have their expected status."""

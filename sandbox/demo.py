@@ -99,9 +99,12 @@ def show(title: str, state: State[Any], table: pd.DataFrame, stack: SandboxStack
             shown = interesting.drop(columns=hidden).sort_values([action, username])
             print(shown.to_string(index=False))
     sent = stack.messages_to(CHANGES_WEBHOOK)
+    magnus = stack.magnus
     print(
-        f"Gravações no MagnusBilling até agora: {stack.magnus.saves}; "
-        f"mensagens no Discord: {len(sent)}"
+        f"Gravações no MagnusBilling até agora: {magnus.saves} "
+        f"({sum(magnus.asterisk.save_cost_seconds):.1f} s de CPU do servidor; simultâneas: "
+        f"{magnus.overlapping_saves}; recargas do Asterisk com arquivo incompleto: "
+        f"{magnus.torn_reloads}); mensagens no Discord: {len(sent)}"
     )
 
 

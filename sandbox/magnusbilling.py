@@ -11,6 +11,12 @@ coercion of strings. Saves follow Yii's validation (`active` "abc" is not a numb
 an integer) and MariaDB's strict mode (`active` 200 is out of the TINYINT's range: an SQL error
 as a string); '' stores NULL; an id such as "62abc" is written and still answered
 `success:false` with an SQL error.
+
+What a save costs is copied too (measured on the same server, see sandbox/asterisk.py): every
+save that writes regenerates the Asterisk SIP peers file from every SIP account and reloads
+Asterisk, so it takes time in proportion to the SIP accounts, saves in flight share the server's
+CPU (overlapping saves are no faster than sequential ones), and the emulator counts the saves
+that overlapped and the reloads that read a half-written peers file.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from clock import Clock
@@ -42,10 +48,17 @@ from sandbox._php import (
     php_json,
 )
 from sandbox._sql import collate, fold, like_regex, sign_of
+from sandbox.asterisk import (
+    SAVE_BASE_SECONDS,
+    SAVE_PER_ACCOUNT_SECONDS,
+    AsteriskPeers,
+    SaveCost,
+)
 from sandbox.base import Record, SandboxBase, TemplateRecord, flatten
 from sandbox.faults import HTML, FaultPlan, FaultProfile
 
 BASE_PATH = "/mbilling/index.php"
+INSPECTION_PATH = "/sandbox/magnus/saves"
 
 # A customer row exactly as `user/read` returns it (key order and types from fixture c).
 CUSTOMER_TEMPLATE: dict[str, Any] = {
@@ -173,6 +186,14 @@ class MagnusBillingSandbox(SandboxBase):
     `users` maps id -> record (read shape, plaintext `password` included); `api_keys` maps key ->
     ApiKey. Counters: `requests` (all), `reads`, `saves`. `seed` fixes the random tie order and
     the generated usernames/passwords.
+
+    Every save that writes (an update or a creation) then regenerates the SIP peers file and
+    reloads Asterisk (`asterisk`, see sandbox/asterisk.py): it costs `save_cost.seconds(accounts)`
+    of the server's CPU, shared with the other saves in flight, before it answers. `sip_accounts`
+    fixes the count of accounts; None counts the users that have one (`sip_count` > 0, every
+    customer). `save_cost_scale` < 1 runs the calibrated cost faster (tests, demo); the counters
+    `overlapping_saves`, `torn_reloads`, `save_seconds` work at any scale, and
+    `GET /sandbox/magnus/saves` serves them.
     """
 
     profile = FaultProfile(
@@ -196,8 +217,16 @@ class MagnusBillingSandbox(SandboxBase):
         latency: float = 0.0,
         faults: FaultPlan | None = None,
         clock: Clock | None = None,
+        save_base_seconds: float = SAVE_BASE_SECONDS,
+        save_per_account_seconds: float = SAVE_PER_ACCOUNT_SECONDS,
+        save_cost_scale: float = 1.0,
+        sip_accounts: int | None = None,
     ) -> None:
         super().__init__(latency=latency, faults=faults)
+        self.save_cost = SaveCost(save_base_seconds, save_per_account_seconds, save_cost_scale)
+        self.sip_accounts = sip_accounts
+        self.asterisk = AsteriskPeers()
+        self._counted_accounts = (-1, 0)  # (len(users) when counted, accounts)
         self.clock = clock or Clock()  # the server's local time (MagnusBilling's own setting)
         records = list(users) if users is not None else [root_user()]
         self.users: dict[int, Record] = {int(record["id"]): record for record in records}
@@ -215,6 +244,40 @@ class MagnusBillingSandbox(SandboxBase):
         """Requests made to `user/save` (updates and creations)."""
         return self.counts["user/save"]
 
+    @property
+    def overlapping_saves(self) -> int:
+        """Saves that started while another save was in flight (one at a time: 0)."""
+        return self.asterisk.overlapping_saves
+
+    @property
+    def torn_reloads(self) -> int:
+        """Asterisk reloads that read a peers file another save was rewriting (or had garbled)."""
+        return self.asterisk.torn_reloads
+
+    @property
+    def save_seconds(self) -> list[float]:
+        """How long each save that wrote took, from its write to its reload (oldest first)."""
+        return list(self.asterisk.save_seconds)
+
+    def accounts(self) -> int:
+        """SIP accounts a save regenerates: `sip_accounts`, else the users that have one."""
+        if self.sip_accounts is not None:
+            return self.sip_accounts
+        with self.lock:
+            size, counted = self._counted_accounts
+            if size != len(self.users):  # a join column: only creations change it
+                counted = sum(1 for record in self.users.values() if record["sip_count"])
+                self._counted_accounts = (len(self.users), counted)
+            return counted
+
+    def save_cost_seconds(self) -> float:
+        """What one save costs alone now (scaled)."""
+        return self.save_cost.seconds(self.accounts())
+
+    def reset_counters(self) -> None:
+        super().reset_counters()
+        self.asterisk.reset()
+
     def user(self, user_id: int) -> dict[str, Any]:
         """A snapshot (plain dict, read shape) of one user, taken under the lock."""
         with self.lock:
@@ -226,7 +289,14 @@ class MagnusBillingSandbox(SandboxBase):
             self.users[user_id].update(fields)
 
     def routes(self) -> list[BaseRoute]:
-        return [Route(BASE_PATH + "/{module}/{action}", self._endpoint, methods=["GET", "POST"])]
+        return [
+            Route(BASE_PATH + "/{module}/{action}", self._endpoint, methods=["GET", "POST"]),
+            Route(INSPECTION_PATH, self._inspect, methods=["GET"]),
+        ]
+
+    async def _inspect(self, _request: Request) -> Response:
+        """Sandbox only (no such route on a real server): the saves and what they did."""
+        return JSONResponse({"saves": self.saves, **self.asterisk.summary()})
 
     async def _endpoint(self, request: Request) -> Response:
         module = request.path_params["module"]
@@ -242,7 +312,7 @@ class MagnusBillingSandbox(SandboxBase):
         denied = self._authenticate(request, fields)
         if denied is not None:
             return denied
-        return self._dispatch(action, post, dict(request.query_params))
+        return await self._dispatch(action, post, dict(request.query_params))
 
     def _authenticate(
         self, request: Request, fields: dict[str, bytes | list[bytes]]
@@ -272,13 +342,13 @@ class MagnusBillingSandbox(SandboxBase):
             return _plain("You only can edit one data per time")
         return None
 
-    def _dispatch(self, action: str, post: dict[str, str], query: dict[str, str]) -> Response:
+    async def _dispatch(self, action: str, post: dict[str, str], query: dict[str, str]) -> Response:
         if "createUser" in post:
-            return self._create(post)
+            return await self._create(post)
         if action == "read":
             return self._read(post, query)
         if action == "save":
-            return self._save(post)
+            return await self._save(post)
         message = f'The system is unable to find the requested action "{action}".'
         return _yii_error(404, "CHttpException", message)
 
@@ -297,8 +367,12 @@ class MagnusBillingSandbox(SandboxBase):
 
     # ---- save ---------------------------------------------------------------------------------
 
-    def _save(self, post: dict[str, str]) -> Response:
-        """actionSave for one record: find it, validate, UPDATE, then read it back.
+    async def _after_save(self) -> None:
+        """UserController::afterSave: regenerate the SIP peers file and reload Asterisk."""
+        await self.asterisk.regenerate(self.save_cost_seconds())
+
+    async def _save(self, post: dict[str, str]) -> Response:
+        """actionSave for one record: find it, validate, UPDATE, afterSave, then read it back.
 
         The read-back pastes the posted id into SQL: an id such as "62abc" finds user 62
         (MariaDB casts it), is written, and then fails with an SQL error (`success:false`).
@@ -321,12 +395,13 @@ class MagnusBillingSandbox(SandboxBase):
                 return _json({"success": False, "rows": [], "errors": failure})
             record.update(stored)
             saved = flatten(record)
+        await self._after_save()
         problem = _reread_problem(raw_id)
         if problem is not None:
             return _json({"success": False, "rows": [], "errors": problem})
         return _json({"success": True, "rows": [saved], "msg": "Operation was successful."})
 
-    def _create(self, post: dict[str, str]) -> Response:
+    async def _create(self, post: dict[str, str]) -> Response:
         """`createUser=1`: add a customer; answer the non-empty attributes, posted ones as text."""
         values = {k: v for k, v in post.items() if k not in _SYSTEM_FIELDS}
         with self.lock:
@@ -347,6 +422,7 @@ class MagnusBillingSandbox(SandboxBase):
                 statement = "INSERT INTO `pkg_user` (...) VALUES (...)"
                 return _json({"success": False, "errors": _technical_error(str(error), statement)})
             self.users[user_id] = record
+        await self._after_save()
         posted = {k: v for k, v in values.items() if k in CUSTOMER_TEMPLATE}
         echo = {**_CREATE_DEFAULTS, **posted, **generated, "id_user": 1, "id_group": 3}
         echo |= {"creationdate": created, "id": str(user_id)}

@@ -86,9 +86,23 @@ class SandboxStack:
 
 @contextmanager
 def running_stack(
-    provider: Provider, *, latency: float = 0.0, seed: int = 0
+    provider: Provider,
+    *,
+    latency: float = 0.0,
+    seed: int = 0,
+    save_cost_scale: float = 1.0,
+    sip_accounts: int | None = None,
 ) -> Iterator[SandboxStack]:
-    magnus = MagnusBillingSandbox(provider.magnus_users, [SANDBOX_KEY], seed=seed, latency=latency)
+    """Serve `provider`'s systems; Magnus saves cost the calibrated time x `save_cost_scale`
+    for `sip_accounts` (None: the provider's customers), see sandbox/asterisk.py."""
+    magnus = MagnusBillingSandbox(
+        provider.magnus_users,
+        [SANDBOX_KEY],
+        seed=seed,
+        latency=latency,
+        save_cost_scale=save_cost_scale,
+        sip_accounts=sip_accounts,
+    )
     ixc = IxcSandbox(
         provider.ixc_contracts, provider.ixc_clientes, token=IXC_TOKEN, seed=seed, latency=latency
     )

@@ -3,6 +3,8 @@
 Prefect settings are fixed before Prefect is imported: a private PREFECT_HOME per test session,
 no analytics (no network here) and a generous ephemeral start-up timeout.
 Flow tests share ONE session-scoped `prefect_test_harness` (starting it costs ~20 s here).
+Every test ends with a check that no MagnusBilling emulator saw two saves at once (see
+`one_magnus_save_at_a_time`).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -33,6 +36,47 @@ def prefect_harness() -> Iterator[None]:
 
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def magnus_emulators() -> Iterator[weakref.WeakSet[Any]]:
+    """Every MagnusBilling emulator made during the session (module fixtures' included)."""
+    from sandbox.magnusbilling import MagnusBillingSandbox
+
+    made: weakref.WeakSet[Any] = weakref.WeakSet()
+    build = MagnusBillingSandbox.__init__
+
+    def register(self: MagnusBillingSandbox, *args: Any, **kwargs: Any) -> None:
+        build(self, *args, **kwargs)
+        made.add(self)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(MagnusBillingSandbox, "__init__", register)
+        yield made
+
+
+@pytest.fixture(autouse=True)
+def one_magnus_save_at_a_time(
+    request: pytest.FixtureRequest, magnus_emulators: weakref.WeakSet[Any]
+) -> Iterator[None]:
+    """On a real MagnusBilling a save that overlaps another makes Asterisk load a half-written
+    peers file (phones drop): no test may make one, unless marked `overlapping_saves` (the tests
+    of the emulator's detector)."""
+    before: weakref.WeakKeyDictionary[Any, tuple[int, int]] = weakref.WeakKeyDictionary(
+        {m: (m.overlapping_saves, m.torn_reloads) for m in magnus_emulators}
+    )
+    yield
+    if request.node.get_closest_marker("overlapping_saves") is not None:
+        return
+    for magnus in list(magnus_emulators):
+        counts = (magnus.overlapping_saves, magnus.torn_reloads)
+        new = tuple(
+            now - then for now, then in zip(counts, before.get(magnus, (0, 0)), strict=True)
+        )
+        assert new == (0, 0), (
+            f"MagnusBilling saves overlapped in this test: {new[0]} save(s) started while "
+            f"another was in flight, {new[1]} Asterisk reload(s) read a half-written peers file"
+        )
 
 
 @pytest.fixture

@@ -38,6 +38,15 @@ class MagnusBilling(Block):
     block_status: Literal[3, 4] = Field(
         default=4, description="Status set on Block: 3 blocks incoming calls, 4 in and out."
     )
+    pause_between_saves_seconds: float = Field(
+        default=0.0,
+        ge=0,
+        le=60,
+        description=(
+            "Wait this long after each save before the next one (by any run): each save "
+            "rewrites every SIP peer and reloads Asterisk, which some servers need a moment after."
+        ),
+    )
 
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(attempts=self.attempts, base_delay=self.retry_base_seconds)

@@ -47,6 +47,9 @@ SYSTEM = "magnusbilling"
 STABLE_ORDER = {"sort": "id", "dir": "ASC"}
 NEWEST_FIRST = {"sort": "id", "dir": "DESC"}
 MAX_PAGES_PER_RANGE = 10_000  # a server that keeps inventing higher ids is not a listing
+# The customers who are not active, as two numeric conditions on `active` (numeric comparisons
+# are `eq lt gt` only): 0 (inactive), and 2/3/4 (blocked; any higher, unknown value too).
+NOT_ACTIVE: tuple[str, ...] = ("lt", "gt")
 
 _PLAINTEXT_PREFIX = 200  # bytes: longer than every plain-text error below
 # prefix -> (error, what it means in English, its code for operators' texts)
@@ -158,8 +161,11 @@ class MagnusBillingClient(ApiClient):
         ends: list[int | None] = [*starts[1:], None]
         return ListingPlan(total, [IdRange(a, b) for a, b in zip(starts, ends, strict=True)])
 
-    async def read_range(self, id_range: IdRange) -> list[UserPage]:
-        """The users of one id range, page after page by id.
+    async def read_range(
+        self, id_range: IdRange, where: Sequence[dict[str, Any]] = ()
+    ) -> list[UserPage]:
+        """The users of one id range (and matching the numeric filters `where`), page after
+        page by id.
 
         Each page is parsed as soon as it arrives and its raw rows dropped: a raw row has ~90
         fields, and holding every page of 100k users at once costs ~240 MB more (measured).
@@ -168,7 +174,7 @@ class MagnusBillingClient(ApiClient):
         pages: list[UserPage] = []
         while len(pages) < MAX_PAGES_PER_RANGE:
             upper = [] if up_to is None else [_id_filter("lt", up_to + 1)]
-            answer = await self._read_page([_id_filter("gt", after), *upper])
+            answer = await self._read_page([_id_filter("gt", after), *upper, *where])
             page = _parse_rows(answer["rows"], self.contract_field)
             ids = [user.id for user in page[0]]
             stray = [i for i in ids if i <= after or (up_to is not None and i > up_to)]
@@ -190,6 +196,25 @@ class MagnusBillingClient(ApiClient):
             code="listing_without_end",
             values={"pages": MAX_PAGES_PER_RANGE, "after": after},
         )
+
+    async def read_not_active(self, comparison: str) -> list[UserPage]:
+        """The customers whose `active` is below (`lt`) or above (`gt`) 1, paged by id.
+
+        A server that ignored the condition would hand over active customers: refused, so a
+        reader of blocked customers never sees - and never decides about - an active one.
+        """
+        if comparison not in NOT_ACTIVE:
+            raise ValueError(f"not a condition for customers who are not active: {comparison}")
+        condition = {"type": "numeric", "field": "active", "value": 1, "comparison": comparison}
+        pages = await self.read_range(IdRange(0, None), [condition])
+        wrong = [u.id for users, _ in pages for u in users if u.active == 1]
+        if wrong:
+            raise MalformedResponse(
+                f"asked for customers with active {comparison} 1 and got id {wrong[0]} with "
+                "active 1: the active filter was not applied",
+                system=SYSTEM,
+            )
+        return pages
 
     async def read_users_named(self, usernames: Sequence[str]) -> UserListing:
         """Only the given usernames (an ad-hoc run); unknown names are reported as problems."""
@@ -423,6 +448,13 @@ def listing_of(plan: ListingPlan, ranged: Sequence[Sequence[UserPage]]) -> UserL
         listing.problems.append(
             Problem("magnus_list_changed", {"read": len(listing.users), "total": plan.total})
         )
+    return listing
+
+
+def listing_of_pages(ranged: Sequence[Sequence[UserPage]]) -> UserListing:
+    """The users of several filtered readings (no total to check them against)."""
+    listing = _merge_pages([page for pages in ranged for page in pages])
+    listing.reported_total = len(listing.users)
     return listing
 
 

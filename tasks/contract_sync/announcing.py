@@ -103,18 +103,22 @@ async def alert_on_failure(flow: Flow, flow_run: FlowRun, state: State[Any]) -> 
     )
 
 
-async def announce(systems: Systems, report: RunReport, notify: bool) -> None:
+async def announce(
+    systems: Systems, report: RunReport, notify: bool, *, restore_lane: bool = False
+) -> None:
     """Announce every applied-but-unannounced change (this run's and earlier runs'), once.
 
-    A dry run announces nothing: its plan is in its report. Whatever goes wrong here, the run
-    still publishes its report: an unexpected error is listed as notifications not sent (by
-    its type only - its text may quote a webhook URL), with what the next run will announce.
+    A dry run announces nothing: its plan is in its report. The restore lane announces only its
+    own changes, under its own title: it runs beside the hourly run, whose applied changes are
+    the hourly run's to announce (they are not an interrupted run's). Whatever goes wrong here,
+    the run still publishes its report: an unexpected error is listed as notifications not sent
+    (by its type only - its text may quote a webhook URL), with what the next run will announce.
     """
     ledger = systems.ledger
     if ledger is None:
         return
     try:
-        await _announce(systems, ledger, report, notify)
+        await _announce(systems, ledger, report, notify, restore_lane)
     except Exception as error:
         unexpected = say(systems.language, "notify.unexpected", error=type(error).__name__)
         get_run_logger().error(unexpected)
@@ -126,16 +130,21 @@ async def announce(systems: Systems, report: RunReport, notify: bool) -> None:
 
 
 async def _announce(
-    systems: Systems, ledger: NotificationLedger, report: RunReport, notify: bool
+    systems: Systems,
+    ledger: NotificationLedger,
+    report: RunReport,
+    notify: bool,
+    restore_lane: bool,
 ) -> None:
     run_id, discord = systems.run_id, systems.discord
-    pending = ledger.unannounced()
+    pending = [e for e in ledger.unannounced() if not restore_lane or e.run_id == run_id]
     if not notify:  # this run's changes stay silent; earlier runs' wait for a run that notifies
         ledger.mark([e.key for e in pending if e.run_id == run_id], WriteState.SILENCED)
         return
     if not pending and report.complete:
         return
-    outgoing = _outgoing(pending, run_id, report, discord)
+    title = say(discord.language, "summary.title_restore" if restore_lane else "summary.title")
+    outgoing = _outgoing(pending, run_id, report, discord, title)
     async with discord.webhook() as webhook:
         report.unsent_notifications = await post_in_order(webhook, outgoing, ledger, discord)
     still = {e.key for e in ledger.unannounced()}
@@ -164,7 +173,7 @@ def describe_change(change: PlannedChange, language: str) -> str:
 
 
 def _outgoing(
-    pending: list[LedgerEntry], run_id: str, report: RunReport, discord: Discord
+    pending: list[LedgerEntry], run_id: str, report: RunReport, discord: Discord, title: str
 ) -> list[Outgoing]:
     """Announcements, each with the ledger keys of the changes it carries, then a summary."""
     language = discord.language
@@ -187,9 +196,7 @@ def _outgoing(
     if any(late):
         lines.append(say(language, "summary.late", count=sum(late)))
     lines += report.hold_lines()
-    summary = summary_message(
-        say(language, "summary.title"), [report.headline(), *lines], {}, language
-    )
+    summary = summary_message(title, [report.headline(), *lines], {}, language)
     outgoing.append(Outgoing(summary))
     return outgoing
 

@@ -24,10 +24,12 @@ from blocks.ixc.block import Ixc
 from blocks.ixc.client import ContractListing, ReadingPlan, Records, listing_of
 from blocks.magnusbilling.block import MagnusBilling
 from blocks.magnusbilling.client import (
+    NOT_ACTIVE,
     IdRange,
     ListingPlan,
     UserListing,
     UserPage,
+    listing_of_pages,
 )
 from blocks.magnusbilling.client import (
     listing_of as users_listing_of,
@@ -72,6 +74,15 @@ async def read_magnus_named(systems: Systems, usernames: Sequence[str]) -> UserL
     return await _patient(systems.magnus.read_users_named(usernames), systems.magnus_config)
 
 
+@task(
+    name="read-magnus-users-not-active",
+    task_run_name="read-magnus-users-active-{comparison}-1",
+    cache_policy=NO_CACHE,
+)
+async def read_magnus_not_active(systems: Systems, comparison: str) -> list[UserPage]:
+    return await _patient(systems.magnus.read_not_active(comparison), systems.magnus_config)
+
+
 async def read_users(systems: Systems, usernames: Sequence[str] | None) -> UserListing:
     """Every Magnus customer (or just `usernames`); raises when Magnus cannot be read."""
     try:
@@ -86,6 +97,25 @@ async def read_users(systems: Systems, usernames: Sequence[str] | None) -> UserL
         why = failure_text(error, systems.language)
         message = say(systems.language, "failure.magnus_unreadable", error=why)
         raise RunEndsEarly.failed(message) from None
+    _log_read(systems, listing)
+    return listing
+
+
+async def read_users_not_active(systems: Systems) -> UserListing:
+    """Only the Magnus customers who are blocked or inactive (one request each side when they
+    fit a page); raises when Magnus cannot be read."""
+    reader = _retried(read_magnus_not_active, systems.magnus_config)
+    try:
+        ranged = await asyncio.gather(*(reader(systems, side) for side in NOT_ACTIVE))
+    except ApiError as error:
+        message = say(systems.language, "failure.magnus_unreadable", error=error)
+        raise RunEndsEarly.failed(message) from None
+    listing = listing_of_pages(ranged)
+    _log_read(systems, listing)
+    return listing
+
+
+def _log_read(systems: Systems, listing: UserListing) -> None:
     get_run_logger().info(
         say(
             systems.language,
@@ -94,7 +124,6 @@ async def read_users(systems: Systems, usernames: Sequence[str] | None) -> UserL
             total=listing.reported_total,
         )
     )
-    return listing
 
 
 @task(name="count-ixc-contracts", cache_policy=NO_CACHE)
@@ -157,13 +186,19 @@ def join_and_classify(
 
 
 async def decide_every_customer(
-    systems: Systems, users: UserListing, contracts: ContractListing
+    systems: Systems,
+    users: UserListing,
+    contracts: ContractListing,
+    *,
+    settle_interrupted: bool = True,
 ) -> RunReport:
     """The decision table as the run's report; and, before anything is written, the writes an
-    interrupted earlier run left unconfirmed are settled from what Magnus now says."""
+    interrupted earlier run left unconfirmed are settled from what Magnus now says (unless
+    `settle_interrupted` is False: a lane that runs beside the hourly run must not take the
+    hourly run's writes in flight for interrupted ones)."""
     plan = join_and_classify(systems, quote(users), quote(contracts))
     plan, expired_holds = held_plan(systems, plan)  # operators' holds: Held, never written
-    if systems.ledger is not None:
+    if systems.ledger is not None and settle_interrupted:
         systems.ledger.prune()
         confirmed = systems.ledger.resolve_unfinished(
             systems.run_id, {u.id: u.active for u in users.users}

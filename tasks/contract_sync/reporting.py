@@ -17,13 +17,22 @@ DECISIONS_KEY = "contract-sync-decisions"
 SUMMARY_KEY = "contract-sync-summary"
 
 
+RESTORE_DECISIONS_KEY = "contract-restore-decisions"
+RESTORE_SUMMARY_KEY = "contract-restore-summary"
+
+
 @task(name="report", cache_policy=NO_CACHE)
-async def publish_report(report: RunReport) -> None:
+async def publish_report(report: RunReport, restore_lane: bool = False) -> None:
+    """The decision table and summary as artifacts; the restore lane's under keys of its own,
+    so its runs every few minutes do not bury the hourly run's latest report in the UI."""
     headline = report.headline()
-    await acreate_table_artifact(key=DECISIONS_KEY, table=report.table_rows(), description=headline)
-    await acreate_markdown_artifact(
-        key=SUMMARY_KEY, markdown=report.markdown(), description=headline
+    decisions, summary = (
+        (RESTORE_DECISIONS_KEY, RESTORE_SUMMARY_KEY)
+        if restore_lane
+        else (DECISIONS_KEY, SUMMARY_KEY)
     )
+    await acreate_table_artifact(key=decisions, table=report.table_rows(), description=headline)
+    await acreate_markdown_artifact(key=summary, markdown=report.markdown(), description=headline)
     get_run_logger().info(headline)
 
 

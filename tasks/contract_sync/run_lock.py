@@ -8,8 +8,14 @@ is refused. Runs must also never overlap for the notification ledger.
 So the runs take a global concurrency limit of their own (limit 1, named after the Magnus
 server), held by the flow process through a lease it keeps renewing - whatever the run's state,
 Paused included. A run killed without cleaning up frees it when its lease expires
-(`LEASE_SECONDS`). It works alike for a process worker, a Docker worker and `make serve`,
-because the lock lives in the Prefect server, not on the machine.
+(`server_lock.LEASE_SECONDS`). It works alike for a process worker, a Docker worker and
+`make serve`, because the lock lives in the Prefect server, not on the machine (`server_lock`,
+the same mechanism as the per-save lock; switched off in the Prefect UI, it is switched on
+again).
+
+The restore lane (flows/contract_restore.py) has a lock of its own (`RESTORE_FLOW_NAME`): two
+restore runs never both act, and a restore run never waits for a long hourly run - both only
+ever hold one Magnus save at a time, under the per-save lock of the write path.
 """
 
 from __future__ import annotations
@@ -30,11 +36,12 @@ from prefect.client.schemas.filters import (
     FlowRunFilterStateType,
 )
 from prefect.client.schemas.objects import ConcurrencyLeaseHolder, StateType
-from prefect.concurrency.asyncio import concurrency
+
+from reconcile.texts import DEFAULT_LANGUAGE
+from tasks.contract_sync.server_lock import LockBusy, held_alone
 
 FLOW_NAME = "contract-sync"
-LEASE_SECONDS = 60  # a crashed holder blocks the next run at most this long
-WAIT_SECONDS = 5  # a busy lock means another run is at work: do not queue behind it
+RESTORE_FLOW_NAME = "contract-restore"
 
 
 class LockHeld(Exception):
@@ -45,50 +52,49 @@ class LockHeld(Exception):
         self.holder = holder
 
 
-def lock_name(magnus_url: str) -> str:
-    """`contract-sync-voip.example.com-443`: one lock per Magnus server the runs write to."""
+def magnus_server(magnus_url: str) -> str:
+    """`voip.example.com-443`: the Magnus server a URL points at, as a lock name part."""
     parts = urlsplit(magnus_url)
     where = f"{parts.hostname or 'magnus'}-{parts.port or ''}".rstrip("-")
-    return f"{FLOW_NAME}-{re.sub(r'[^A-Za-z0-9.-]+', '-', where)}"
+    return re.sub(r"[^A-Za-z0-9.-]+", "-", where)
+
+
+def lock_name(magnus_url: str, flow_name: str = FLOW_NAME) -> str:
+    """`contract-sync-voip.example.com-443`: one lock per flow and Magnus server written to."""
+    return f"{flow_name}-{magnus_server(magnus_url)}"
 
 
 @asynccontextmanager
-async def one_run_at_a_time(magnus_url: str, flow_run_id: UUID) -> AsyncIterator[None]:
-    """Hold the lock for the block; `LockHeld` if another run holds it."""
-    name = lock_name(magnus_url)
-    # Looked at first so that the usual case - the hourly run finding one that awaits approval -
-    # is not a timed-out acquisition, which Prefect logs as an ERROR; two runs that both find it
-    # free still cannot both take it.
-    if await _taken(name):
-        raise LockHeld(await _active_runs(flow_run_id))
+async def one_run_at_a_time(
+    magnus_url: str,
+    flow_run_id: UUID,
+    language: str = DEFAULT_LANGUAGE,
+    flow_name: str = FLOW_NAME,
+) -> AsyncIterator[None]:
+    """Hold `flow_name`'s lock for the block; `LockHeld` at once if another run holds it.
+
+    A busy lock is seen before it is asked for, so the usual case - the hourly run finding
+    one that awaits approval - is no timed-out acquisition (which Prefect logs as an ERROR);
+    two runs that both find it free still cannot both take it.
+    """
     try:
-        async with concurrency(
-            name,
-            occupy=1,
-            timeout_seconds=WAIT_SECONDS,
-            lease_duration=LEASE_SECONDS,
-            strict=True,
-            holder=ConcurrencyLeaseHolder(type="flow_run", id=flow_run_id),
-            raise_on_lease_renewal_failure=True,
+        async with held_alone(
+            lock_name(magnus_url, flow_name),
+            ConcurrencyLeaseHolder(type="flow_run", id=flow_run_id),
+            wait_seconds=0,
+            poll_seconds=1,
+            language=language,
         ):
             yield
-    except TimeoutError:
-        raise LockHeld(await _active_runs(flow_run_id)) from None
+    except LockBusy:
+        raise LockHeld(await _active_runs(flow_run_id, flow_name)) from None
 
 
-async def _taken(name: str) -> bool:
-    """Whether the lock `name` (created on first use) is held."""
-    async with get_client() as client:
-        await client.upsert_global_concurrency_limit_by_name(name, limit=1)
-        lock = await client.read_global_concurrency_limit_by_name(name)
-    return lock.active_slots >= lock.limit
-
-
-async def _active_runs(own_id: UUID) -> str:
-    """Names and states of the other contract-sync runs that are running or paused."""
+async def _active_runs(own_id: UUID, flow_name: str) -> str:
+    """Names and states of the other runs of `flow_name` that are running or paused."""
     async with get_client() as client:
         runs = await client.read_flow_runs(
-            flow_filter=FlowFilter(name=FlowFilterName(any_=[FLOW_NAME])),
+            flow_filter=FlowFilter(name=FlowFilterName(any_=[flow_name])),
             flow_run_filter=FlowRunFilter(
                 id=FlowRunFilterId(not_any_=[own_id]),
                 state=FlowRunFilterState(

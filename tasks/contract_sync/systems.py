@@ -33,7 +33,7 @@ from tasks.contract_sync.records import (
     remember_location,
     run_location,
 )
-from tasks.contract_sync.run_lock import LockHeld, one_run_at_a_time
+from tasks.contract_sync.run_lock import FLOW_NAME, RESTORE_FLOW_NAME, LockHeld, one_run_at_a_time
 
 
 class RunEndsEarly(Exception):
@@ -94,14 +94,27 @@ class Where:
     records_block: str | None = None
 
 
+@dataclass(frozen=True)
+class Lane:
+    """Which run lock a run takes, and what it says when another run of its lane holds it."""
+
+    flow_name: str
+    busy_text: str
+
+
+HOURLY = Lane(FLOW_NAME, "approval.busy")
+RESTORE = Lane(RESTORE_FLOW_NAME, "restore.busy")
+
+
 @asynccontextmanager
 async def connected(
-    where: Where, *, dry_run: bool, for_operators: bool = False
+    where: Where, *, dry_run: bool, for_operators: bool = False, lane: Lane = HOURLY
 ) -> AsyncIterator[Systems]:
-    """Load the blocks, open the clients and - unless dry - take the run lock and the ledger.
+    """Load the blocks, open the clients and - unless dry - take `lane`'s run lock and the
+    ledger.
 
-    Ends the run early (`RunEndsEarly`) when another run of the same Magnus server holds the
-    lock, or when the ledger has no place that outlives the run. `for_operators`: an
+    Ends the run early (`RunEndsEarly`) when another run of the same lane and Magnus server
+    holds the lock, or when the ledger has no place that outlives the run. `for_operators`: an
     operator's command (dry), whose records are where the runs keep theirs.
     """
     clock = Clock.in_zone(where.timezone)
@@ -114,10 +127,15 @@ async def connected(
         if not dry_run:
             try:
                 await stack.enter_async_context(
-                    one_run_at_a_time(magnus_config.base_url, flow_run_context.id)
+                    one_run_at_a_time(
+                        magnus_config.base_url,
+                        flow_run_context.id,
+                        discord.language,
+                        lane.flow_name,
+                    )
                 )
             except LockHeld as held:
-                message = say(discord.language, "approval.busy", holder=held.holder)
+                message = say(discord.language, lane.busy_text, holder=held.holder)
                 raise RunEndsEarly.skipped(message, discord.language) from None
             try:
                 path = await resolve_ledger_path(where.ledger_path)

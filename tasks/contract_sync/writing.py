@@ -1,24 +1,55 @@
-"""Writing the changes to Magnus: one task run per change, compare-and-set, Prefect retries."""
+"""Writing the changes to Magnus: restores first, blocks on fresh IXC data, one save at a time.
+
+Each change is one `apply-change` task run: it re-reads the customer, decides again
+(compare-and-set) and, if the same change still stands, saves it while holding the Magnus
+server's save lock (`save_lock`), which every writer shares - so a real MagnusBilling, whose
+every save rewrites all SIP peers and reloads Asterisk, never has two saves in flight.
+
+Since saves cost seconds each on a real server, a run can write for a long time. So the
+customers who paid (Unblock, Enable) are written before any Block or Disable, and a Block or
+Disable is written only from IXC data at most `fresh_seconds` old: the contracts still to be
+blocked are read again from IXC in batches as the writing goes on, and a customer who paid
+meanwhile is withdrawn, never blocked. The run page shows the progress as it goes.
+"""
 
 from __future__ import annotations
 
-import asyncio
+import math
+import sqlite3
+import time
+from collections import deque
 from collections.abc import Sequence
+from dataclasses import dataclass
+from uuid import UUID
 
 from prefect import task
+from prefect.artifacts import acreate_progress_artifact, aupdate_progress_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.logging import get_run_logger
 from prefect.runtime import task_run as task_run_context
+from sqlalchemy.exc import DBAPIError
 
+from blocks.errors import ApiError, excerpt
+from reconcile.decide import HARMFUL
 from reconcile.failures import failure_text
+from reconcile.holds import HoldsUnreadable
 from reconcile.ledger import WriteState
 from reconcile.outcome import ChangeOutcome, Result
 from reconcile.plan import PlannedChange
 from reconcile.recheck import Verdict, recheck
+from reconcile.reconfirm import reconfirm
 from reconcile.texts import label, say
+from reconcile.write_times import WriteTimes, progress_text
+from tasks.contract_sync.reading import read_contracts_of
 from tasks.contract_sync.recording import hold_on
+from tasks.contract_sync.save_lock import SaveTurnNeverCame, one_save_at_a_time
 from tasks.contract_sync.systems import Systems
 from tasks.retries import retry_options, waiting_before_retry
+
+PROGRESS_KEY = "contract-sync-writing"
+PROGRESS_EVERY_SECONDS = 2.0  # the progress artifact is updated at most this often
+MAX_RECONFIRM_BATCH = 1000  # contract ids re-read at once (one IXC request)
+FIRST_RECONFIRM_BATCH = 20  # before any save was timed
 
 
 def _write_run_name() -> str:
@@ -30,11 +61,12 @@ def _write_run_name() -> str:
 
 @task(name="apply-change", task_run_name=_write_run_name, cache_policy=NO_CACHE)
 async def apply_change(systems: Systems, change: PlannedChange) -> ChangeOutcome:
-    """Re-read the customer, re-decide, and write only if the same change still stands.
+    """Re-read the customer, re-decide, and save only if the same change still stands.
 
-    Retried by Prefect on transient errors only (timeouts, resets, 429 after its Retry-After,
-    5xx, garbled answers); a refused signature, a 4xx or a validation error fails at once. Each
-    try re-reads first, so a save whose answer was lost is found done and never sent twice.
+    The save alone holds the Magnus server's save lock. Retried by Prefect on transient errors
+    only (timeouts, resets, 429 after its Retry-After, 5xx, garbled answers); a refused
+    signature, a 4xx or a validation error fails at once. Each try re-reads first, so a save
+    whose answer was lost is found done and never sent twice.
     """
     policy = systems.magnus_config.retry_policy()
     return await waiting_before_retry(_compare_and_set(systems, change), policy)
@@ -60,8 +92,16 @@ async def _compare_and_set(systems: Systems, change: PlannedChange) -> ChangeOut
         return _outcome(change, Result.STALE, check.reason, current.active)
     if (held := hold_on(systems, change.username)) is not None:  # set after the plan was made
         return _outcome(change, Result.HELD, held, current.active)
-    ledger.writing(run_id, change)
-    saved = await systems.magnus.set_active(change.magnus_id, change.target_active)
+    async with one_save_at_a_time(
+        systems.magnus_config.base_url,
+        UUID(str(task_run_context.id)),
+        pause_after=systems.magnus_config.pause_between_saves_seconds,
+        language=language,
+    ):
+        ledger.writing(run_id, change)
+        started = time.monotonic()
+        saved = await systems.magnus.set_active(change.magnus_id, change.target_active)
+        save_seconds = time.monotonic() - started
     ledger.mark([key], WriteState.APPLIED)
     get_run_logger().info(
         say(
@@ -73,32 +113,206 @@ async def _compare_and_set(systems: Systems, change: PlannedChange) -> ChangeOut
             after=saved.active,
         )
     )
-    return _outcome(change, Result.APPLIED, "", saved.active)
+    return _outcome(change, Result.APPLIED, "", saved.active, save_seconds)
 
 
 def _outcome(
-    change: PlannedChange, result: Result, detail: str, after: int | None
+    change: PlannedChange,
+    result: Result,
+    detail: str,
+    after: int | None,
+    save_seconds: float | None = None,
 ) -> ChangeOutcome:
     return ChangeOutcome(
-        magnus_id=change.magnus_id, result=result, detail=detail, magnus_after=after
+        magnus_id=change.magnus_id,
+        result=result,
+        detail=detail,
+        magnus_after=after,
+        save_seconds=save_seconds,
     )
 
 
+def restores_first(
+    changes: Sequence[PlannedChange],
+) -> tuple[list[PlannedChange], list[PlannedChange]]:
+    """(Unblocks and Enables, Blocks and Disables), each in plan order."""
+    restores = [change for change in changes if change.action not in HARMFUL]
+    harmful = [change for change in changes if change.action in HARMFUL]
+    return restores, harmful
+
+
+@dataclass
+class Written:
+    """What `apply_changes` did: each change's outcome and how long the writing took."""
+
+    outcomes: dict[int, ChangeOutcome]
+    times: WriteTimes | None  # None when there was nothing to write
+
+
 async def apply_changes(
-    systems: Systems, changes: Sequence[PlannedChange], concurrency: int
-) -> dict[int, ChangeOutcome]:
-    """One task run per change, at most `concurrency` at once; a failure stays in its outcome."""
-    limit = asyncio.Semaphore(concurrency)
+    systems: Systems,
+    changes: Sequence[PlannedChange],
+    *,
+    ixc_read_at: float,
+    fresh_seconds: float,
+) -> Written:
+    """Write `changes`: restores first, then blocks and disables re-confirmed against IXC.
+
+    `ixc_read_at` (time.monotonic()) is when the plan's IXC data was read; no Block or Disable
+    is saved from IXC data older than `fresh_seconds`. A failure stays in its outcome.
+    """
+    restores, harmful = restores_first(changes)
+    progress = await _Progress.start(systems, len(changes))
+    outcomes: dict[int, ChangeOutcome] = {}
+    for change in restores:
+        outcomes[change.magnus_id] = await _written(systems, change)
+        await progress.one_more(outcomes[change.magnus_id])
+    confirmed: deque[PlannedChange] = deque()
+    unconfirmed = deque(harmful)
+    confirmed_at = ixc_read_at
+    if time.monotonic() - ixc_read_at < fresh_seconds:
+        confirmed, unconfirmed = unconfirmed, deque()
+    while confirmed or unconfirmed:
+        if not confirmed or time.monotonic() - confirmed_at >= fresh_seconds:
+            batch_size = _batch_size(progress.seconds_per_change, fresh_seconds)
+            pending = [*confirmed, *unconfirmed]
+            confirmed_at = time.monotonic()
+            standing, withdrawn = await _reconfirmed(systems, pending[:batch_size])
+            confirmed, unconfirmed = deque(standing), deque(pending[batch_size:])
+            for outcome in withdrawn:
+                outcomes[outcome.magnus_id] = outcome
+                await progress.one_more(outcome)
+            continue
+        change = confirmed.popleft()
+        outcomes[change.magnus_id] = await _written(systems, change)
+        await progress.one_more(outcomes[change.magnus_id])
+    await progress.finish()
+    return Written(outcomes, progress.times())
+
+
+async def _written(systems: Systems, change: PlannedChange) -> ChangeOutcome:
     writer = apply_change.with_options(**retry_options(systems.magnus_config.retry_policy()))
+    state = await writer(systems, change, return_state=True)
+    result = await state.aresult(raise_on_failure=False)
+    if isinstance(result, ChangeOutcome):
+        return result
+    detail = describe_write_failure(result, systems.language)
+    get_run_logger().error(
+        say(systems.language, "log.write_failed", username=change.username, why=detail)
+    )
+    return ChangeOutcome(magnus_id=change.magnus_id, result=Result.FAILED, detail=detail)
 
-    async def one(change: PlannedChange) -> ChangeOutcome:
-        async with limit:
-            state = await writer(systems, change, return_state=True)
-        result = await state.aresult(raise_on_failure=False)
-        if isinstance(result, ChangeOutcome):
-            return result
-        detail = failure_text(result, systems.language)
-        return ChangeOutcome(magnus_id=change.magnus_id, result=Result.FAILED, detail=detail)
 
-    outcomes = await asyncio.gather(*(one(change) for change in changes))
-    return {outcome.magnus_id: outcome for outcome in outcomes}
+async def _reconfirmed(
+    systems: Systems, changes: Sequence[PlannedChange]
+) -> tuple[list[PlannedChange], list[ChangeOutcome]]:
+    """These Blocks/Disables decided again from IXC read now: (still standing, withdrawn)."""
+    fresh = await read_contracts_of(systems, sorted({c.contract_id for c in changes}))
+    result = reconfirm(
+        changes,
+        fresh.contracts,
+        fresh.failed_ids,
+        systems.ixc_config.status_mapping,
+        systems.magnus_config.block_status,
+        systems.language,
+        occasion="write",
+    )
+    withdrawn = [
+        ChangeOutcome(magnus_id=magnus_id, result=Result.WITHDRAWN, detail=why)
+        for magnus_id, why in result.withdrawn.items()
+    ]
+    for change in changes:
+        if change.magnus_id in result.withdrawn:
+            get_run_logger().warning(
+                say(
+                    systems.language,
+                    "log.not_writing",
+                    username=change.username,
+                    reason=result.withdrawn[change.magnus_id],
+                )
+            )
+    return result.standing, withdrawn
+
+
+def _batch_size(seconds_per_change: float | None, fresh_seconds: float) -> int:
+    """How many Blocks/Disables to re-read at once: about as many as can be written while
+    the reading is fresh (a few more, so a batch is not re-read for want of one)."""
+    if seconds_per_change is None or seconds_per_change <= 0:
+        return FIRST_RECONFIRM_BATCH
+    fitting = math.ceil(fresh_seconds / seconds_per_change * 1.2)
+    return max(1, min(MAX_RECONFIRM_BATCH, fitting))
+
+
+def describe_write_failure(error: object, language: str) -> str:
+    """What failed and what to do, in the operators' language, with no secret in it."""
+    if isinstance(error, ApiError):
+        return failure_text(error, language)
+    if isinstance(error, HoldsUnreadable):
+        return error.in_language(language).describe()  # says what to do
+    if isinstance(error, SaveTurnNeverCame):
+        return say(language, "write.failed_save_lock", name=error.name, seconds=round(error.waited))
+    if isinstance(error, DBAPIError | sqlite3.Error):
+        cause = getattr(error, "orig", None) or error
+        first_line = (str(cause).splitlines() or [""])[0]
+        return say(
+            language,
+            "write.failed_database",
+            kind=type(cause).__name__,
+            why=excerpt(first_line, 120),
+        )
+    return say(language, "write.failed_unexpected", kind=type(error).__name__)
+
+
+class _Progress:
+    """The run page's progress artifact for the write phase: done/total and the time left."""
+
+    def __init__(self, systems: Systems, total: int, artifact: UUID | None) -> None:
+        self.language = systems.language
+        self.total = total
+        self.artifact = artifact
+        self.done = 0
+        self.started = time.monotonic()
+        self.shown_at = self.started
+        self.saves: list[float] = []
+
+    @classmethod
+    async def start(cls, systems: Systems, total: int) -> _Progress:
+        artifact = None
+        if total:
+            artifact = await acreate_progress_artifact(
+                0.0,
+                key=PROGRESS_KEY,
+                description=progress_text(0, total, 0.0, systems.language),
+            )
+        return cls(systems, total, artifact)
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    @property
+    def seconds_per_change(self) -> float | None:
+        return self.elapsed / self.done if self.done else None
+
+    async def one_more(self, outcome: ChangeOutcome) -> None:
+        self.done += 1
+        if outcome.save_seconds is not None:
+            self.saves.append(outcome.save_seconds)
+        if time.monotonic() - self.shown_at >= PROGRESS_EVERY_SECONDS:
+            await self._show()
+
+    async def finish(self) -> None:
+        if self.artifact is not None:
+            await self._show()
+
+    async def _show(self) -> None:
+        assert self.artifact is not None
+        self.shown_at = time.monotonic()
+        await aupdate_progress_artifact(
+            self.artifact,
+            100.0 * self.done / self.total,
+            description=progress_text(self.done, self.total, self.elapsed, self.language),
+        )
+
+    def times(self) -> WriteTimes | None:
+        return WriteTimes(list(self.saves), self.elapsed) if self.total else None

@@ -14,6 +14,7 @@ import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import LogFilter
 from prefect.logging.handlers import APILogHandler
+from sync_helpers import SAVE_COST_SCALE
 
 from flows.contract_sync import contract_sync
 from reconcile.decide import CHANGES, Action
@@ -38,7 +39,7 @@ PREFECT_OWN_LINES = ("Beginning flow run", "View at", "Finished in state", "Crea
 @pytest.fixture
 def synthetic(prefect_harness: None) -> Iterator[SandboxStack]:
     provider = synthetic_provider(customers=300, contracts=600, drift=0.05, seed=11)
-    with running_stack(provider, seed=3) as stack:
+    with running_stack(provider, seed=3, save_cost_scale=SAVE_COST_SCALE) as stack:
         stack.drifted = provider.drifted  # type: ignore[attr-defined]
         stack.save_blocks()
         yield stack
@@ -46,7 +47,7 @@ def synthetic(prefect_harness: None) -> Iterator[SandboxStack]:
 
 @pytest.fixture
 def every_combination(prefect_harness: None) -> Iterator[SandboxStack]:
-    with running_stack(demo_provider()) as stack:
+    with running_stack(demo_provider(), save_cost_scale=SAVE_COST_SCALE) as stack:
         stack.save_blocks()
         yield stack
 

@@ -62,7 +62,7 @@ def start_run_in_a_process(name: str, ledger: Path) -> subprocess.Popen[bytes]:
         f"""
         import asyncio
         from flows.contract_sync import contract_sync
-        asyncio.run(contract_sync(write_concurrency=1, **{parameters!r}))
+        asyncio.run(contract_sync(**{parameters!r}))
         """
     )
     env = {**os.environ, "PREFECT_API_URL": str(get_current_settings().api.url)}

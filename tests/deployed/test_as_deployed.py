@@ -15,12 +15,16 @@ Discord on loopback from this process. Checked:
 - the automations fire on a Late run (no worker) and on a run that crashes before its flow
   loads, posting to the errors webhook;
 - the explain deployment answers for one customer (a markdown artifact);
+- the restore lane (`contract-restore/restore`) gives a customer who paid the line back while
+  an hourly run is still writing slow blocks (a save as slow as on a real server with 10,000
+  SIP accounts), and no two Magnus saves of either run overlapped;
 - the server logs no errors.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Iterator
@@ -52,7 +56,13 @@ from prefect.exceptions import ObjectNotFound
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from sandbox.faults import FaultKind
-from sandbox.stack import ERRORS_WEBHOOK, SandboxStack, run_artifact, running_stack
+from sandbox.stack import (
+    CHANGES_WEBHOOK,
+    ERRORS_WEBHOOK,
+    SandboxStack,
+    run_artifact,
+    running_stack,
+)
 from sandbox.world import synthetic_provider
 
 pytestmark = [pytest.mark.deployed]
@@ -156,14 +166,15 @@ def _drifted(sandbox: SandboxStack, action: str) -> list[int]:
 
 async def test_the_schedule_creates_runs(deployed: tuple[PrefectServer, SandboxStack]) -> None:
     async with get_client() as client:
-        hourly = await client.read_deployment_by_name("contract-sync/hourly")
-        deadline = time.monotonic() + 60
-        while not (scheduled := await _runs(client, hourly.id, [StateType.SCHEDULED])):
-            assert time.monotonic() < deadline, "the scheduler created no run for hourly"
-            await asyncio.sleep(1)
-        assert all(run.expected_start_time.minute == 0 for run in scheduled)
-        # The next top of the hour must not start a run in the middle of the other tests.
-        await _stop_schedules(client, hourly.id)
+        for name, minutes in (("contract-sync/hourly", 60), ("contract-restore/restore", 5)):
+            deployment = await client.read_deployment_by_name(name)
+            deadline = time.monotonic() + 60
+            while not (scheduled := await _runs(client, deployment.id, [StateType.SCHEDULED])):
+                assert time.monotonic() < deadline, f"the scheduler created no run for {name}"
+                await asyncio.sleep(1)
+            assert all(run.expected_start_time.minute % minutes == 0 for run in scheduled)
+            # The next scheduled run must not start in the middle of the other tests.
+            await _stop_schedules(client, deployment.id)
 
 
 async def test_an_ad_hoc_run_completes_and_its_retry_shows_in_prefect(
@@ -303,3 +314,66 @@ async def test_the_explain_deployment_answers_for_one_customer(
     active = sandbox.magnus.user(uid)["active"]
     assert f"| Status no Magnus | {active} - " in markdown
     assert "## O que a sincronização faria agora" in markdown
+
+
+SLOW_SIP_ACCOUNTS = 10_000  # a save then takes ~4.5 s, as measured on a real server
+
+
+async def test_the_restore_lane_restores_a_paying_customer_while_an_hourly_run_writes_blocks(
+    deployed: tuple[PrefectServer, SandboxStack],
+) -> None:
+    """Last of the module: it leaves most customers blocked."""
+    _, sandbox = deployed
+    async with get_client() as client:  # no scheduled run in the middle (also when run alone)
+        for name in ("contract-sync/hourly", "contract-restore/restore"):
+            await _stop_schedules(client, (await client.read_deployment_by_name(name)).id)
+    magnus, ixc = sandbox.magnus, sandbox.ixc
+    users = {uid: magnus.user(uid) for uid in magnus.users if magnus.user(uid)["dist"]}
+    to_block = sorted(uid for uid, user in users.items() if user["active"] == 1)
+    paying = next(
+        uid
+        for uid, user in users.items()
+        if user["active"] == 4 and uid not in sandbox.drifted  # type: ignore[attr-defined]
+    )
+    assert len(to_block) >= 20, "enough blocks to keep the hourly run writing for minutes"
+    for uid in to_block:
+        ixc.update_contract(int(users[uid]["dist"]), status="A", status_internet="CA")
+    magnus.sip_accounts = SLOW_SIP_ACCOUNTS
+    magnus.reset_counters()
+    try:
+        hourly_id = await _start(
+            "contract-sync/hourly", max_harmful_share=1.0, max_harmful_count=1000
+        )
+        deadline = time.monotonic() + 240
+        while not any(magnus.user(uid)["active"] == 4 for uid in to_block):
+            assert time.monotonic() < deadline, "the hourly run wrote no block"
+            await asyncio.sleep(0.5)
+
+        ixc.update_contract(int(users[paying]["dist"]), status="A", status_internet="A")
+        restore = await _wait_for(await _start("contract-restore/restore"), _final, within=240)
+
+        assert restore.state.is_completed(), restore.state.message
+        assert magnus.user(paying)["active"] == 1
+        async with get_client() as client:
+            hourly = await client.read_flow_run(hourly_id)
+        assert hourly.state.is_running(), f"the hourly run no longer writing: {hourly.state}"
+        still_unblocked = [uid for uid in to_block if magnus.user(uid)["active"] == 1]
+        assert still_unblocked, "the restore came after every block"
+
+        done = await _wait_for(hourly_id, _final, within=600)
+        assert done.state.is_completed(), done.state.message
+        assert all(magnus.user(uid)["active"] == 4 for uid in to_block)
+        assert magnus.user(paying)["active"] == 1, "the hourly run did not undo the restore"
+        assert magnus.overlapping_saves == 0 and magnus.torn_reloads == 0
+        rows = json.loads(await run_artifact(restore.id, "contract-restore-decisions"))
+        (row,) = [r for r in rows if r["usuário"] == magnus.users[paying]["username"]]
+        assert (row["ação"], row["resultado"]) == ("Desbloqueio", "aplicada")
+        restored = [
+            embed["title"]
+            for message in sandbox.messages_to(CHANGES_WEBHOOK)
+            for embed in message.payload.get("embeds") or []
+            if embed.get("title") == "contract-restore (religamento)"
+        ]
+        assert restored, "the restore lane announced its run"
+    finally:
+        magnus.sip_accounts = None

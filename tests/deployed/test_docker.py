@@ -10,7 +10,7 @@ a container of that image on the host network. Checked:
 - a dry run and a real run complete, each in its own container; the notification ledger and the
   records database are on the `billing-sync-state` volume and outlive the containers;
 - a run that needs approval pauses in its container while a second run, in another container,
-  ends Cancelled (the run lock); approved over the REST API, it applies the change set;
+  ends Pulada (the run lock); approved over the REST API, it applies the change set;
 - a run whose container has no ledger path fails and says so (the image refuses the default).
 
 Skipped, with the reason, where no Docker daemon can be started (not root, or no dockerd,
@@ -179,7 +179,7 @@ async def test_the_run_lock_and_an_approval_pause_work_across_containers(
     assert "Aguardando aprovação até" in paused.state.message
 
     second = await _wait_for(await _start(), _final)
-    assert second.state.type == StateType.CANCELLED, second.state
+    assert second.state.type == StateType.COMPLETED and second.state.name == "Pulada", second.state
     assert "aguardando aprovação" in second.state.message
     (waiting,) = on_docker.containers_of(paused_id)
     (refused,) = on_docker.containers_of(second.id)
