@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 import httpx
-from prefect.client.orchestration import get_client
+from prefect.client.orchestration import PrefectClient, get_client
 from prefect.client.schemas.actions import (
     GlobalConcurrencyLimitCreate,
     GlobalConcurrencyLimitUpdate,
@@ -63,46 +63,48 @@ async def held_alone(
     `LockBusy` after that. The lease is renewed while the block runs.
     """
     started = time.monotonic()
-    while True:
-        lock = await usable_lock(name, language)
-        if lock.active_slots < lock.limit:
-            taken = await _taken_if_free(name, holder)
-            if taken is not None:
-                try:
-                    genuine = await _still_active(name)
-                except BaseException:
-                    await taken.aclose()
-                    raise
-                if genuine:
-                    break
-                await taken.aclose()  # granted while switched off: it took no slot
-                continue
-        waited = time.monotonic() - started
-        if waited + poll_seconds > wait_seconds:
-            raise LockBusy(name, waited)
-        await asyncio.sleep(poll_seconds * random.uniform(0.5, 1.5))
+    async with get_client() as client:  # one for the whole acquisition: opening one costs
+        while True:
+            lock = await usable_lock(name, language, client)
+            if lock.active_slots < lock.limit:
+                taken = await _taken_if_free(name, holder)
+                if taken is not None:
+                    try:
+                        genuine = (await client.read_global_concurrency_limit_by_name(name)).active
+                    except BaseException:
+                        await taken.aclose()
+                        raise
+                    if genuine:
+                        break
+                    await taken.aclose()  # granted while switched off: it took no slot
+                    continue
+            waited = time.monotonic() - started
+            if waited + poll_seconds > wait_seconds:
+                raise LockBusy(name, waited)
+            await asyncio.sleep(poll_seconds * random.uniform(0.5, 1.5))
     async with taken:
         yield
 
 
-async def usable_lock(name: str, language: str) -> GlobalConcurrencyLimitResponse:
+async def usable_lock(
+    name: str, language: str, client: PrefectClient
+) -> GlobalConcurrencyLimitResponse:
     """Lock `name` as it is now, created (limit 1) if missing and switched on if off."""
-    async with get_client() as client:
-        try:
-            lock = await client.read_global_concurrency_limit_by_name(name)
-        except ObjectNotFound:
-            with contextlib.suppress(ObjectAlreadyExists):  # another writer created it first
-                await client.create_global_concurrency_limit(
-                    GlobalConcurrencyLimitCreate(name=name, limit=1)
-                )
-            lock = await client.read_global_concurrency_limit_by_name(name)
-        if lock.active and lock.limit == 1:
-            return lock
-        await client.update_global_concurrency_limit(
-            name, GlobalConcurrencyLimitUpdate(active=True, limit=1)
-        )
-        _logger().warning(say(language, "log.lock_switched_on", name=name))
-        return await client.read_global_concurrency_limit_by_name(name)
+    try:
+        lock = await client.read_global_concurrency_limit_by_name(name)
+    except ObjectNotFound:
+        with contextlib.suppress(ObjectAlreadyExists):  # another writer created it first
+            await client.create_global_concurrency_limit(
+                GlobalConcurrencyLimitCreate(name=name, limit=1)
+            )
+        lock = await client.read_global_concurrency_limit_by_name(name)
+    if lock.active and lock.limit == 1:
+        return lock
+    await client.update_global_concurrency_limit(
+        name, GlobalConcurrencyLimitUpdate(active=True, limit=1)
+    )
+    _logger().warning(say(language, "log.lock_switched_on", name=name))
+    return await client.read_global_concurrency_limit_by_name(name)
 
 
 async def _taken_if_free(name: str, holder: ConcurrencyLeaseHolder) -> AsyncExitStack | None:
@@ -126,11 +128,6 @@ async def _taken_if_free(name: str, holder: ConcurrencyLeaseHolder) -> AsyncExit
             return None
         raise
     return stack
-
-
-async def _still_active(name: str) -> bool:
-    async with get_client() as client:
-        return (await client.read_global_concurrency_limit_by_name(name)).active
 
 
 def _logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:

@@ -259,11 +259,12 @@ def announced_usernames(sandbox: SandboxStack) -> list[str]:
 
 
 async def expire_run_lock() -> None:
-    """What the server does once a killed run's lease on the run lock runs out (60 s): the lock
-    is free again. Done at once here, so a test does not wait a minute after each kill."""
+    """What the server does once a killed run's leases on the run lock and the save lock run
+    out (60 s): the locks are free again. Done at once here, so a test does not wait a minute
+    after each kill."""
     async with get_client() as client:
         for limit in await client.read_global_concurrency_limits(limit=100):
-            if limit.name.startswith(FLOW_NAME):
+            if limit.name.startswith((FLOW_NAME, "magnus-save-")):
                 await client.update_global_concurrency_limit(
                     limit.name, GlobalConcurrencyLimitUpdate(active_slots=0)
                 )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -47,8 +48,8 @@ async def test_a_second_holder_is_refused_and_the_lock_is_free_again_after(
 
         real = server_lock.usable_lock
 
-        async def looks_free(name: str, language: str):  # type: ignore[no-untyped-def]
-            return (await real(name, language)).model_copy(update={"active_slots": 0})
+        async def looks_free(name: str, language: str, client: Any):  # type: ignore[no-untyped-def]
+            return (await real(name, language, client)).model_copy(update={"active_slots": 0})
 
         # Two runs that both found it free: the one that asks second is refused, same answer.
         monkeypatch.setattr(server_lock, "usable_lock", looks_free)
