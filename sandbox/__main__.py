@@ -15,6 +15,7 @@ import threading
 from blocks.discord.block import Discord
 from blocks.ixc.block import Ixc
 from blocks.magnusbilling.block import MagnusBilling
+from deployments.server_auth import exit_clearly_when_refused
 from sandbox.discord import INSPECTION_PATH, DiscordMessage, DiscordSandbox
 from sandbox.ixc import IxcSandbox
 from sandbox.magnusbilling import ApiKey, MagnusBillingSandbox
@@ -76,4 +77,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    exit_clearly_when_refused(main)
