@@ -6,7 +6,8 @@
 
 The same as the Prefect UI's form (Resume, choose approve or reject) and as the REST call
 `POST $PREFECT_API_URL/flow_runs/RUN/resume` with `{"run_input": {"decision": ..., "note": ...}}`
-(Prefect 3.8 has no `prefect flow-run resume`). RUN is the run's id or name.
+and the server's credential (`curl -u "$PREFECT_API_AUTH_STRING"`); Prefect 3.9 has no
+`prefect flow-run resume` command. RUN is the run's id or name.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.flow_runs import aresume_flow_run
 
 from blocks.discord.block import Discord
+from deployments.server_auth import exit_clearly_when_refused
 from reconcile.texts import DEFAULT_LANGUAGE, say
 from tasks.contract_sync.run_lock import FLOW_NAME
 
@@ -107,4 +109,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exit_clearly_when_refused(main))

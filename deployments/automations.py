@@ -31,6 +31,7 @@ from prefect.blocks.webhook import Webhook
 from prefect.client.orchestration import get_client
 
 from blocks.discord.block import Discord
+from deployments.server_auth import exit_clearly_when_refused
 from reconcile.texts import LANGUAGES, say
 
 WEBHOOK_BLOCK = "billing-sync-discord-errors"
@@ -191,4 +192,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    exit_clearly_when_refused(main)

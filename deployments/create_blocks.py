@@ -18,6 +18,7 @@ from blocks.discord.block import Discord
 from blocks.ixc.block import Ixc
 from blocks.magnusbilling.block import MagnusBilling
 from blocks.records.block import ContractSyncRecords
+from deployments.server_auth import exit_clearly_when_refused
 
 REQUIRED = [
     "MAGNUS_BASE_URL",
@@ -60,4 +61,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(exit_clearly_when_refused(main))

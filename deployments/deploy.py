@@ -23,6 +23,7 @@ from prefect.client.orchestration import get_client
 from prefect.exceptions import ObjectNotFound
 
 from deployments.needed_blocks import missing_blocks
+from deployments.server_auth import exit_clearly_when_refused
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -92,4 +93,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(exit_clearly_when_refused(main))

@@ -17,6 +17,7 @@ import asyncio
 import sys
 
 from clock import DEFAULT_TIMEZONE
+from deployments.server_auth import exit_clearly_when_refused
 from reconcile.holds import HoldsUnreadable
 from reconcile.ledger import LedgerNotConfigured
 from tasks.contract_sync.explaining import explain_customer
@@ -72,4 +73,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exit_clearly_when_refused(main))

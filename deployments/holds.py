@@ -28,6 +28,7 @@ from blocks.magnusbilling.block import MagnusBilling
 from blocks.records.store import HoldExists, Records
 from clock import Clock
 from deployments.explain import NOT_SET_UP, where_options
+from deployments.server_auth import exit_clearly_when_refused
 from reconcile.explain import aligned_table
 from reconcile.holds import Hold, expiry_from_text
 from reconcile.texts import DEFAULT_LANGUAGE, format_moment, say
@@ -191,4 +192,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exit_clearly_when_refused(main))

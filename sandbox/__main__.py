@@ -18,6 +18,7 @@ import threading
 from blocks.discord.block import Discord
 from blocks.ixc.block import Ixc
 from blocks.magnusbilling.block import MagnusBilling
+from deployments.server_auth import exit_clearly_when_refused
 from sandbox.asterisk import SAVE_BASE_SECONDS, SAVE_PER_ACCOUNT_SECONDS
 from sandbox.discord import INSPECTION_PATH, DiscordMessage, DiscordSandbox
 from sandbox.ixc import IxcSandbox
@@ -108,4 +109,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    exit_clearly_when_refused(main)

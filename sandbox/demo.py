@@ -135,10 +135,12 @@ def main() -> None:
         stack.save_blocks()
         asyncio.run(demo(stack))
     home = os.environ.get("PREFECT_HOME", "~/.prefect")
+    port = os.environ.get("PREFECT_PORT", "4200")
+    make_ui = "make ui" if port == "4200" else f"PREFECT_PORT={port} make ui"
     print(
         "\nVeja estas execuções, suas tarefas, novas tentativas e os relatórios na interface do "
-        f"Prefect:\n  make ui     (serve as execuções guardadas em {home}), depois abra "
-        "http://127.0.0.1:4200"
+        f"Prefect:\n  {make_ui}     (serve as execuções guardadas em {home}), depois abra "
+        f"http://127.0.0.1:{port}"
     )
 
 

@@ -1,14 +1,18 @@
 """Running billing-sync as an operator does: a real `prefect server`, `prefect deploy`, a worker.
 
-`PrefectServer` starts `prefect server start` (scheduler and every other service on) in its own
-process with its own PREFECT_HOME, on SQLite or on a throw-away PostgreSQL database, with the
-settings the README gives for production (lease storage on disk) plus short service loops so a
-test does not wait minutes for a run to go Late. `cli()` runs the `prefect` commands the README
-tells an operator to type, against that server; `worker()` runs a process worker.
+`PrefectServer` starts `prefect server start` (scheduler, UI and every other service on) in its
+own process with its own PREFECT_HOME, on SQLite or on a throw-away PostgreSQL database, with the
+settings `make server` gives it (basic auth with the credential it generates into the operator's
+environment file, lease storage on disk) plus short service loops so a test does not wait
+minutes for a run to go Late. `cli()` runs the `prefect` commands the README tells an operator
+to type, against that server, with the credential; `worker()` runs a process worker.
+`api_request()` is the test's own REST call, retried on a transient 5xx as an operator would.
 """
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import os
 import re
 import signal
@@ -21,15 +25,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 from sqlalchemy import create_engine, text
+
+from deployments.server_auth import CLIENT_SETTING, ensure_credential
 
 ROOT = Path(__file__).resolve().parents[2]
 POSTGRES_ADMIN_URL = os.environ.get(
     "BILLING_SYNC_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 START_TIMEOUT = 120.0
+# A SQLite-backed server under load answers 503 (or 500 "database is locked") for a while; an
+# operator would try again. Longer than that is a real failure.
+TRANSIENT_WITHIN_SECONDS = 90.0
 LATE_AFTER_SECONDS = 8
 # Lines a healthy server may log at ERROR on SQLite (seen with every SQLAlchemy version): a
 # worker heartbeat waiting on the database lock, and the event persister's empty insert of
@@ -52,6 +62,11 @@ class PrefectServer:
     home: Path
     log: Path
     backend: str
+    credential: str
+
+    @property
+    def ui_url(self) -> str:
+        return self.api_url.removesuffix("/api")
 
     def env(self, **extra: str) -> dict[str, str]:
         """The environment of a shell an operator configured for this server."""
@@ -62,6 +77,7 @@ class PrefectServer:
         }
         return environment | {
             "PREFECT_API_URL": self.api_url,
+            CLIENT_SETTING: self.credential,
             "PREFECT_HOME": str(self.home),
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             "PWD": str(ROOT),  # prefect.yaml's pull step: {{ $PWD }}
@@ -111,8 +127,12 @@ def prefect_server(backend: str, workdir: Path) -> Iterator[PrefectServer]:
     port = free_port()
     home = workdir / f"prefect-home-{backend}"
     home.mkdir(parents=True)
-    server = PrefectServer(f"http://127.0.0.1:{port}/api", home, workdir / "server.log", backend)
+    api_url = f"http://127.0.0.1:{port}/api"
+    credential = ensure_credential(home)  # as `make server` does
+    server = PrefectServer(api_url, home, workdir / "server.log", backend, credential)
     settings = {
+        "PREFECT_SERVER_API_AUTH_STRING": credential,
+        "PREFECT_SERVER_UI_API_URL": api_url,
         "PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE": (
             "prefect.server.concurrency.lease_storage.filesystem"
         ),
@@ -136,7 +156,6 @@ def prefect_server(backend: str, workdir: Path) -> Iterator[PrefectServer]:
                     "127.0.0.1",
                     "--port",
                     str(port),
-                    "--no-ui",
                 ],
                 cwd=ROOT,
                 env=server.env(**settings),
@@ -184,6 +203,37 @@ def _database(backend: str) -> Iterator[str | None]:
         with admin.connect() as connection:
             connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         admin.dispose()
+
+
+async def api_request(
+    server: PrefectServer,
+    method: str,
+    path: str,
+    *,
+    credential: str | None,
+    **options: Any,
+) -> httpx.Response:
+    """The test's own call to the server's REST API (basic auth with `credential`, if any), as an
+    operator would make it: a transient answer (5xx, connection error) is tried again, for at
+    most TRANSIENT_WITHIN_SECONDS; the last answer is returned, whatever it is, for the test to
+    judge."""
+    headers = {}
+    if credential is not None:
+        headers["Authorization"] = "Basic " + base64.b64encode(credential.encode()).decode()
+    deadline = time.monotonic() + TRANSIENT_WITHIN_SECONDS
+    pause = 1.0
+    async with httpx.AsyncClient(base_url=server.api_url, headers=headers, timeout=30) as api:
+        while True:
+            try:
+                answer = await api.request(method, path.lstrip("/"), **options)
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+            else:
+                if answer.status_code < 500 or time.monotonic() > deadline:
+                    return answer
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 10.0)
 
 
 def _wait_healthy(server: PrefectServer, process: subprocess.Popen[bytes]) -> None:

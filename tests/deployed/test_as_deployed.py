@@ -18,6 +18,8 @@ Discord on loopback from this process. Checked:
 - the restore lane (`contract-restore/restore`) gives a customer who paid the line back while
   an hourly run is still writing slow blocks (a save as slow as on a real server with 10,000
   SIP accounts), and no two Magnus saves of either run overlapped;
+- the server lets no one in without the credential `make server` generates (the API answers
+  401, the UI asks for it at its login), and every step above used it;
 - the server logs no errors.
 """
 
@@ -29,13 +31,14 @@ import logging
 import time
 from collections.abc import Iterator
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import httpx
 import pytest
 from operator_env import (
     LATE_AFTER_SECONDS,
     PrefectServer,
+    api_request,
     cli,
     prefect_server,
     python,
@@ -53,7 +56,7 @@ from prefect.client.schemas.filters import (
 )
 from prefect.client.schemas.objects import StateType
 from prefect.exceptions import ObjectNotFound
-from prefect.settings import PREFECT_API_URL, temporary_settings
+from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 
 from sandbox.faults import FaultKind
 from sandbox.stack import (
@@ -81,7 +84,9 @@ def deployed(
     with (
         prefect_server(request.param, workdir) as server,
         running_stack(provider) as sandbox,
-        temporary_settings({PREFECT_API_URL: server.api_url}),
+        temporary_settings(
+            {PREFECT_API_URL: server.api_url, PREFECT_API_AUTH_STRING: server.credential}
+        ),
     ):
         sandbox.drifted = provider.drifted  # type: ignore[attr-defined]
         cli(server, "work-pool", "create", POOL, "--type", "process", "--overwrite")
@@ -222,7 +227,7 @@ async def test_an_approval_survives_and_blocks_nobody_who_paid_meanwhile(
     paused_at = time.monotonic()
     assert "Aguardando aprovação até" in paused.state.message
     alert = await _wait_for_alert(sandbox, "aprovação necessária")
-    assert str(paused_id) in alert  # the link to the run
+    assert f"{server.ui_url}/runs/flow-run/{paused_id}" in alert  # the run, behind the login
 
     second = await _wait_for(await _start("contract-sync/hourly"), _final, within=240)
     assert second.state.type == StateType.COMPLETED and second.state.name == "Pulada", second.state
@@ -244,15 +249,13 @@ async def test_an_approval_survives_and_blocks_nobody_who_paid_meanwhile(
         assert (await client.read_flow_run(paused_id)).state.is_paused()
     waiting = await asyncio.to_thread(python, server, "-m", "deployments.approve")
     assert str(paused_id) in waiting and "Aguardando aprovação até" in waiting
-    async with httpx.AsyncClient(base_url=server.api_url, timeout=30) as api:  # the README's way
-        for _ in range(3):  # a SQLite-backed server may answer 500 "database is locked" under load
-            answer = await api.post(
-                f"/flow_runs/{paused_id}/resume",
-                json={"run_input": {"decision": "aprovar", "note": "conferido com o financeiro"}},
-            )
-            if answer.status_code < 500:
-                break
-            await asyncio.sleep(2)
+    answer = await api_request(  # the README's way
+        server,
+        "POST",
+        f"/flow_runs/{paused_id}/resume",
+        credential=server.credential,
+        json={"run_input": {"decision": "aprovar", "note": "conferido com o financeiro"}},
+    )
     assert answer.status_code == 201 and answer.json()["status"] == "ACCEPT", answer.text
 
     done = await _wait_for(paused_id, _final, within=240)
@@ -314,6 +317,34 @@ async def test_the_explain_deployment_answers_for_one_customer(
     active = sandbox.magnus.user(uid)["active"]
     assert f"| Status no Magnus | {active} - " in markdown
     assert "## O que a sincronização faria agora" in markdown
+
+
+async def test_the_server_lets_no_one_in_without_the_credential(
+    deployed: tuple[PrefectServer, SandboxStack],
+) -> None:
+    server, _ = deployed
+    hourly = "/deployments/name/contract-sync/hourly"
+    for credential in (None, "operator:guessed", f"{server.credential}x"):
+        for method, path, body in [
+            ("GET", hourly, None),
+            ("POST", "/block_documents/filter", {"include_secrets": True}),
+            ("POST", "/flow_runs/filter", {}),
+        ]:
+            answer = await api_request(server, method, path, credential=credential, json=body)
+            assert answer.status_code == 401, (credential, path, answer.status_code)
+    allowed = await api_request(server, "GET", hourly, credential=server.credential)
+    assert allowed.status_code == 200, allowed.text
+    assert (await api_request(server, "GET", "/health", credential=None)).status_code == 200
+
+    # What a browser gets at an alert's link to a run: the UI, whose settings make it show its
+    # login first and then send the credential it was given to its API.
+    run_link = f"{server.ui_url}/runs/flow-run/{uuid4()}"
+    async with httpx.AsyncClient(headers={"Accept": "text/html"}, timeout=30) as browser:
+        page = await browser.get(run_link, follow_redirects=True)
+        ui_settings = (await browser.get(f"{server.ui_url}/ui-settings")).json()
+    assert page.status_code == 200 and "<html" in page.text.lower(), page.status_code
+    assert ui_settings["auth"] == "BASIC"
+    assert ui_settings["api_url"] == server.api_url
 
 
 SLOW_SIP_ACCOUNTS = 10_000  # a save then takes ~4.5 s, as measured on a real server
