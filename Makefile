@@ -33,7 +33,7 @@ PREFECT_SERVER_UI_API_URL ?= $(SERVER_API_URL)
 SERVER_SETTINGS := PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE=prefect.server.concurrency.lease_storage.filesystem \
 	PREFECT_UI_URL=$(PREFECT_UI_URL) PREFECT_SERVER_UI_API_URL=$(PREFECT_SERVER_UI_API_URL)
 
-.PHONY: install demo demo-events test lint format bench soak ui server env pools blocks \
+.PHONY: install demo demo-events test docker-tools lint format bench soak ui server env pools blocks \
 	automations deploy worker serve sandbox approve clean constraints explain hold holds unhold
 
 install: $(STAMP)
@@ -59,10 +59,20 @@ demo-events: install
 # against real servers and containers (`deployed`, `docker`: minutes each, nothing of their own
 # that depends on the date) run once, in the first pass.
 ONCE_ONLY := not deployed and not docker
-test: install lint
+test: install lint docker-tools
 	$(BIN)/python -m pytest -q
 	$(BIN)/python tests/clock_moved.py --days 400 -q -m '$(ONCE_ONLY)'
 	$(BIN)/python tests/clock_moved.py --days 3000 -q -m '$(ONCE_ONLY)' tests/subscription_events
+
+# The Docker deployment's test (tests/deployed/test_docker.py) starts a Docker daemon of its own:
+# it needs root and Debian's docker.io, debootstrap and docker-registry. In CI (root, CI=true)
+# this installs what is missing; elsewhere the test is skipped and says why.
+DOCKER_TOOLS := dockerd:docker.io debootstrap:debootstrap docker-registry:docker-registry
+docker-tools:
+	@missing=$$(for tool in $(DOCKER_TOOLS); do command -v $${tool%%:*} > /dev/null || echo $${tool#*:}; done); \
+	if [ -n "$$missing" ] && [ "$$CI" = true ] && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	fi
 
 lint: install
 	$(BIN)/ruff check .

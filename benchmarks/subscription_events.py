@@ -5,7 +5,8 @@
 The ERP is a fresh SQLite file; the gateway is the Pagar.me (Mundipagg) sandbox on a loopback
 port, in its own process (like the real, remote gateway: it must not compete for this process's
 GIL), with the given latency per request. Each subscription gets A_N (two requests: the lookup
-by code, then the creation), IA_E, A_EDP, CLI_E and F_AA (one request each). The flow runs
+by code, then the creation), A_EDP (two: the subscription's next_billing_at, then the change),
+IA_E, CLI_E and F_AA (one request each). The flow runs
 through a throw-away Prefect API; `wall_s` is the flow run alone (not the API start). Prints
 exactly one line: `BENCH {json}` (Prefect logs go to stderr).
 """

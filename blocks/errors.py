@@ -1,8 +1,9 @@
 """One exception hierarchy for every external system.
 
 Like httpx separates transport errors from status errors, we separate what a retry can fix
-(`TransientApiError`: timeouts, resets, 429, 5xx, a garbled answer) from what it cannot
-(`PermanentApiError`: bad credentials, missing permission, validation, unknown record).
+(`TransientApiError`: timeouts, refused or broken connections, 429, 5xx, a garbled answer)
+from what it cannot (`PermanentApiError`: bad credentials, missing permission, validation,
+unknown record).
 Every error names the `system` it came from ("magnusbilling", "ixc", "discord", ...), so a
 run report can say where a failure happened without parsing messages.
 
@@ -17,7 +18,7 @@ import re
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 _TAGS = re.compile(r"<(script|style)[^>]*>.*?</\1>|<[^>]+>", re.DOTALL | re.IGNORECASE)
@@ -116,9 +117,14 @@ class Problem:
     values: Mapping[str, object] = field(default_factory=dict)
 
     def describe(self, language: str) -> str:
+        """In `language`; a value that is itself a Problem (an error's) is said in it too."""
         from reconcile.texts import say  # the operators' vocabulary; no client depends on it
 
-        return say(language, f"problem.{self.code}", **self.values)
+        values = {
+            name: value.describe(language) if isinstance(value, Problem) else value
+            for name, value in self.values.items()
+        }
+        return say(language, f"problem.{self.code}", **values)
 
     def __str__(self) -> str:
         return self.describe("en")
@@ -129,15 +135,37 @@ class ApiError(Exception):
 
     retryable: ClassVar[bool] = False
 
-    def __init__(self, message: str, *, system: str, status_code: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        system: str,
+        status_code: int | None = None,
+        code: str | None = None,
+        values: Mapping[str, object] | None = None,
+    ) -> None:
+        """`message` is the English text (logs, `str()`); `code` and `values`, when given,
+        let operators read it in their language (`problem`), values sanitised like it."""
         message = redact(message)
         super().__init__(message)
         self.message = message
         self.system = system
         self.status_code = status_code
+        self.code = code
+        self.values = {
+            name: redact(value) if isinstance(value, str) else value
+            for name, value in (values or {}).items()
+        }
 
     def __str__(self) -> str:
         return f"{self.system}: {self.message}"
+
+    @property
+    def problem(self) -> Problem:
+        """This error as operators read it: by its code, else its (English) text."""
+        if self.code is None:
+            return Problem("api_text", {"system": self.system, "text": self.message})
+        return Problem(f"api_{self.code}", {"system": self.system, **self.values})
 
 
 class TransientApiError(ApiError):
@@ -151,22 +179,28 @@ class PermanentApiError(ApiError):
 
 
 class ApiTimeout(TransientApiError):
-    """No answer in time, or the connection broke."""
+    """No answer in time."""
+
+
+class ConnectionFailed(TransientApiError):
+    """No connection (refused, unreachable, name not resolved) or it broke before the answer."""
 
 
 class RateLimited(TransientApiError):
     """HTTP 429; `retry_after` is how long the system asked us to wait (seconds)."""
 
-    def __init__(self, message: str, *, system: str, retry_after: float | None) -> None:
-        super().__init__(message, system=system, status_code=429)
+    def __init__(
+        self, message: str, *, system: str, retry_after: float | None, **said: Any
+    ) -> None:
+        super().__init__(message, system=system, status_code=429, **said)
         self.retry_after = retry_after
 
 
 class RetryAfterTooLong(PermanentApiError):
     """A 429 asked for a longer wait than the client's ceiling: not retried in this run."""
 
-    def __init__(self, message: str, *, system: str, retry_after: float) -> None:
-        super().__init__(message, system=system, status_code=429)
+    def __init__(self, message: str, *, system: str, retry_after: float, **said: Any) -> None:
+        super().__init__(message, system=system, status_code=429, **said)
         self.retry_after = retry_after
 
 

@@ -20,6 +20,7 @@ import orjson
 
 from blocks.errors import (
     ApiTimeout,
+    ConnectionFailed,
     MalformedResponse,
     RateLimited,
     RetryAfterTooLong,
@@ -80,6 +81,11 @@ class RetryPolicy:
                     f"{self.max_retry_after:g} s this client waits; giving up",
                     system=error.system,
                     retry_after=error.retry_after,
+                    code="wait_too_long",
+                    values={
+                        "asked": f"{error.retry_after:g}",
+                        "ceiling": f"{self.max_retry_after:g}",
+                    },
                 ) from None
             return max(backoff, error.retry_after)
         return backoff
@@ -164,33 +170,56 @@ def _seconds_until(http_date: str) -> float | None:
 
 
 async def send(client: httpx.AsyncClient, system: str, request: httpx.Request) -> httpx.Response:
-    """Send one request; timeouts, broken connections, 429 and 5xx become transient errors.
+    """Send one request; timeouts, failed connections, 429 and 5xx become transient errors.
 
     The original httpx exception is neither chained nor kept as the error's context (it is
     raised outside the `except`): its text may carry a URL, and some URLs (Discord webhooks)
     are secrets.
     """
-    failure: ApiTimeout | None = None
+    failure: TransientApiError | None = None
     try:
         response = await client.send(request)
     except httpx.TimeoutException as exc:
-        failure = ApiTimeout(f"no answer in time ({type(exc).__name__})", system=system)
-    except httpx.TransportError as exc:
-        failure = ApiTimeout(f"connection failed ({type(exc).__name__})", system=system)
+        kind = type(exc).__name__
+        failure = ApiTimeout(
+            f"no answer in time ({kind})", system=system, code="timeout", values={"kind": kind}
+        )
+    except httpx.ConnectError as exc:  # refused, unreachable, name not resolved
+        kind = type(exc).__name__
+        failure = ConnectionFailed(
+            f"could not connect ({kind})",
+            system=system,
+            code="could_not_connect",
+            values={"kind": kind},
+        )
+    except httpx.TransportError as exc:  # the connection broke before the answer
+        kind = type(exc).__name__
+        failure = ConnectionFailed(
+            f"connection failed ({kind})",
+            system=system,
+            code="connection_failed",
+            values={"kind": kind},
+        )
     if failure is not None:
         raise failure
     if response.status_code == 429:
         wait = retry_after_seconds(response)
+        shown = str(wait) if wait is not None else "?"
         raise RateLimited(
-            f"rate limited (HTTP 429, retry after {wait if wait is not None else '?'} s)",
+            f"rate limited (HTTP 429, retry after {shown} s)",
             system=system,
             retry_after=wait,
+            code="rate_limited",
+            values={"wait": shown},
         )
     if response.status_code >= 500:
+        detail = excerpt(response_text(response))
         raise ServerError(
-            f"HTTP {response.status_code}: {excerpt(response_text(response))}",
+            f"HTTP {response.status_code}: {detail}",
             system=system,
             status_code=response.status_code,
+            code="server_error",
+            values={"status": response.status_code, "detail": detail},
         )
     return response
 
@@ -218,6 +247,8 @@ def parse_json(response: httpx.Response, system: str) -> Any:
             f"{len(response.content)} bytes)",
             system=system,
             status_code=response.status_code,
+            code="not_utf8",
+            values={"status": response.status_code, "size": len(response.content)},
         )
     stripped = text.lstrip()
     try:
@@ -225,12 +256,17 @@ def parse_json(response: httpx.Response, system: str) -> Any:
     except orjson.JSONDecodeError as exc:
         if stripped.startswith(("{", "[")):
             detail = f"broken JSON ({exc.msg} at char {exc.pos} of {len(text)})"
+            code = "broken_json"
+            values = {"reason": exc.msg, "position": exc.pos, "size": len(text)}
         elif not stripped:
-            detail = "empty answer"
+            detail, code, values = "empty answer", "empty_answer", {}
         else:
             detail = f"not JSON: {excerpt(text)}"
+            code, values = "not_json", {"excerpt": excerpt(text)}
     raise MalformedResponse(
         f"{detail} (HTTP {response.status_code})",
         system=system,
         status_code=response.status_code,
+        code=code,
+        values={**values, "status": response.status_code},
     )

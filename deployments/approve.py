@@ -45,45 +45,68 @@ async def waiting_runs(name: str | None = None) -> list[FlowRun]:
         )
 
 
-async def language() -> str:
+async def discord_language(block: str) -> str:
     try:
-        return (await Discord.aload("default")).language
-    except ValueError:
+        return (await Discord.aload(block)).language
+    except ValueError:  # no such block: the default language
         return DEFAULT_LANGUAGE
 
 
+async def run_language(run: FlowRun) -> str:
+    """The language of the run's own Discord block: its form speaks it ("aprovar" or
+    "approve"), whatever the `default` block says."""
+    return await discord_language((run.parameters or {}).get("discord_block") or "default")
+
+
+class Refused(Exception):
+    """The command cannot do what it was asked; the message says why, in the operators'
+    language."""
+
+
 async def answer(run: str, approve: bool, note: str) -> str:
-    speak = await language()
     found = [r for r in await waiting_runs() if run in (str(r.id), r.name)]
     if not found:
-        raise SystemExit(f"no contract-sync run {run!r} is waiting for approval")
+        speak = await discord_language("default")
+        raise Refused(say(speak, "approve_cli.not_waiting", run=run))
+    waiting = found[0]
+    speak = await run_language(waiting)
     decision = say(speak, "approval.approve" if approve else "approval.reject")
-    await aresume_flow_run(found[0].id, run_input={"decision": decision, "note": note})
-    return f"{found[0].name}: {decision}"
+    try:
+        await aresume_flow_run(waiting.id, run_input={"decision": decision, "note": note})
+    except Exception as error:  # the server's own words are English and may be long
+        raise Refused(
+            say(speak, "approve_cli.refused", run=waiting.name, error=type(error).__name__)
+        ) from None
+    return say(speak, "approve_cli.answered", run=waiting.name, decision=decision)
 
 
 async def listing() -> str:
     runs = await waiting_runs()
     if not runs:
-        return "-"
+        return say(await discord_language("default"), "approve_cli.none")
     return "\n".join(f"{r.id}  {r.name}  {r.state.message if r.state else ''}" for r in runs)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", nargs="?", help="the waiting run's id or name")
     choice = parser.add_mutually_exclusive_group()
     choice.add_argument("--approve", action="store_true")
     choice.add_argument("--reject", action="store_true")
     parser.add_argument("--note", default="", help="kept in the run's report")
-    options = parser.parse_args()
+    options = parser.parse_args(argv)
     if options.run is None:
         print(asyncio.run(listing()))
-        return
-    if not (options.approve or options.reject):
-        sys.exit("say --approve or --reject: there is no default")
-    print(asyncio.run(answer(options.run, options.approve, options.note)))
+        return 0
+    try:
+        if not (options.approve or options.reject):
+            raise Refused(say(asyncio.run(discord_language("default")), "approve_cli.no_choice"))
+        print(asyncio.run(answer(options.run, options.approve, options.note)))
+    except Refused as refused:
+        print(refused, file=sys.stderr)
+        return 2
+    return 0
 
 
 if __name__ == "__main__":
-    exit_clearly_when_refused(main)
+    sys.exit(exit_clearly_when_refused(main))

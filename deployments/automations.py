@@ -2,12 +2,15 @@
 
     python -m deployments.automations [--discord-block default]     (make automations)
 
-The flows' own failure hooks run inside the flow process, so they say nothing when no worker
-picks a run up (it goes Late), when a run crashes before the flow is even loaded, or when the
-schedule stopped producing runs. These automations live in the Prefect server and fire on its
-events, worker or no worker:
+One alert per failure. A failed contract-sync run tells the errors webhook itself (its
+`on_failure` hook, in the language of the run's own Discord block, silent for dry runs and
+`notify=false`). That hook runs inside the flow process, so it says nothing when no worker
+picks a run up (it goes Late), when a run crashes (the process died, or the flow was never
+loaded), or when the schedule stopped producing runs. These automations live in the Prefect
+server and fire on its events, worker or no worker, for exactly what the hook cannot see:
 
-- a contract-sync or subscription-events run is Failed, Crashed or Late;
+- a contract-sync run is Crashed or Late;
+- a subscription-events run (it has no hook) is Failed, Crashed or Late;
 - no contract-sync run has Completed for 2 hours (a proactive trigger).
 
 Each posts to the Discord errors webhook of the Discord block (the changes webhook when it has
@@ -32,16 +35,31 @@ from deployments.server_auth import exit_clearly_when_refused
 from reconcile.texts import LANGUAGES, say
 
 WEBHOOK_BLOCK = "billing-sync-discord-errors"
-WATCHED_FLOWS = ["contract-sync", "subscription-events"]
 QUIET_FOR = timedelta(hours=2)
 ALERT_COLOUR = 0xE74C3C
-NAME_KEYS = ("automation.run_name", "automation.quiet_name")
 
 RUN_EVENTS = {
     "prefect.flow-run.Failed": "automation.failed",
     "prefect.flow-run.Crashed": "automation.crashed",
     "prefect.flow-run.Late": "automation.late",
 }
+# Per flow: the run events its automation alerts on (contract-sync's hook has the Failed ones),
+# and the texts naming and describing that automation.
+WATCHED: dict[str, tuple[set[str], str, str]] = {
+    "contract-sync": (
+        {"prefect.flow-run.Crashed", "prefect.flow-run.Late"},
+        "automation.contract_sync_name",
+        "automation.contract_sync_description",
+    ),
+    "subscription-events": (
+        set(RUN_EVENTS),
+        "automation.subscription_events_name",
+        "automation.subscription_events_description",
+    ),
+}
+NAME_KEYS = (*(name for _, name, _ in WATCHED.values()), "automation.quiet_name")
+# Names of automations an earlier version created; `install` removes them.
+RETIRED_NAME_KEYS = ("automation.run_name",)  # Failed too, for both flows: alerted twice
 
 
 def run_alert_payload(language: str) -> str:
@@ -85,21 +103,26 @@ def quiet_payload(language: str) -> str:
 
 
 def automations(webhook_block_id: object, language: str) -> list[Automation]:
-    watched = {"prefect.resource.role": "flow", "prefect.resource.name": WATCHED_FLOWS}
+    """One automation per watched flow, then the proactive one, in `NAME_KEYS` order."""
     return [
-        Automation(
-            name=say(language, "automation.run_name"),
-            description=say(language, "automation.run_description"),
-            trigger=EventTrigger(
-                expect=set(RUN_EVENTS),
-                match={"prefect.resource.id": "prefect.flow-run.*"},
-                match_related=watched,
-                posture=Posture.Reactive,
-                threshold=1,
-            ),
-            actions=[
-                CallWebhook(block_document_id=webhook_block_id, payload=run_alert_payload(language))
-            ],
+        *(
+            Automation(
+                name=say(language, name),
+                description=say(language, description),
+                trigger=EventTrigger(
+                    expect=events,
+                    match={"prefect.resource.id": "prefect.flow-run.*"},
+                    match_related={"prefect.resource.role": "flow", "prefect.resource.name": flow},
+                    posture=Posture.Reactive,
+                    threshold=1,
+                ),
+                actions=[
+                    CallWebhook(
+                        block_document_id=webhook_block_id, payload=run_alert_payload(language)
+                    )
+                ],
+            )
+            for flow, (events, name, description) in WATCHED.items()
         ),
         Automation(
             name=say(language, "automation.quiet_name"),
@@ -130,6 +153,11 @@ async def install(discord_block: str = "default") -> list[str]:
     webhook_id = await webhook.save(WEBHOOK_BLOCK, overwrite=True)
     done = [f"webhook block {WEBHOOK_BLOCK}"]
     async with get_client() as client:
+        for key in RETIRED_NAME_KEYS:
+            for language in LANGUAGES:
+                for retired in await client.read_automations_by_name(say(language, key)):
+                    await client.delete_automation(retired.id)
+                    done.append(f"deleted automation {retired.name!r}")
         for automation, key in zip(
             automations(webhook_id, discord.language), NAME_KEYS, strict=True
         ):

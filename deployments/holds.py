@@ -11,8 +11,9 @@
 `--by` defaults to the login name. A removed or expired hold is kept, ended, and shows with
 `list --all` and in the explain command. The holds live in the records database the runs use
 (`--records-block`, else SQLite beside the ledger; see blocks/records/store.py for why a
-table) - by default where the runs of that Magnus server keep theirs (tasks/contract_sync/
-records.py). Changes take effect at the next run, and at the next write of a running one.
+table): where the contract-sync deployments of that Magnus server keep theirs, or a refusal
+that says why when that is not one known place (tasks/contract_sync/records.py). Changes take
+effect at the next run, and at the next write of a running one.
 """
 
 from __future__ import annotations

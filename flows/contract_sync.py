@@ -30,7 +30,8 @@ from tasks.contract_sync.systems import RunEndsEarly, Where, connected
 from tasks.contract_sync.writing import apply_changes
 
 
-@flow(name="contract-sync", on_failure=[alert_on_failure], on_crashed=[alert_on_failure])
+# A crashed run is the automations' (deployments/automations.py): one alert per failure.
+@flow(name="contract-sync", on_failure=[alert_on_failure])
 async def contract_sync(
     dry_run: bool = False,
     usernames: list[str] | None = None,

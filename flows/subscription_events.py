@@ -7,8 +7,10 @@ invoice import or cancellation. Every minute this flow takes the pending events 
 makes the gateway calls each one needs, stores the ids the gateway returns and marks every event
 processed (P) or failed (E) with the reason in `rec_log_sync`, where the gym's staff see it.
 
-Events of one customer run in order, and a failed event holds back the later events of its
-subscription instead of letting them run out of order; different customers run concurrently.
+Events of one customer run in order (those the ERP wrote in the same instant in the order their
+effects need), and a failed event holds back the later events of its subscription instead of
+letting them run out of order; different customers run concurrently. Each event is claimed by
+one run before any gateway call, so two runs at once never process it twice.
 Every gateway write carries an idempotency key made from the event, so a retried or crashed
 run never charges, creates or cancels anything twice, and a new subscription is looked up at the
 gateway by its ERP id before it is created. When a run ends events in error or holds events back,
@@ -17,9 +19,12 @@ the team is told on Discord.
 
 from __future__ import annotations
 
-from prefect import flow
+from typing import Annotated
 
-from clock import DEFAULT_TIMEZONE
+from prefect import flow
+from pydantic import AfterValidator, Field
+
+from clock import DEFAULT_TIMEZONE, zone_named
 from subscription_events.report import RunReport
 from tasks.subscription_events import (
     connected,
@@ -30,22 +35,33 @@ from tasks.subscription_events import (
     read_pending_events,
 )
 
+# Bounds checked before a run starts (the Prefect UI's form and the API refuse other values):
+# 0 customers at a time would wait forever holding the deployment's slot, and 0 events would
+# leave the queue untouched while every run ends Completed.
+EventsPerRun = Annotated[int, Field(ge=1, le=100_000)]
+CustomersAtOnce = Annotated[int, Field(ge=1, le=100)]
+TimeZoneName = Annotated[str, AfterValidator(lambda name: zone_named(name).key)]
+
 
 @flow(name="subscription-events")
 async def subscription_events(
-    max_events: int = 5000,
-    max_concurrent_customers: int = 10,
+    max_events: EventsPerRun = 5000,
+    max_concurrent_customers: CustomersAtOnce = 10,
     erp_block: str = "default",
     mundipagg_block: str = "default",
     card_key_block: str = "default",
     discord_block: str = "default",
-    timezone: str = DEFAULT_TIMEZONE,
+    timezone: TimeZoneName = DEFAULT_TIMEZONE,
 ) -> RunReport:
     """Bring the ERP's pending Mundipagg events to the gateway and record how each ended.
 
-    `timezone` is the gym's: billing dates and the times written to the ERP are its local ones.
-    `discord_block` names the Discord block whose errors webhook hears about failed and held
-    events; without it the events are processed all the same (a warning is logged).
+    Args:
+        max_events: events read a run, oldest first (1 to 100,000).
+        max_concurrent_customers: customers whose events run at the same time (1 to 100).
+        timezone: the gym's IANA zone: billing dates and the times written to the ERP are its
+            local ones.
+        discord_block: the Discord block whose errors webhook hears about failed and held
+            events; without it the events are processed all the same (a warning is logged).
     """
     async with connected(erp_block, mundipagg_block, card_key_block, timezone) as services:
         queue = await read_pending_events(services.erp, max_events)

@@ -20,6 +20,7 @@ from reconcile.decide import CHANGES, Action
 from reconcile.history import HistoryEntry, as_number
 from reconcile.holds import Hold
 from reconcile.outcome import Result
+from reconcile.plan import contract_id
 from reconcile.texts import format_moment, label, say
 
 
@@ -82,6 +83,9 @@ class Explanation:
         if self.ixc_problem:
             return self.ixc_problem
         if self.contract is None:
+            asked = contract_id(self.user.contract_ref) if self.user is not None else None
+            if asked is not None:
+                return self._say("explain.contract_not_found", contract=asked)
             return self._say("explain.no_contract")
         standing = self.decision["ixc_standing"] if self.decision else None
         return self._say(

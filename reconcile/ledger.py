@@ -35,6 +35,7 @@ from pathlib import Path
 
 from clock import Clock
 from reconcile.plan import PlannedChange
+from reconcile.texts import say
 
 LEDGER_VARIABLE = "contract-sync-ledger-path"  # Prefect Variable that may hold the path
 LEDGER_ENV = "CONTRACT_SYNC_LEDGER_PATH"
@@ -107,6 +108,10 @@ def default_ledger_path() -> Path:
 
 class LedgerNotConfigured(Exception):
     """Where the ledger lives is not set, and the default would not outlive the run."""
+
+    def said(self, language: str) -> str:
+        """The operators' version of the (English) message."""
+        return say(language, "ledger.not_configured", variable=LEDGER_ENV)
 
 
 class NotificationLedger:

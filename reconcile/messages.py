@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from blocks.discord.models import Attachment, DiscordMessage, Embed, EmbedField, pack_embeds
 from reconcile.decide import Action
@@ -62,16 +62,21 @@ def announcements(
     applied: Sequence[PlannedChange],
     language: str,
     max_embeds: int,
-    late: Collection[int] = (),
+    late: Sequence[bool] = (),
 ) -> list[DiscordMessage]:
     """One embed per change; past `max_embeds`, one message with a CSV of every change.
 
     With embeds, messages hold consecutive changes in order (the ledger relies on it to know
-    which changes a message announces). `late`: Magnus ids applied by an earlier run.
+    which changes a message announces). `late`, one flag per change: an earlier run applied
+    it (a customer can have a late change and one of this run, each flagged on its own).
     """
     if len(applied) <= max_embeds:
+        flags = list(late) or [False] * len(applied)
         return pack_embeds(
-            [change_embed(change, language, change.magnus_id in late) for change in applied]
+            [
+                change_embed(change, language, was_late)
+                for change, was_late in zip(applied, flags, strict=True)
+            ]
         )
     counts = count_actions(applied)
     summary = Embed(
@@ -108,24 +113,32 @@ def summary_message(
 
 
 def changes_csv(changes: Sequence[PlannedChange], language: str) -> bytes:
+    """For a pt-BR spreadsheet: UTF-8 with a BOM, `;`-separated, and no cell a formula."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv.writer(buffer, delimiter=";")
     columns = ["column.action", "embed.customer", "embed.username", "embed.contract"]
     columns += ["embed.document", "embed.before", "embed.after"]
     writer.writerow([say(language, column) for column in columns])
     for c in changes:
-        writer.writerow(
-            [
-                label(language, "action", c.action),
-                c.customer,
-                c.username,
-                c.contract_id,
-                c.document,
-                status_label(c.magnus_active, language),
-                status_label(c.target_active, language),
-            ]
-        )
-    return buffer.getvalue().encode()
+        cells = [
+            label(language, "action", c.action),
+            c.customer,
+            c.username,
+            c.contract_id,
+            c.document,
+            status_label(c.magnus_active, language),
+            status_label(c.target_active, language),
+        ]
+        writer.writerow([_inert(str(cell)) for cell in cells])
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(cell: str) -> str:
+    """A cell a spreadsheet shows as text, never runs: a customer named "=HYPERLINK(...)"."""
+    return f"'{cell}" if cell.startswith(_FORMULA_STARTS) else cell
 
 
 def count_actions(changes: Sequence[PlannedChange]) -> dict[Action, int]:

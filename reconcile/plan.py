@@ -137,6 +137,7 @@ def build_plan(
             "contract_id": pd.array(list(contracts.keys()), dtype="Int64"),
             "ixc_status": [c.status for c in contracts.values()],
             "ixc_status_internet": [c.status_internet for c in contracts.values()],
+            "ixc_missing": [", ".join(c.missing_fields) for c in contracts.values()],
         }
     )
     plan = plan.merge(ixc, on="contract_id", how="left")
@@ -144,10 +145,11 @@ def build_plan(
     why_failed = {i: problem.describe(language) for i, problem in failed_reads.items()}
     read_error = plan["contract_id"].map(why_failed).astype("object")
     read_failed = read_error.notna()
+    incomplete = plan["ixc_missing"].fillna("").ne("")
 
     plan["magnus_standing"] = magnus_standing(plan["magnus_active"])
     plan["ixc_standing"] = ixc_standing(plan["ixc_status"], plan["ixc_status_internet"], mapping)
-    plan.loc[~found | read_failed, "ixc_standing"] = Standing.UNKNOWN
+    plan.loc[~found | read_failed | incomplete, "ixc_standing"] = Standing.UNKNOWN
 
     pairs = plan["magnus_standing"].astype(str) + "|" + plan["ixc_standing"].astype(str)
     decided = pairs.map(_DECISION_BY_PAIR).fillna(Action.SKIP).astype("object")
@@ -179,6 +181,11 @@ def build_plan(
         (~well_formed, Action.SKIP, unusable_id),
         (read_failed, Action.SKIP, _fill(language, "plan.read_failed", why=read_error.fillna(""))),
         (~found, Action.SKIP, _fill(language, "plan.not_found", ref=ref)),
+        (
+            incomplete,
+            Action.SKIP,
+            _fill(language, "plan.missing_field", ref=ref, fields=plan["ixc_missing"]),
+        ),
         (
             magnus_unknown,
             Action.SKIP,

@@ -58,6 +58,14 @@ def reconfirm(
                 language, "reconfirm.gone", contract=change.contract_id
             )
             continue
+        if contract.missing_fields:
+            withdrawn[change.magnus_id] = say(
+                language,
+                "reconfirm.missing_field",
+                contract=change.contract_id,
+                fields=", ".join(contract.missing_fields),
+            )
+            continue
         action = decide(magnus_standing_of(change.magnus_active), Standing(now))
         if action != change.action or target_active(action, block_status) != change.target_active:
             withdrawn[change.magnus_id] = say(

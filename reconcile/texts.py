@@ -165,6 +165,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "approval.form_counts": ("Por ação", "Per action"),
     "approval.form_sample": ("As primeiras {shown}", "The first {shown}"),
+    "approval.form_sample_line": (
+        "**{action}** {customer} (usuário {username}, contrato {contract}): {reason}",
+        "**{action}** {customer} (user {username}, contract {contract}): {reason}",
+    ),
     "approval.form_after": (
         "Depois de aprovar, o IXC é lido de novo e cada alteração é decidida outra vez; só as "
         "que continuam valendo são aplicadas.",
@@ -172,6 +176,15 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "still stand are applied.",
     ),
     "approval.decision_field": ("Decisão", "Decision"),
+    "approval.decision_help": (
+        "Escolha aprovar ou rejeitar; sem uma escolha a execução continua aguardando.",
+        "Choose approve or reject; without a choice the run keeps waiting.",
+    ),
+    "approval.choose": ("escolha", "choose"),
+    "approval.undecided": (
+        "O formulário foi enviado sem decisão: escolha aprovar ou rejeitar.",
+        "The form was sent without a decision: choose approve or reject.",
+    ),
     "approval.note_field": (
         "Observação (fica no relatório da execução)",
         "Note (kept in the run report)",
@@ -215,6 +228,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "plan.read_failed": ("leitura do IXC falhou: {why}", "IXC read failed: {why}"),
     "plan.not_found": ("contrato {ref} não encontrado no IXC", "contract {ref} not found in IXC"),
+    "plan.missing_field": (
+        "o contrato {ref} veio do IXC sem o campo {fields}; nada é feito sem esse dado",
+        "contract {ref} came from IXC without the field {fields}; nothing is done without it",
+    ),
     "plan.magnus_unknown": (
         "status do Magnus {active} não está entre 0 e 4",
         "Magnus status {active} is not 0-4",
@@ -271,6 +288,118 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "leitura do IXC falhou: {why} ({count} contratos)",
         "IXC read failed: {why} ({count} contracts)",
     ),
+    # a client's error (blocks/errors.py: its code and values), said to operators
+    "problem.api_text": ("{system}: {text}", "{system}: {text}"),
+    "problem.unexpected": ("erro inesperado ({kind})", "unexpected error ({kind})"),
+    "problem.api_timeout": (
+        "{system}: sem resposta a tempo ({kind})",
+        "{system}: no answer in time ({kind})",
+    ),
+    "problem.api_could_not_connect": (
+        "{system}: não foi possível conectar ({kind})",
+        "{system}: could not connect ({kind})",
+    ),
+    "problem.api_connection_failed": (
+        "{system}: falha na conexão ({kind})",
+        "{system}: connection failed ({kind})",
+    ),
+    "problem.api_rate_limited": (
+        "{system}: limite de requisições (HTTP 429, esperar {wait} s)",
+        "{system}: rate limited (HTTP 429, retry after {wait} s)",
+    ),
+    "problem.api_wait_too_long": (
+        "{system}: limite de requisições, e pediu para esperar {asked} s, mais que os "
+        "{ceiling} s que este cliente espera; desistimos",
+        "{system}: rate limited and asked to wait {asked} s, more than the {ceiling} s this "
+        "client waits; giving up",
+    ),
+    "problem.api_server_error": (
+        "{system}: HTTP {status}: {detail}",
+        "{system}: HTTP {status}: {detail}",
+    ),
+    "problem.api_http_error": (
+        "{system}: HTTP {status}: {detail}",
+        "{system}: HTTP {status}: {detail}",
+    ),
+    "problem.api_not_utf8": (
+        "{system}: a resposta não é texto UTF-8 (HTTP {status}, {size} bytes)",
+        "{system}: answer is not UTF-8 text (HTTP {status}, {size} bytes)",
+    ),
+    "problem.api_broken_json": (
+        "{system}: JSON cortado ou inválido ({reason} no caractere {position} de {size}) "
+        "(HTTP {status})",
+        "{system}: broken JSON ({reason} at char {position} of {size}) (HTTP {status})",
+    ),
+    "problem.api_empty_answer": (
+        "{system}: resposta vazia (HTTP {status})",
+        "{system}: empty answer (HTTP {status})",
+    ),
+    "problem.api_not_json": (
+        "{system}: a resposta não é JSON: {excerpt} (HTTP {status})",
+        "{system}: not JSON: {excerpt} (HTTP {status})",
+    ),
+    "problem.api_key_refused": (
+        "{system}: chave de API ou assinatura recusada (o servidor disse {said})",
+        "{system}: API key or signature refused (server said {said})",
+    ),
+    "problem.api_ip_not_allowed": (
+        "{system}: o IP desta máquina não está liberado para a chave de API (o servidor disse "
+        "{said})",
+        "{system}: this machine's IP is not allowed for the API key (server said {said})",
+    ),
+    "problem.api_no_key": (
+        "{system}: nenhuma chave de API enviada (o servidor disse {said})",
+        "{system}: no API key sent (server said {said})",
+    ),
+    "problem.api_key_user_invalid": (
+        "{system}: o usuário da chave de API não é válido (o servidor disse {said})",
+        "{system}: the API key's user is not valid (server said {said})",
+    ),
+    "problem.api_key_lacks_permission": (
+        "{system}: a chave de API não tem permissão para esta ação (o servidor disse {said})",
+        "{system}: the API key lacks the permission for this action (server said {said})",
+    ),
+    "problem.api_one_record_per_save": (
+        "{system}: um registro por gravação (o servidor disse {said})",
+        "{system}: only one record per save (server said {said})",
+    ),
+    "problem.api_key_cannot_read": (
+        "{system}: HTTP 401: a chave de API não pode ler usuários",
+        "{system}: HTTP 401: the API key may not read users",
+    ),
+    "problem.api_record_not_found": (
+        "{system}: registro não encontrado",
+        "{system}: record not found",
+    ),
+    "problem.api_rejected": ("{system}: recusado: {detail}", "{system}: rejected: {detail}"),
+    "problem.api_token_refused": (
+        "{system}: token recusado (HTTP 401): {detail}",
+        "{system}: token refused (HTTP 401): {detail}",
+    ),
+    "problem.api_forbidden": (
+        "{system}: acesso negado (HTTP 403): {detail}",
+        "{system}: HTTP 403: {detail}",
+    ),
+    "problem.api_check_base_url": (
+        "{system}: HTTP 404 (confira a URL base): {detail}",
+        "{system}: HTTP 404 (check the base URL): {detail}",
+    ),
+    "problem.api_ixc_said_error": (
+        "{system}: o IXC respondeu um erro: {detail}",
+        "{system}: IXC answered an error: {detail}",
+    ),
+    "problem.api_webhook_refused": (
+        "{system}: webhook recusado (HTTP {status})",
+        "{system}: webhook refused (HTTP {status})",
+    ),
+    "problem.api_webhook_not_found": (
+        "{system}: o webhook não existe (HTTP 404)",
+        "{system}: webhook does not exist (HTTP 404)",
+    ),
+    "problem.api_message_refused": (
+        "{system}: mensagem recusada: {detail}",
+        "{system}: message refused: {detail}",
+    ),
     # right before a write, Magnus read again
     "recheck.contract_changed": (
         "o id de contrato mudou no Magnus desde o plano; a próxima execução decide",
@@ -294,6 +423,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "o contrato {contract} não está mais no IXC; a próxima execução decide",
         "contract {contract} is no longer in IXC; the next run decides",
     ),
+    "reconfirm.missing_field": (
+        "o contrato {contract} veio do IXC sem o campo {fields} depois da aprovação; a próxima "
+        "execução decide",
+        "contract {contract} came from IXC without the field {fields} after the approval; the "
+        "next run decides",
+    ),
     "reconfirm.changed": (
         "o IXC mudou depois da aprovação: agora status {status}, internet {internet} "
         "({standing}), o que pede {action}; a próxima execução decide",
@@ -304,6 +439,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "alert.needs_approval": (
         "contract-sync: aprovação necessária no Prefect",
         "contract-sync: approval needed in Prefect",
+    ),
+    "alert.approval_answered": (
+        "contract-sync: aprovação respondida: {decision}",
+        "contract-sync: approval answered: {decision}",
     ),
     "alert.aborted": (
         "contract-sync: alteração em massa abortada",
@@ -321,6 +460,14 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "billing-sync: execução falhou, caiu ou está atrasada",
         "billing-sync: run failed, crashed or is late",
     ),
+    "automation.contract_sync_name": (
+        "billing-sync: contract-sync caiu ou está atrasada",
+        "billing-sync: contract-sync run crashed or is late",
+    ),
+    "automation.subscription_events_name": (
+        "billing-sync: subscription-events falhou, caiu ou está atrasada",
+        "billing-sync: subscription-events run failed, crashed or is late",
+    ),
     "automation.quiet_name": (
         "billing-sync: contract-sync sem execução concluída há 2 horas",
         "billing-sync: no contract-sync run completed for 2 hours",
@@ -333,11 +480,17 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "is late: no worker started it",
     ),
     "automation.open": ("Abrir no Prefect:", "Open in Prefect:"),
-    "automation.run_description": (
-        "Avisa no Discord quando uma execução de contract-sync ou subscription-events falha, "
-        "cai ou atrasa (também quando nenhum worker está no ar).",
-        "Tells Discord when a contract-sync or subscription-events run fails, crashes or is "
-        "late (also when no worker is up).",
+    "automation.contract_sync_description": (
+        "Avisa no Discord quando uma execução de contract-sync cai ou atrasa (também quando "
+        "nenhum worker está no ar). Uma execução que falha avisa ela mesma.",
+        "Tells Discord when a contract-sync run crashes or is late (also when no worker is "
+        "up). A run that fails tells it itself.",
+    ),
+    "automation.subscription_events_description": (
+        "Avisa no Discord quando uma execução de subscription-events falha, cai ou atrasa "
+        "(também quando nenhum worker está no ar).",
+        "Tells Discord when a subscription-events run fails, crashes or is late (also when "
+        "no worker is up).",
     ),
     "automation.quiet_title": (
         "contract-sync: nenhuma execução concluída nas últimas 2 horas",
@@ -353,6 +506,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "state.Crashed": ("caiu", "crashed"),
     "state.Completed": ("concluída", "completed"),
     "state.Cancelled": ("cancelada", "cancelled"),
+    "state.skipped_busy": ("Pulada", "Skipped"),
     "state.TimedOut": ("expirou", "timed out"),
     "summary.title": ("contract-sync", "contract-sync"),
     "summary.late": (
@@ -363,6 +517,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "failure.magnus_unreadable": (
         "o MagnusBilling não pôde ser lido ({error}); nada foi gravado",
         "MagnusBilling could not be read ({error}); nothing was written",
+    ),
+    "ledger.not_configured": (
+        "nenhum caminho de ledger definido neste contêiner: monte um volume e aponte "
+        "{variable} para um arquivo nele (o ledger precisa sobreviver ao contêiner)",
+        "no ledger path set in this container: mount a volume and set {variable} to a file on "
+        "it (the ledger must outlive the container)",
     ),
     "failure.changes_failed": ("{count} alteração(ões) falharam", "{count} changes failed"),
     "failure.unsent": (
@@ -433,7 +593,6 @@ CATALOGUE.update(
             "{action} {username}: status {before} -> {after}",
             "{action} {username}: active {before} -> {after}",
         ),
-        "log.pausing": ("Pausada para aprovação: {why}", "Pausing for approval: {why}"),
         "log.approved": ("Aprovada pelo operador: {note}", "Approved by the operator: {note}"),
         "log.alert_unsent": (
             'Alerta "{title}" não enviado: {error}',
@@ -546,6 +705,10 @@ CATALOGUE.update(
             "nenhum contrato lido (o id de contrato no Magnus está vazio ou não é um número)",
             "no contract read (the contract id in Magnus is empty or not a valid number)",
         ),
+        "explain.contract_not_found": (
+            "contrato {contract} não encontrado no IXC",
+            "contract {contract} not found in IXC",
+        ),
         "explain.ixc_codes": (
             "{contract}: status {status}, internet {internet} ({standing})",
             "{contract}: status {status}, internet {internet} ({standing})",
@@ -622,13 +785,54 @@ CATALOGUE.update(
         "holds_cli.column.since": ("desde", "since"),
         "holds_cli.column.until": ("até", "until"),
         "holds_cli.column.ended": ("encerrada", "ended"),
+        "approve_cli.none": (
+            "nenhuma execução de contract-sync aguardando aprovação",
+            "no contract-sync run is waiting for approval",
+        ),
+        "approve_cli.not_waiting": (
+            "nenhuma execução de contract-sync {run!r} está aguardando aprovação",
+            "no contract-sync run {run!r} is waiting for approval",
+        ),
+        "approve_cli.no_choice": (
+            "diga --approve ou --reject: não há escolha padrão",
+            "say --approve or --reject: there is no default",
+        ),
+        "approve_cli.refused": (
+            "o Prefect não aceitou a resposta para {run} ({error}); confira a execução na "
+            "interface do Prefect",
+            "Prefect did not accept the answer for {run} ({error}); check the run in the "
+            "Prefect UI",
+        ),
+        "approve_cli.answered": ("{run}: {decision}", "{run}: {decision}"),
         "records.unknown": (
-            "nenhuma execução de contract-sync disse ainda onde guarda as retenções e o "
-            "histórico ({magnus}): rode uma (uma simulação basta), ou informe --records-block "
+            "nenhuma implantação de contract-sync disse ainda onde guarda as retenções e o "
+            "histórico ({magnus}); simulações e execuções fora de uma implantação não contam: "
+            "espere (ou dispare) uma execução real da implantação, ou informe --records-block "
             "ou --ledger-path como na implantação",
-            "no contract-sync run has said yet where it keeps its holds and history ({magnus}): "
-            "run one (a dry run will do), or give --records-block or --ledger-path as the "
-            "deployment does",
+            "no contract-sync deployment has said yet where it keeps its holds and history "
+            "({magnus}); dry runs and runs outside a deployment do not count: wait for (or "
+            "start) a real run of the deployment, or give --records-block or --ledger-path as "
+            "the deployment does",
+        ),
+        "records.writers_disagree": (
+            "as implantações de contract-sync deste MagnusBilling ({magnus}) guardam as "
+            "retenções em lugares diferentes ({writers}): uma retenção em um não é lida pelas "
+            "execuções do outro, então nada é feito. Aponte todas para o mesmo banco "
+            "(records_block) ou apague a implantação que não é mais usada",
+            "the contract-sync deployments of this MagnusBilling ({magnus}) keep their holds in "
+            "different places ({writers}): a hold in one is not read by the runs of the other, "
+            "so nothing is done. Point them all at one database (records_block) or delete the "
+            "deployment no longer in use",
+        ),
+        "records.told_elsewhere": (
+            "{told} não é onde as implantações de contract-sync guardam as retenções "
+            "({writers}): uma retenção ali não seria lida; nada é feito",
+            "{told} is not where the contract-sync deployments keep their holds ({writers}): a "
+            "hold there would not be read; nothing is done",
+        ),
+        "records.block": (
+            "bloco contract-sync-records/{name}",
+            "block contract-sync-records/{name}",
         ),
         "records.not_here": (
             "as execuções guardam as retenções e o histórico em {path}, que não existe nesta "

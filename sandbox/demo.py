@@ -3,9 +3,12 @@
 It prints what an operator reads (pt-BR, the default language).
 
 1. a dry run shows the plan (and that the mass-change guard would ask for approval);
-2. the first synchronisation runs with the limits an operator approved for it;
+2. the first synchronisation runs with the limits an operator approved for it; one of its
+   writes meets a passing MagnusBilling outage (503) and is retried by Prefect;
 3. a second run shows that, once in step, nothing changes.
-Prefect runs embedded (no server to start); the runs stay in PREFECT_HOME for `make ui`.
+Prefect runs embedded (no server to start); the runs stay in PREFECT_HOME for `make ui`, with
+their logs (only the terminal is kept to warnings), their retries, and names and tags that tell
+a dry run from a real one.
 """
 
 from __future__ import annotations
@@ -13,17 +16,22 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import textwrap
 from typing import Any
 
-os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+# The terminal shows what the demo prints; the runs keep every log line for `make ui`.
+# (PREFECT_LOGGING_LEVEL would also drop the INFO lines the runs send to the Prefect API.)
+os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
 
 import pandas as pd
+from prefect import tags
 from prefect.client.schemas.objects import State
 
 from flows.contract_sync import contract_sync
 from reconcile.decide import Action
 from reconcile.texts import DEFAULT_LANGUAGE as LANGUAGE
 from reconcile.texts import label, say
+from sandbox.faults import FaultKind, FaultRule
 from sandbox.stack import CHANGES_WEBHOOK, SandboxStack, run_artifact, running_stack
 from sandbox.world import demo_provider
 from tasks.contract_sync.reporting import DECISIONS_KEY
@@ -31,6 +39,38 @@ from tasks.contract_sync.reporting import DECISIONS_KEY
 APPROVED_FIRST_SYNC = {"max_harmful_share": 1.0, "max_harmful_count": 500}
 QUIET = {label(LANGUAGE, "action", a) for a in (Action.NO_CHANGE, Action.NOT_MANAGED)}
 SHORTENED = {"customer": 28, "reason": 60, "result": 40}
+DEMO_TAG = "demo"
+
+
+def run_labels(step: int, dry_run: bool) -> tuple[str, list[str]]:
+    """A demo run's name and tags: both say whether it is a dry run (runs list of the UI)."""
+    kind = "simulação" if dry_run else "sincronização"
+    return f"demo-{step}-{kind}", [DEMO_TAG, kind]
+
+
+async def labelled_run(step: int, *, dry_run: bool = False, **parameters: Any) -> State[Any]:
+    name, run_tags = run_labels(step, dry_run)
+    with tags(*run_tags):
+        return await contract_sync.with_options(flow_run_name=name)(
+            dry_run=dry_run, **parameters, return_state=True
+        )
+
+
+def one_passing_outage(stack: SandboxStack) -> FaultRule:
+    """MagnusBilling answers one save with a 503, as in a passing outage: Prefect retries it."""
+    return stack.magnus.faults.add(FaultKind.HTTP_503, match=r"user/save", times=1)
+
+
+def state_text(state: State[Any]) -> str:
+    """A run's final state as operators read it: its name in their language, and its message."""
+    default_name = state.type.value.title()
+    name = say(LANGUAGE, f"state.{default_name}") if state.name == default_name else state.name
+    return f"{name} - {state.message}" if state.message else name
+
+
+def shortened(text: object, width: int) -> str:
+    """`text` in at most `width` characters, cut between words, an ellipsis where cut."""
+    return textwrap.shorten(str(text), width, placeholder=" …")
 
 
 async def decisions(state: State[Any]) -> pd.DataFrame:
@@ -41,7 +81,7 @@ async def decisions(state: State[Any]) -> pd.DataFrame:
 
 def show(title: str, state: State[Any], table: pd.DataFrame, stack: SandboxStack) -> None:
     print(f"\n=== {title} ===")
-    print(f"Estado da execução: {state.name} - {state.message}")
+    print(f"Estado da execução: {state_text(state)}")
     action, username = say(LANGUAGE, "column.action"), say(LANGUAGE, "column.username")
     counts = table[action].value_counts()
     print("Decisões: " + ", ".join(f"{name} {n}" for name, n in sorted(counts.items())))
@@ -51,7 +91,7 @@ def show(title: str, state: State[Any], table: pd.DataFrame, stack: SandboxStack
     else:
         for column, width in SHORTENED.items():
             name = say(LANGUAGE, f"column.{column}")
-            interesting[name] = interesting[name].str.slice(0, width)
+            interesting[name] = interesting[name].map(lambda text, w=width: shortened(text, w))
         hidden = [say(LANGUAGE, f"column.{c}") for c in ("ixc_status", "ixc_status_internet")]
         with pd.option_context(
             "display.max_rows", 400, "display.width", 240, "display.max_colwidth", 60
@@ -66,17 +106,23 @@ def show(title: str, state: State[Any], table: pd.DataFrame, stack: SandboxStack
 
 
 async def demo(stack: SandboxStack) -> None:
-    dry = await contract_sync(dry_run=True, return_state=True)
+    dry = await labelled_run(1, dry_run=True)
     show("1. Simulação: o plano, nada gravado nem enviado", dry, await decisions(dry), stack)
 
     print(
         "\nO plano bloqueia/desativa mais clientes do que a trava permite sem aprovação "
         f"(10% ou 50). Nesta primeira sincronização o operador aprova: {APPROVED_FIRST_SYNC}"
     )
-    first = await contract_sync(**APPROVED_FIRST_SYNC, return_state=True)
+    outage = one_passing_outage(stack)
+    first = await labelled_run(2, **APPROVED_FIRST_SYNC)
     show("2. Primeira sincronização", first, await decisions(first), stack)
+    print(
+        f"O MagnusBilling recusou {outage.fired} gravação (503, fora do ar por um instante); "
+        "o Prefect tentou de novo e ela foi aplicada uma vez só (veja a nova tentativa no "
+        "`make ui`)."
+    )
 
-    second = await contract_sync(return_state=True)
+    second = await labelled_run(3)
     show("3. Segunda execução, trava padrão: já em dia", second, await decisions(second), stack)
 
 

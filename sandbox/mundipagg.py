@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import calendar
 import json
 import uuid
 from collections import Counter
@@ -177,6 +178,24 @@ class MundipaggSandbox(SandboxBase):
         with self.lock:
             subscription = self.subscriptions[subscription_id]
             return [self._new_invoice(subscription, amount, status)["id"] for _ in range(count)]
+
+    def bill_cycle(self, subscription_id: str) -> Record:
+        """Charge the subscription's cycle that starts at its `next_billing_at`, as the gateway
+        does on that date: a paid invoice, and `next_billing_at` one interval later (a day that
+        a shorter month lacks becomes its last day). The invoice."""
+        with self.lock:
+            subscription = self.subscriptions[subscription_id]
+            amount = sum(
+                i["quantity"] * i["pricing_scheme"]["price"]
+                for i in subscription["items"]
+                if i["status"] == "active"
+            )
+            invoice = self._new_invoice(subscription, amount, "paid")
+            billed = datetime.fromisoformat(subscription["next_billing_at"])
+            subscription["next_billing_at"] = _utc(
+                _later(billed, subscription["interval"], subscription["interval_count"])
+            )
+            return invoice
 
     def invoices_of(self, subscription_id: str) -> list[Record]:
         with self.lock:
@@ -561,6 +580,17 @@ def _date_time(payload: dict[str, Any], field: str) -> datetime:
             422, "The request is invalid.", {field: ["expected an RFC 3339 date-time"]}
         )
     return moment
+
+
+def _later(moment: datetime, interval: str, count: int) -> datetime:
+    """`moment` plus `count` intervals; months and years keep the day where the month has it."""
+    if interval in ("day", "week"):
+        return moment + timedelta(days=count * (7 if interval == "week" else 1))
+    months = moment.month - 1 + count * (12 if interval == "year" else 1)
+    year, month = moment.year + months // 12, months % 12 + 1
+    return moment.replace(
+        year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1])
+    )
 
 
 def _utc(moment: datetime) -> str:

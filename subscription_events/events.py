@@ -43,11 +43,30 @@ SUBSCRIPTION_CODES = frozenset(
     }
 )
 ITEM_CODES = frozenset({EventCode.ITEM_ADDED, EventCode.ITEM_CHANGED, EventCode.ITEM_REMOVED})
-# The same chains, for the database to leave held events out of the read window.
+# Events of one instant run in the order their effects depend on: the ERP writes events of one
+# action together, SQL Server's `datetime` ticks every 3.33 ms and the event table has no column
+# that keeps the insertion order (its `id_guid` is a random newid()). So a subscription goes
+# before its items, an item is added before it is changed or removed, and the cancellation goes
+# last; `id_guid` only separates events of one code.
+SAME_INSTANT_ORDER = (
+    EventCode.NEW_SUBSCRIPTION,
+    EventCode.CUSTOMER_EDITED,
+    EventCode.CHANGE_CARD,
+    EventCode.CHANGE_BILLING_DAY,
+    EventCode.ITEM_ADDED,
+    EventCode.ITEM_CHANGED,
+    EventCode.ITEM_REMOVED,
+    EventCode.IMPORT_INVOICES,
+    EventCode.CANCEL_INVOICE,
+    EventCode.CANCEL_SUBSCRIPTION,
+)
+# The same chains and order, for the database to read the queue in it and to leave held events
+# out of the read window.
 CHAINS = ChainCodes(
     subscription=frozenset(map(str, SUBSCRIPTION_CODES)),
     item=frozenset(map(str, ITEM_CODES)),
     customer=frozenset({str(EventCode.CUSTOMER_EDITED)}),
+    same_instant_order=tuple(map(str, SAME_INSTANT_ORDER)),
 )
 
 
@@ -71,6 +90,9 @@ class PlannedEvent:
     chain: str
     # An earlier event of the same chain that is marked E: this one must wait for it.
     held_by: EventRow | None = None
+    # An earlier event of the same chain that another run is processing (claimed): this one
+    # waits for that run, without a log row.
+    in_flight: EventRow | None = None
 
 
 @dataclass
@@ -122,24 +144,41 @@ def lane_of(chain: str, references: References) -> str:
 
 
 def plan_lanes(
-    pending: Sequence[EventRow], failed: Sequence[EventRow], references: References
+    pending: Sequence[EventRow],
+    failed: Sequence[EventRow],
+    references: References,
+    in_flight: Sequence[EventRow] = (),
 ) -> list[Lane]:
-    """Group the pending events (already oldest first) into lanes, noting which must wait.
+    """Group the pending events into lanes in `queue_order`, noting which must wait: behind an
+    older failed event of their chain, or an older one another run is processing (claimed).
 
     Lanes come out largest first, so the longest sequential work starts earliest.
     """
-    first_failure: dict[str, EventRow] = {}
-    for event in sorted(failed, key=_age):
-        first_failure.setdefault(chain_of(event, references), event)
+    first_failure = _first_by_chain(failed, references)
+    first_in_flight = _first_by_chain(in_flight, references)
     lanes: dict[str, Lane] = {}
-    for event in sorted(pending, key=_age):
+    for event in sorted(pending, key=queue_order):
         chain = chain_of(event, references)
-        failure = first_failure.get(chain)
-        held_by = failure if failure is not None and _age(failure) < _age(event) else None
+        held_by = _if_before(first_failure.get(chain), event)
+        busy = None if held_by else _if_before(first_in_flight.get(chain), event)
         key = lane_of(chain, references)
-        lanes.setdefault(key, Lane(key)).events.append(PlannedEvent(event, chain, held_by))
+        lanes.setdefault(key, Lane(key)).events.append(PlannedEvent(event, chain, held_by, busy))
     return sorted(lanes.values(), key=lambda lane: -len(lane.events))
 
 
-def _age(event: EventRow) -> tuple[object, str]:
-    return (event.dt_evento, event.id_guid)
+def _first_by_chain(events: Sequence[EventRow], references: References) -> dict[str, EventRow]:
+    first: dict[str, EventRow] = {}
+    for event in sorted(events, key=queue_order):
+        first.setdefault(chain_of(event, references), event)
+    return first
+
+
+def _if_before(earlier: EventRow | None, event: EventRow) -> EventRow | None:
+    return earlier if earlier is not None and queue_order(earlier) < queue_order(event) else None
+
+
+def queue_order(event: EventRow) -> tuple[object, int, str]:
+    """Oldest first; events of one instant in `SAME_INSTANT_ORDER` (unknown codes last)."""
+    code = event_code(event)
+    rank = SAME_INSTANT_ORDER.index(code) if code is not None else len(SAME_INSTANT_ORDER)
+    return (event.dt_evento, rank, event.id_guid)

@@ -142,12 +142,13 @@ async def create_subscription(run: EventRun) -> Done:
 
 
 async def _same_code_at_gateway(
-    run: EventRun, subscription: SubscriptionRow
+    run: EventRun, subscription: SubscriptionRow, nothing_done: str = "nada criado"
 ) -> tuple[GatewaySubscription | None, int]:
     """(the live subscription this flow created at the gateway with this subscription's code,
     how many canceled ones share the code). Canceled ones charge nobody and are left alone;
-    a live one this flow did not create, or two of them, stop the event: creating another could
-    charge the customer twice, adopting the wrong one would bill the wrong items."""
+    a live one this flow did not create, or two of them, stop the event (`nothing_done` says
+    what it did not do): creating another could charge the customer twice, adopting the wrong
+    one would bill the wrong items, cancelling someone else's would stop their service."""
     code = str(subscription.id)
     same_code = await run.services.gateway.subscriptions_with_code(code)
     live = [found for found in same_code if found.status != "canceled"]
@@ -158,15 +159,29 @@ async def _same_code_at_gateway(
     if len(live) > 1:
         raise EventFailed(
             f"{len(live)} assinaturas ativas com o code {code} no gateway ({ids}): cancele a "
-            "duplicada e volte o evento para N; nada criado"
+            f"duplicada e volte o evento para N; {nothing_done}"
         )
     (found,) = live
     if (found.metadata or {}).get("id_assinatura") != code:
         raise EventFailed(
             f"a assinatura {found.id} do gateway tem o code {code} mas não foi criada para a "
-            f"assinatura {code} do ERP (metadata): confira; nada criado"
+            f"assinatura {code} do ERP (metadata): confira; {nothing_done}"
         )
     return found, canceled
+
+
+async def _subscription_at_gateway(
+    run: EventRun, subscription: SubscriptionRow, nothing_done: str
+) -> tuple[GatewaySubscription | None, str]:
+    """(the subscription as the gateway holds it - by the ERP's `id_api`, or else the live one
+    this flow created with its `code` - or None, and how it was found or why not)."""
+    if subscription.id_api:
+        return await run.services.gateway.subscription(subscription.id_api), "já no gateway"
+    found, canceled = await _same_code_at_gateway(run, subscription, nothing_done)
+    if found is None:
+        ignored = f"; {canceled} cancelada(s) com o mesmo code" if canceled else ""
+        return None, f"nenhuma assinatura ativa com o code {subscription.id}{ignored}"
+    return found, f"encontrada pelo code {subscription.id}"
 
 
 def _completed(
@@ -223,12 +238,26 @@ async def change_card(run: EventRun) -> Done:
 
 
 async def change_billing_day(run: EventRun) -> Done:
-    """A_EDP: the ERP already holds the new `dia_cobranca`; move the next charge to it."""
+    """A_EDP: the ERP already holds the new `dia_cobranca`; move the next charge to it.
+
+    The next charge is the first date on the new day after today and not before the gateway's
+    `next_billing_at` (the end of the cycle already charged): an earlier one would charge the
+    customer twice for one cycle."""
     subscription, _, subscription_api_id = await _registered_subscription(run)
-    try:
-        next_charge = next_billing_date(run.services.clock.today(), subscription.dia_cobranca)
-    except ValueError as problem:
-        raise EventFailed(f"assinatura {subscription.id}: {problem}") from None
+    clock = run.services.clock
+    if not 1 <= subscription.dia_cobranca <= 31:
+        raise EventFailed(
+            f"assinatura {subscription.id}: dia de cobrança {subscription.dia_cobranca} fora de "
+            "1..31"
+        )
+    at_gateway = await run.services.gateway.subscription(subscription_api_id)
+    if at_gateway.next_billing_at is None:
+        raise EventFailed(
+            f"o gateway não informou a próxima cobrança da assinatura {subscription_api_id} "
+            "(next_billing_at): sem ela a nova data poderia cobrar o ciclo já pago; nada alterado"
+        )
+    paid_until = at_gateway.next_billing_at.astimezone(clock.zone).date()
+    next_charge = next_billing_date(clock.today(), subscription.dia_cobranca, paid_until)
     await run.services.gateway.change_next_billing_date(
         subscription_api_id,
         start_of_day(next_charge, run.services.clock.zone),
@@ -237,21 +266,40 @@ async def change_billing_day(run: EventRun) -> Done:
     run.id_api = subscription_api_id
     return Done(
         f"dia de cobrança {subscription.dia_cobranca}: próxima cobrança em {next_charge:%d/%m/%Y}"
+        f" (o gateway cobraria em {paid_until:%d/%m/%Y})"
     )
 
 
 async def cancel_subscription(run: EventRun) -> Done:
-    """A_C: cancel at the gateway (with its pending invoices) and mark the subscription C."""
+    """A_C: cancel at the gateway (with its pending invoices) and mark the subscription C.
+
+    Without an `id_api` in the ERP (an A_N whose outcome was unknown, then skipped), the
+    subscription may be at the gateway all the same, charging: it is looked up by its `code`
+    as A_N does, cancelled there and its id stored. Only when no live one has the code is it
+    "not at the gateway"."""
     subscription = await _subscription(run, _target(run))
     await _customer(run, subscription.id_cliente)
-    canceled = [RowUpdate(subscriptions.name, subscription.id, {"status": "C"})]
-    if not subscription.id_api:
-        return Done("assinatura não estava no gateway; marcada como cancelada", canceled)
-    run.id_api = subscription.id_api
+    canceled: dict[str, object] = {"status": "C"}
+    gateway_id, how = subscription.id_api, ""
+    if not gateway_id:
+        found, ignored = await _same_code_at_gateway(run, subscription, "nada cancelado")
+        if found is None:
+            also = f"; {ignored} cancelada(s) com o mesmo code" if ignored else ""
+            return Done(
+                f"assinatura não estava no gateway (nenhuma ativa com o code {subscription.id}"
+                f"{also}); marcada como cancelada",
+                [RowUpdate(subscriptions.name, subscription.id, canceled)],
+            )
+        gateway_id, how = found.id, f" (encontrada pelo code {subscription.id})"
+        canceled["id_api"] = found.id
+    run.id_api = gateway_id
     await run.services.gateway.cancel_subscription(
-        subscription.id_api, idempotency_key=run.key("cancel-subscription")
+        gateway_id, idempotency_key=run.key("cancel-subscription")
     )
-    return Done("assinatura cancelada no gateway", canceled)
+    return Done(
+        f"assinatura cancelada no gateway{how}",
+        [RowUpdate(subscriptions.name, subscription.id, canceled)],
+    )
 
 
 async def update_customer(run: EventRun) -> Done:
@@ -272,6 +320,10 @@ async def add_item(run: EventRun) -> Done:
     if item.id_api:
         run.id_api = item.id_api
         return Done("item já estava no gateway; nada enviado")
+    if item.status != "A":
+        # Removed in the ERP meanwhile (its IA_R ran first, or the ERP marked it): adding it
+        # would bill a removed item.
+        return Done(f"item '{item.descricao}' inativo no ERP (status {item.status}); nada enviado")
     added = await run.services.gateway.add_item(
         subscription_api_id, item_data(item), idempotency_key=run.key("item")
     )
@@ -298,16 +350,69 @@ async def update_item(run: EventRun) -> Done:
 
 
 async def remove_item(run: EventRun) -> Done:
-    """IA_R: remove the item from the subscription and mark it inactive (I)."""
-    item, subscription_api_id = await _item_of_registered_subscription(run)
-    inactive = [RowUpdate(subscription_items.name, item.id, {"status": "I"})]
-    if not item.id_api:
-        return Done("item não estava no gateway; marcado como inativo", inactive)
-    run.id_api = item.id_api
+    """IA_R: remove the item from the subscription and mark it inactive (I).
+
+    An item without an `id_api` may be at the gateway all the same: sent with an A_N whose
+    answer lacked it or was lost. It is then looked for on the gateway's subscription (by the
+    ERP's `id_api`, or else by `code`), paired with the ERP's items as A_N pairs them, and
+    removed there; only when the gateway has no such subscription is it "not at the gateway".
+    What the pairing cannot tell apart ends `E` with nothing removed."""
+    item, subscription = await _item_and_subscription(run)
+    if item.id_api and subscription.id_api:
+        run.id_api = item.id_api
+        await run.services.gateway.remove_item(
+            subscription.id_api, item.id_api, idempotency_key=run.key("remove-item")
+        )
+        return Done(
+            f"item '{item.descricao}' removido da assinatura",
+            [RowUpdate(subscription_items.name, item.id, {"status": "I"})],
+        )
+    at_gateway, how = await _subscription_at_gateway(run, subscription, "nada removido")
+    if at_gateway is None:
+        return Done(
+            f"item não estava no gateway ({how}); marcado como inativo",
+            [RowUpdate(subscription_items.name, item.id, {"status": "I"})],
+        )
+    found: list[Change] = []
+    if subscription.id_api is None:
+        found.append(RowUpdate(subscriptions.name, subscription.id, {"id_api": at_gateway.id}))
+    item_id_api = item.id_api
+    if item_id_api is None:
+        item_id_api, others = await _paired_item(run, item, at_gateway)
+        found += others
+    if item_id_api is None:
+        return Done(
+            f"item não estava no gateway (a assinatura {at_gateway.id} não tem item sem par no "
+            "ERP); marcado como inativo",
+            [*found, RowUpdate(subscription_items.name, item.id, {"status": "I"})],
+        )
+    run.id_api = item_id_api
     await run.services.gateway.remove_item(
-        subscription_api_id, item.id_api, idempotency_key=run.key("remove-item")
+        at_gateway.id, item_id_api, idempotency_key=run.key("remove-item")
     )
-    return Done(f"item '{item.descricao}' removido da assinatura", inactive)
+    removed = RowUpdate(subscription_items.name, item.id, {"status": "I", "id_api": item_id_api})
+    return Done(f"item '{item.descricao}' removido da assinatura ({how})", [*found, removed])
+
+
+async def _paired_item(
+    run: EventRun, item: ItemRow, at_gateway: GatewaySubscription
+) -> tuple[str | None, list[RowUpdate]]:
+    """(the gateway's id of this item - None when the gateway has no live item that no ERP item
+    claims, so it cannot be there - and ids for the subscription's other active ERP items that
+    lack one), pairing them with the gateway's items as A_N does; `E` when it cannot."""
+    items = await run.services.erp.active_items(item.id_assinatura)
+    if not _unclaimed(items, at_gateway.items):
+        return None, []
+    paired, problems = _item_ids(items, at_gateway.items)
+    this = [str(pair.values["id_api"]) for pair in paired if pair.row_id == item.id]
+    if not this and not problems:
+        problems = [f"o item não está ativo no ERP (status {item.status})"]
+    if problems:
+        raise EventFailed(
+            f"não foi possível saber qual item da assinatura {at_gateway.id} do gateway é o "
+            f"item {item.id}: {'; '.join(problems)}; confira; nada removido"
+        )
+    return this[0], [pair for pair in paired if pair.row_id != item.id]
 
 
 async def import_invoices(run: EventRun) -> Done:
@@ -473,9 +578,8 @@ def _item_ids(
     text): those no ERP item claims yet, removed ones aside, are paired in order with the ERP
     items without an id - only when there are as many of each.
     """
-    claimed = {item.id_api for item in items if item.id_api}
     unpaired = [item for item in items if not item.id_api]
-    free = [item for item in at_gateway if item.id not in claimed and item.status != "deleted"]
+    free = _unclaimed(items, at_gateway)
     if len(unpaired) != len(free):
         return [], [
             f"o gateway mostra {len(free)} item(ns) sem par no ERP para {len(unpaired)} item(ns) "
@@ -487,7 +591,13 @@ def _item_ids(
     ], []
 
 
-async def _item_of_registered_subscription(run: EventRun) -> tuple[ItemRow, str]:
+def _unclaimed(items: Sequence[ItemRow], at_gateway: Sequence[GatewayItem]) -> list[GatewayItem]:
+    """The gateway's live items that no ERP item claims by its `id_api`."""
+    claimed = {item.id_api for item in items if item.id_api}
+    return [item for item in at_gateway if item.id not in claimed and item.status != "deleted"]
+
+
+async def _item_and_subscription(run: EventRun) -> tuple[ItemRow, SubscriptionRow]:
     item_id = _target(run)
     item = await run.services.erp.item(item_id)
     if item is None:
@@ -499,6 +609,11 @@ async def _item_of_registered_subscription(run: EventRun) -> tuple[ItemRow, str]
         )
     await _customer(run, subscription.id_cliente)
     run.value = item.quant * item.valor
+    return item, subscription
+
+
+async def _item_of_registered_subscription(run: EventRun) -> tuple[ItemRow, str]:
+    item, subscription = await _item_and_subscription(run)
     return item, _gateway_id(subscription)
 
 

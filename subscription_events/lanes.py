@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,8 +15,8 @@ from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from blocks.errors import ApiError
 from blocks.gym_erp.cards import CardDataUnreadable
-from blocks.gym_erp.database import ErpDatabase, refusal
-from blocks.gym_erp.rows import Change, EventRow, EventStatus, LogEntry
+from blocks.gym_erp.database import ClaimLost, ErpDatabase, refusal
+from blocks.gym_erp.rows import CLAIMED, Change, EventRow, EventStatus, LogEntry
 from blocks.mundipagg.models import field_problems
 from subscription_events.events import (
     CHAINS,
@@ -31,6 +32,11 @@ from subscription_events.money import NotWholeCents
 
 # Held events read (for the run report) besides the ones to run; all of them are counted.
 HELD_SHOWN = 200
+
+# A claim this old belongs to a run that crashed: a live run finishes one event (its gateway calls
+# and their retries) in minutes. Well inside the gateway's 24 h idempotency window, so the event
+# taken back repeats its calls with the same keys and changes nothing twice.
+STALE_CLAIM = timedelta(minutes=30)
 
 # An ERP row the database will not take (a NOT NULL, a unique key, a value too long): retrying
 # the same commit every minute would fail the same way.
@@ -68,6 +74,11 @@ class Queue:
         return [*self.runnable, *self.held]
 
 
+async def take_back_stale_claims(erp: ErpDatabase) -> int:
+    """Events claimed by a run that crashed (claims older than `STALE_CLAIM`) back to `N`."""
+    return await erp.take_back_stale_claims(STALE_CLAIM)
+
+
 async def read_queue(erp: ErpDatabase, limit: int) -> Queue:
     runnable = await erp.pending_events(limit, CHAINS)
     held, held_total = await erp.held_events(HELD_SHOWN, CHAINS)
@@ -75,16 +86,40 @@ async def read_queue(erp: ErpDatabase, limit: int) -> Queue:
 
 
 async def plan_pending(erp: ErpDatabase, pending: Sequence[EventRow]) -> list[Lane]:
-    """Lanes for the pending events, with what the ERP says they point at and what failed."""
-    failed = await erp.failed_events()
-    subscription_ids, item_ids = referenced_ids([*pending, *failed])
+    """Lanes for the pending events, with what the ERP says they point at, what failed and what
+    other runs are processing (read after the pending events: an event claimed or finished
+    meanwhile is seen as such)."""
+    blocking = await erp.blocking_events(CHAINS)
+    failed = [event for event in blocking if event.processado != CLAIMED]
+    in_flight = [event for event in blocking if event.processado == CLAIMED]
+    subscription_ids, item_ids = referenced_ids([*pending, *blocking])
     item_subscription = await erp.item_subscriptions(item_ids)
     owners = await erp.subscription_owners(subscription_ids | set(item_subscription.values()))
-    return plan_lanes(pending, failed, References(owners, item_subscription))
+    return plan_lanes(pending, failed, References(owners, item_subscription), in_flight)
 
 
-async def process_event(event: EventRow, chain: str, services: Services) -> EventResult:
-    """Run the event's handler and commit its outcome, P or E, with a `rec_log_sync` row."""
+async def process_event(event: EventRow, chain: str, services: Services) -> EventResult | None:
+    """Claim the event, run its handler and commit its outcome, P or E, with a `rec_log_sync`
+    row; None when another run has it (its claim, or taken back from this run as stale).
+
+    A run that stops midway (the ERP down, a cancellation) gives its claim back, so the event
+    is `N` for the next run; a run that cannot (it crashed) leaves it to `STALE_CLAIM`."""
+    claimed_at = await services.erp.claim_event(event)
+    if claimed_at is None:
+        return None
+    try:
+        return await _process_claimed(event, chain, services, claimed_at)
+    except ClaimLost:
+        return None
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await services.erp.release_claim(event, claimed_at)
+        raise
+
+
+async def _process_claimed(
+    event: EventRow, chain: str, services: Services, claimed_at: datetime
+) -> EventResult:
     run = EventRun(event, services)
     code = event_code(event)
     changes: Sequence[Change] = ()
@@ -113,29 +148,38 @@ async def process_event(event: EventRow, chain: str, services: Services) -> Even
         status, description = "E", f"erro inesperado: {_where(unexpected)}"
     log = LogEntry(status, f"{event.sigla}: {description}", run.customer, run.id_api, run.value)
     try:
-        await services.erp.finish_event(event, status, log, changes)
+        await services.erp.finish_event(event, status, log, changes, claimed_at=claimed_at)
     except ERP_DATA_ERRORS as refused:
         # The outcome's rows cannot be stored: the event ends E with only its log row.
         log = replace(log, kind="E", description=f"{event.sigla}: {_not_stored(refused, run)}")
-        await services.erp.finish_event(event, "E", log)
+        await services.erp.finish_event(event, "E", log, claimed_at=claimed_at)
     return _result(event, chain, log)
 
 
 async def process_lane(lane: Lane, services: Services) -> list[EventResult]:
-    """The lane's events in order; after a failure, that chain's later events stay pending."""
+    """The lane's events in order; after a failure, that chain's later events stay pending, and
+    so do those after an event another run is processing (without a log row: that run logs)."""
     results: list[EventResult] = []
     failed_here: dict[str, tuple[EventRow, str]] = {}  # chain -> (failed event, its customer)
+    elsewhere: dict[str, EventRow] = {}  # chain -> its event another run is processing
     for planned in lane.events:
         event, chain = planned.event, planned.chain
+        busy_with = planned.in_flight or elsewhere.get(chain)
         if planned.held_by is not None:
             # Held since an earlier run, which logged it: only the run report repeats it.
             results.append(_result(event, chain, _held(event, planned.held_by, UNKNOWN_CUSTOMER)))
+        elif busy_with is not None:
+            results.append(_result(event, chain, _in_other_run(event, busy_with)))
         elif chain in failed_here:
             log = _held(event, *failed_here[chain])
             await services.erp.finish_event(event, "N", log)
             results.append(replace(_result(event, chain, log), newly_held=True))
         else:
             result = await process_event(event, chain, services)
+            if result is None:
+                elsewhere[chain] = event
+                results.append(_result(event, chain, _in_other_run(event, event)))
+                continue
             if result.status == "E":
                 failed_here[chain] = (event, result.customer)
             results.append(result)
@@ -165,6 +209,12 @@ def _held(event: EventRow, failed: EventRow, customer: str) -> LogEntry:
         "(corrija-o e volte-o para N para reprocessar)",
         customer,
     )
+
+
+def _in_other_run(event: EventRow, busy: EventRow) -> LogEntry:
+    """Why the event waits for another run (never written to `rec_log_sync`)."""
+    which = "o evento" if busy is event else f"o evento anterior {busy.sigla} {busy.id_guid}"
+    return LogEntry("N", f"{event.sigla}: {which} está com outra execução", UNKNOWN_CUSTOMER)
 
 
 def _result(event: EventRow, chain: str, log: LogEntry) -> EventResult:

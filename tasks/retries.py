@@ -3,8 +3,11 @@
 Retries are Prefect's own, so the UI shows each one as a state of its task run (AwaitingRetry,
 then Retrying, with the run count): a read page, a write or a Discord message that failed once
 and then worked is visible as such. A permanent error (refused credentials, 4xx, validation)
-fails the task run at once. A 429's Retry-After is waited out inside the failing attempt,
-before Prefect schedules the retry, so the next try never comes earlier than the system asked.
+fails the task run at once. Prefect waits the policy's first delay before each retry: one
+number, which the UI shows as the task's Retry Delay (a list of growing delays shows as
+"Retry Delay: NaNs"). What a longer wait asks for beyond it - the doubling backoff, a 429's
+Retry-After - is waited inside the failing attempt, before Prefect schedules the retry, so the
+next try never comes earlier than the backoff or the system asked.
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ from blocks.errors import RateLimited, TransientApiError
 from blocks.http import RetryPolicy
 
 T = TypeVar("T")
-JITTER_FACTOR = 0.5
 
 
 def only_transient(task: Any, task_run: Any, state: Any) -> bool:
@@ -33,37 +35,44 @@ def only_transient(task: Any, task_run: Any, state: Any) -> bool:
 
 
 def retry_options(policy: RetryPolicy) -> dict[str, Any]:
-    """`Task.with_options(...)` arguments for `policy`: its attempts, doubling delays, jitter."""
-    retries = max(0, policy.attempts - 1)
-    delays = [min(policy.max_delay, policy.base_delay * 2**n) for n in range(retries)]
+    """`Task.with_options(...)` arguments for `policy`: its attempts, transient errors only.
+
+    Prefect waits the first delay; `waiting_before_retry` the rest of a longer one.
+    """
     return {
-        "retries": retries,
-        "retry_delay_seconds": delays or 0,
-        "retry_jitter_factor": JITTER_FACTOR,
+        "retries": max(0, policy.attempts - 1),
+        "retry_delay_seconds": policy.base_delay,
         "retry_condition_fn": only_transient,
     }
 
 
-async def waiting_out_rate_limits(call: Awaitable[T], policy: RetryPolicy) -> T:
-    """Await `call`; on a 429 with a Retry-After, wait that long (if a retry follows) and re-raise.
+async def waiting_before_retry(call: Awaitable[T], policy: RetryPolicy) -> T:
+    """Await `call`; on a transient error, if a retry follows, wait what the policy's backoff
+    (or a 429's Retry-After, when longer) asks for beyond Prefect's own delay, then re-raise.
 
     Above the policy's ceiling the error becomes `RetryAfterTooLong`: failing clearly beats
     retrying early or waiting for an hour inside a run.
     """
     try:
         return await call
-    except RateLimited as error:
-        if error.retry_after is not None and _retries_left():
-            wait = policy.delay(1, error)  # raises past the ceiling
-            get_run_logger().warning(
-                "%s asked to wait %.1f s (429); waiting before the retry", error.system, wait
-            )
-            await asyncio.sleep(wait)
+    except TransientApiError as error:
+        failed_attempts = _failed_attempts_if_retried()
+        if failed_attempts is not None:
+            # Prefect waits `base_delay` itself; `delay` raises past the Retry-After ceiling.
+            wait = policy.delay(failed_attempts, error) - policy.base_delay
+            if isinstance(error, RateLimited) and error.retry_after is not None:
+                get_run_logger().warning(
+                    "%s asked to wait %.1f s (429); waiting before the retry", error.system, wait
+                )
+            if wait > 0:
+                await asyncio.sleep(wait)
         raise
 
 
-def _retries_left() -> bool:
+def _failed_attempts_if_retried() -> int | None:
+    """How many tries of this task run failed, this one included, when Prefect retries it."""
     context = TaskRunContext.get()
     if context is None or context.task_run is None:
-        return False
-    return context.task_run.run_count <= context.task.retries
+        return None
+    run_count = context.task_run.run_count
+    return run_count if run_count <= context.task.retries else None

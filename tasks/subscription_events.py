@@ -26,7 +26,15 @@ from blocks.mundipagg.block import Mundipagg
 from clock import Clock
 from subscription_events.events import Lane
 from subscription_events.handlers import Services
-from subscription_events.lanes import EventResult, Queue, plan_pending, process_lane, read_queue
+from subscription_events.lanes import (
+    STALE_CLAIM,
+    EventResult,
+    Queue,
+    plan_pending,
+    process_lane,
+    read_queue,
+    take_back_stale_claims,
+)
 from subscription_events.notice import run_notice
 from subscription_events.report import RunReport
 
@@ -51,9 +59,19 @@ async def connected(
 @task(name="read-pending-events", cache_policy=NO_CACHE)
 async def read_pending_events(erp: ErpDatabase, limit: int) -> Queue:
     """The oldest `limit` events that may run (held ones never take their place), and those
-    held behind an older failed event of their chain."""
+    held behind an older failed event of their chain; first, events claimed by a run that
+    crashed are taken back."""
+    logger = get_run_logger()
+    taken_back = await take_back_stale_claims(erp)
+    if taken_back:
+        logger.warning(
+            "%d evento(s) reservado(s) há mais de %d minutos por uma execução que não terminou "
+            "voltaram para N e serão processados de novo (mesmas chaves de idempotência)",
+            taken_back,
+            STALE_CLAIM.total_seconds() // 60,
+        )
     queue = await read_queue(erp, limit)
-    get_run_logger().info(
+    logger.info(
         "%d evento(s) pendente(s) (limite %d); %d aguardam um evento com erro",
         len(queue.runnable),
         limit,

@@ -124,10 +124,31 @@ def _raise_for_status(response: httpx.Response) -> None:
     detail = excerpt(response_text(response))
     if status in (401, 403):
         raise AuthenticationError(
-            f"webhook refused (HTTP {status})", system=SYSTEM, status_code=status
+            f"webhook refused (HTTP {status})",
+            system=SYSTEM,
+            status_code=status,
+            code="webhook_refused",
+            values={"status": status},
         )
     if status == 404:
-        raise NotFound("webhook does not exist (HTTP 404)", system=SYSTEM, status_code=404)
+        raise NotFound(
+            "webhook does not exist (HTTP 404)",
+            system=SYSTEM,
+            status_code=404,
+            code="webhook_not_found",
+        )
     if status == 400:
-        raise ValidationFailed(f"message refused: {detail}", system=SYSTEM, status_code=400)
-    raise PermanentApiError(f"HTTP {status}: {detail}", system=SYSTEM, status_code=status)
+        raise ValidationFailed(
+            f"message refused: {detail}",
+            system=SYSTEM,
+            status_code=400,
+            code="message_refused",
+            values={"detail": detail},
+        )
+    raise PermanentApiError(
+        f"HTTP {status}: {detail}",
+        system=SYSTEM,
+        status_code=status,
+        code="http_error",
+        values={"status": status, "detail": detail},
+    )

@@ -12,6 +12,7 @@ import functools
 import re
 from collections.abc import Callable, Collection, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import (
@@ -36,6 +37,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.expression import FromClause
 
 from blocks.gym_erp.rows import (
+    CLAIMED,
     CardRow,
     ChainCodes,
     Change,
@@ -80,6 +82,11 @@ _REFUSED_NAME = (
 )
 
 
+class ClaimLost(Exception):
+    """The event's claim was taken back (stale) while this run worked on it: another run
+    processes it, and this run's outcome is not stored."""
+
+
 def _off_the_event_loop(
     method: Callable[Concatenate[ErpDatabase, P], R],
 ) -> Callable[Concatenate[ErpDatabase, P], Coroutine[Any, Any, R]]:
@@ -110,13 +117,14 @@ class ErpDatabase:
 
     @_off_the_event_loop
     def pending_events(self, limit: int, chains: ChainCodes) -> list[EventRow]:
-        """The oldest `limit` unprocessed events (`dt_evento`, then `id_guid` to break ties)
-        that are not held behind an older `E` of their chain.
+        """The oldest `limit` unprocessed events (`dt_evento`, then the code's place in
+        `chains.same_instant_order`, then `id_guid`) that are not held behind an older `E` of
+        their chain.
 
         Held events are left out in the query itself, so however many pile up behind a failure
         they never fill the window and starve newer events of other chains.
         """
-        query = _events_in("N").where(~_held(events, chains)).limit(limit)
+        query = _events_in("N", chains).where(~_held(events, chains)).limit(limit)
         return self._rows(query, EventRow)
 
     @_off_the_event_loop
@@ -128,13 +136,52 @@ class ErpDatabase:
             total = connection.execute(
                 select(func.count()).select_from(events).where(events.c.processado == "N", held)
             ).scalar_one()
-            rows = connection.execute(_events_in("N").where(held).limit(limit))
+            rows = connection.execute(_events_in("N", chains).where(held).limit(limit))
             return [EventRow(**row._mapping) for row in rows], int(total)
 
     @_off_the_event_loop
-    def failed_events(self) -> list[EventRow]:
-        """Events marked `E`: they hold back the later events of their subscription."""
-        return self._rows(_events_in("E"), EventRow)
+    def blocking_events(self, chains: ChainCodes) -> list[EventRow]:
+        """Events marked `E` or claimed by a run (`CLAIMED`): they hold back the later events
+        of their chain."""
+        return self._rows(_events_in(("E", CLAIMED), chains), EventRow)
+
+    @_off_the_event_loop
+    def claim_event(self, event: EventRow) -> datetime | None:
+        """Claim the pending event for this run before any gateway call: `N` becomes `CLAIMED`
+        in one conditional UPDATE that only one run can win (committed at once). The claim's
+        time, kept in `dt_processado` and to the second (every database stores it exactly), is
+        what the run finishes it with; None when another run has it or it is no longer `N`."""
+        claimed_at = self.clock.wall_time().replace(microsecond=0)
+        with self.engine.begin() as connection:
+            taken = connection.execute(
+                update(events)
+                .where(events.c.id_guid == event.id_guid, events.c.processado == "N")
+                .values(processado=CLAIMED, dt_processado=claimed_at)
+            )
+        return claimed_at if taken.rowcount == 1 else None
+
+    @_off_the_event_loop
+    def release_claim(self, event: EventRow, claimed_at: datetime) -> None:
+        """This run's claim back to `N` (the run stops before the event's end)."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(events)
+                .where(_claimed(event, claimed_at))
+                .values(processado="N", dt_processado=None)
+            )
+
+    @_off_the_event_loop
+    def take_back_stale_claims(self, older_than: timedelta) -> int:
+        """Claims older than `older_than` back to `N`: their run crashed (a live run finishes an
+        event far sooner). How many."""
+        cutoff = self.clock.wall_time() - older_than
+        with self.engine.begin() as connection:
+            taken = connection.execute(
+                update(events)
+                .where(events.c.processado == CLAIMED, events.c.dt_processado < cutoff)
+                .values(processado="N", dt_processado=None)
+            )
+        return int(taken.rowcount)
 
     @_off_the_event_loop
     def subscription_owners(self, subscription_ids: Collection[int]) -> dict[int, int]:
@@ -206,21 +253,33 @@ class ErpDatabase:
 
     @_off_the_event_loop
     def finish_event(
-        self, event: EventRow, status: EventStatus, log: LogEntry, changes: Sequence[Change] = ()
+        self,
+        event: EventRow,
+        status: EventStatus,
+        log: LogEntry,
+        changes: Sequence[Change] = (),
+        *,
+        claimed_at: datetime | None = None,
     ) -> None:
         """Apply the event's changes, set its status and log it - all in one transaction.
 
-        Status `N` leaves the event pending and only logs why (held behind a failed one).
+        `P` and `E` finish this run's claim (`claimed_at`); `ClaimLost` (nothing stored) when
+        the claim was taken back meanwhile. Status `N` leaves the event pending and only logs
+        why (held behind a failed one).
         """
         now = self.clock.wall_time()
         with self.engine.begin() as connection:
             if status != "N":
+                if claimed_at is None:
+                    raise ValueError("an event is finished only under its claim")
                 # Status first: a write as the first statement takes the write lock at once.
-                connection.execute(
+                finished = connection.execute(
                     update(events)
-                    .where(events.c.id_guid == event.id_guid)
+                    .where(_claimed(event, claimed_at))
                     .values(processado=status, dt_processado=now)
                 )
+                if finished.rowcount != 1:
+                    raise ClaimLost(event.id_guid)
             for change in changes:
                 _apply(connection, change)
             connection.execute(
@@ -298,12 +357,36 @@ def _apply(connection: Connection, change: Change) -> None:
                     )
 
 
-def _events_in(status: EventStatus) -> Select[Any]:
-    """Events with this `processado`, oldest first."""
+def _claimed(event: EventRow, claimed_at: datetime) -> ColumnElement[bool]:
+    """The event, still under the claim taken at `claimed_at`."""
+    return and_(
+        events.c.id_guid == event.id_guid,
+        events.c.processado == CLAIMED,
+        events.c.dt_processado == claimed_at,
+    )
+
+
+def _events_in(status: str | tuple[str, ...], chains: ChainCodes) -> Select[Any]:
+    """Events with this `processado`, oldest first; those of one instant in the order of
+    `chains.same_instant_order` (a random `id_guid` must not decide whether an item is
+    removed before it is added)."""
+    code = func.upper(func.ltrim(func.rtrim(events.c.sigla)))
+    order = chains.same_instant_order
+    rank = case(
+        *(
+            (code == _constant(f"'{sigla}'"), _constant(str(place)))
+            for place, sigla in enumerate(order)
+        ),
+        else_=_constant(str(len(order))),
+    )
     return (
         select(*_columns(events, EventRow))
-        .where(events.c.processado == status)
-        .order_by(events.c.dt_evento, events.c.id_guid)
+        .where(
+            events.c.processado == status
+            if isinstance(status, str)
+            else events.c.processado.in_(status)
+        )
+        .order_by(events.c.dt_evento, rank, events.c.id_guid)
     )
 
 

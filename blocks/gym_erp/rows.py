@@ -10,11 +10,14 @@ from typing import Any, Literal
 # `processado` and `rec_log_sync.tipo`: P processed, E failed, N pending (in the log: held
 # behind a failed predecessor).
 EventStatus = Literal["N", "P", "E"]
+# `processado` of an event a run has claimed and is processing (never a `rec_log_sync.tipo`).
+CLAIMED = "W"
 
 
 @dataclass(frozen=True)
 class ChainCodes:
-    """Which event codes (`sigla`) name, in `id_tabela`, a subscription, an item or a customer.
+    """Which event codes (`sigla`) name, in `id_tabela`, a subscription, an item or a customer,
+    and in which order events written in the same instant are read.
 
     Events naming the same subscription (directly or through one of its items) or the same
     customer form a chain that keeps its order: an `E` holds back its chain's later events.
@@ -23,6 +26,8 @@ class ChainCodes:
     subscription: frozenset[str]
     item: frozenset[str]
     customer: frozenset[str]
+    # Events of one instant (`dt_evento`) are read in this order of their codes, others last.
+    same_instant_order: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

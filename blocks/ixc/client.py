@@ -209,13 +209,35 @@ def _raise_for_status(response: httpx.Response) -> None:
     detail = excerpt(response_text(response))
     if status == 401:
         raise AuthenticationError(
-            f"token refused (HTTP 401): {detail}", system=SYSTEM, status_code=401
+            f"token refused (HTTP 401): {detail}",
+            system=SYSTEM,
+            status_code=401,
+            code="token_refused",
+            values={"detail": detail},
         )
     if status == 403:
-        raise PermissionDenied(f"HTTP 403: {detail}", system=SYSTEM, status_code=403)
+        raise PermissionDenied(
+            f"HTTP 403: {detail}",
+            system=SYSTEM,
+            status_code=403,
+            code="forbidden",
+            values={"detail": detail},
+        )
     if status == 404:
-        raise NotFound(f"HTTP 404 (check the base URL): {detail}", system=SYSTEM, status_code=404)
-    raise PermanentApiError(f"HTTP {status}: {detail}", system=SYSTEM, status_code=status)
+        raise NotFound(
+            f"HTTP 404 (check the base URL): {detail}",
+            system=SYSTEM,
+            status_code=404,
+            code="check_base_url",
+            values={"detail": detail},
+        )
+    raise PermanentApiError(
+        f"HTTP {status}: {detail}",
+        system=SYSTEM,
+        status_code=status,
+        code="http_error",
+        values={"status": status, "detail": detail},
+    )
 
 
 def _parse_page(answer: Any) -> _Page:
@@ -226,7 +248,13 @@ def _parse_page(answer: Any) -> _Page:
     kind = str(answer.get("type", answer.get("tipo", ""))).lower()
     if kind in {"error", "erro"}:
         message = answer.get("message", answer.get("mensagem", ""))
-        raise PermanentApiError(f"IXC answered an error: {excerpt(str(message))}", system=SYSTEM)
+        said = excerpt(str(message))
+        raise PermanentApiError(
+            f"IXC answered an error: {said}",
+            system=SYSTEM,
+            code="ixc_said_error",
+            values={"detail": said},
+        )
     raw_total = str(answer.get("total", "")).strip()
     if not raw_total.isdigit():
         raise MalformedResponse(
@@ -276,7 +304,7 @@ def _unusable_records(listing: ContractListing, ids: Sequence[int], unusable: in
 
 
 def _fail(listing: ContractListing, ids: Sequence[int], error: BaseException) -> None:
-    why = str(error) if isinstance(error, ApiError) else type(error).__name__
+    why = error.problem if isinstance(error, ApiError) else type(error).__name__
     listing.problems.append(Problem("ixc_read_failed", {"why": why, "count": len(ids)}))
     for contract_id in ids:
         listing.failed_ids.setdefault(contract_id, Problem("ixc_error", {"why": why}))

@@ -16,8 +16,15 @@ def _is_number(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
+DECISION_FIELDS = ("status", "status_internet")
+
+
 class IxcContract(BaseModel):
-    """The contract fields the decision needs (`status`, `status_internet`), normalised."""
+    """The contract fields the decision needs (`status`, `status_internet`), normalised.
+
+    `missing_fields` names the ones the record did not have at all: an absent key is missing
+    data (never decided on), an empty value is a value (the mapping's rules for it apply).
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -25,6 +32,7 @@ class IxcContract(BaseModel):
     customer_id: int | None
     status: str
     status_internet: str
+    missing_fields: tuple[str, ...] = ()
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> IxcContract:
@@ -38,6 +46,7 @@ class IxcContract(BaseModel):
             customer_id=int(raw_customer) if _is_number(raw_customer) else None,
             status=_code(record.get("status")),
             status_internet=_code(record.get("status_internet")),
+            missing_fields=tuple(name for name in DECISION_FIELDS if name not in record),
         )
 
 

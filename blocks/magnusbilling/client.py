@@ -49,13 +49,26 @@ NEWEST_FIRST = {"sort": "id", "dir": "DESC"}
 MAX_PAGES_PER_RANGE = 10_000  # a server that keeps inventing higher ids is not a listing
 
 _PLAINTEXT_PREFIX = 200  # bytes: longer than every plain-text error below
-_PLAINTEXT_ERRORS: dict[str, tuple[type[PermanentApiError], str]] = {
-    "invalid api access": (AuthenticationError, "API key or signature refused"),
-    "invalid ip": (AuthenticationError, "this machine's IP is not allowed for the API key"),
-    "access denied": (AuthenticationError, "no API key sent"),
-    "invalid user": (AuthenticationError, "the API key's user is not valid"),
-    "invalid api action": (PermissionDenied, "the API key lacks the permission for this action"),
-    "you only can edit one data per time": (ValidationFailed, "only one record per save"),
+# prefix -> (error, what it means in English, its code for operators' texts)
+_PLAINTEXT_ERRORS: dict[str, tuple[type[PermanentApiError], str, str]] = {
+    "invalid api access": (AuthenticationError, "API key or signature refused", "key_refused"),
+    "invalid ip": (
+        AuthenticationError,
+        "this machine's IP is not allowed for the API key",
+        "ip_not_allowed",
+    ),
+    "access denied": (AuthenticationError, "no API key sent", "no_key"),
+    "invalid user": (AuthenticationError, "the API key's user is not valid", "key_user_invalid"),
+    "invalid api action": (
+        PermissionDenied,
+        "the API key lacks the permission for this action",
+        "key_lacks_permission",
+    ),
+    "you only can edit one data per time": (
+        ValidationFailed,
+        "only one record per save",
+        "one_record_per_save",
+    ),
 }
 
 
@@ -300,13 +313,19 @@ class MagnusBillingClient(ApiClient):
         response = await send(self._http, SYSTEM, request)
         if response.status_code == 401:
             raise PermissionDenied(
-                "HTTP 401: the API key may not read users", system=SYSTEM, status_code=401
+                "HTTP 401: the API key may not read users",
+                system=SYSTEM,
+                status_code=401,
+                code="key_cannot_read",
             )
         if response.status_code >= 400:
+            detail = excerpt(response_text(response))
             raise PermanentApiError(
-                f"HTTP {response.status_code}: {excerpt(response_text(response))}",
+                f"HTTP {response.status_code}: {detail}",
                 system=SYSTEM,
                 status_code=response.status_code,
+                code="http_error",
+                values={"status": response.status_code, "detail": detail},
             )
         _raise_for_plaintext(response.content[:_PLAINTEXT_PREFIX])
         return parse_json(response, SYSTEM)
@@ -324,9 +343,15 @@ def _raise_for_plaintext(head: bytes) -> None:
     """
     text = head.decode("utf-8", errors="replace")
     lowered = text.strip().lower()
-    for prefix, (error, meaning) in _PLAINTEXT_ERRORS.items():
+    for prefix, (error, meaning, code) in _PLAINTEXT_ERRORS.items():
         if lowered.startswith(prefix):
-            raise error(f"{meaning} (server said {excerpt(text, 80)!r})", system=SYSTEM)
+            said = repr(excerpt(text, 80))
+            raise error(
+                f"{meaning} (server said {said})",
+                system=SYSTEM,
+                code=code,
+                values={"said": said},
+            )
 
 
 def _application_error(answer: Any) -> Exception:
@@ -336,21 +361,28 @@ def _application_error(answer: Any) -> Exception:
             f"expected a JSON object, got {type(answer).__name__}", system=SYSTEM
         )
     if "Record not found." in answer:
-        return NotFound("record not found", system=SYSTEM)
+        return NotFound("record not found", system=SYSTEM, code="record_not_found")
     errors = answer.get("errors")
     if isinstance(errors, dict) and errors:
         detail = "; ".join(
             f"{name}: {' '.join(map(str, msgs)) if isinstance(msgs, list) else msgs}"
             for name, msgs in errors.items()
         )
-        return ValidationFailed(f"rejected: {excerpt(detail)}", system=SYSTEM)
+        return _rejected(detail)
     if isinstance(errors, str) and errors:  # a database error, e.g. a value out of range
-        return ValidationFailed(f"rejected: {excerpt(errors)}", system=SYSTEM)
+        return _rejected(errors)
     message = answer.get("msg")
     if isinstance(message, str) and message:
-        return ValidationFailed(f"rejected: {excerpt(message)}", system=SYSTEM)
+        return _rejected(message)
     return MalformedResponse(
         f"unexpected answer with keys {sorted(map(str, answer))[:8]}", system=SYSTEM
+    )
+
+
+def _rejected(detail: str) -> ValidationFailed:
+    shown = excerpt(detail)
+    return ValidationFailed(
+        f"rejected: {shown}", system=SYSTEM, code="rejected", values={"detail": shown}
     )
 
 

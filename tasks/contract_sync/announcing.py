@@ -30,13 +30,14 @@ from blocks.discord.client import DiscordWebhook
 from blocks.discord.models import DiscordMessage
 from blocks.errors import ApiError
 from reconcile.decide import Action
+from reconcile.failures import failure_text
 from reconcile.ledger import LedgerEntry, NotificationLedger, WriteState
 from reconcile.messages import announcements, summary_message
 from reconcile.plan import PlannedChange
 from reconcile.report import RunReport
 from reconcile.texts import DEFAULT_LANGUAGE, label, say
 from tasks.contract_sync.systems import Systems
-from tasks.retries import retry_options, waiting_out_rate_limits
+from tasks.retries import retry_options, waiting_before_retry
 
 
 @dataclass
@@ -76,13 +77,18 @@ async def post_alert(
 
 
 async def alert_on_failure(flow: Flow, flow_run: FlowRun, state: State[Any]) -> None:
-    """State hook: tell the errors webhook a run failed or crashed, with its state message."""
+    """`on_failure` hook: tell the errors webhook a run failed, with its state message.
+
+    Crashed and Late runs are the Prefect automations' (deployments/automations.py): this
+    hook cannot see a run whose process died or never loaded the flow, and each failure is
+    alerted once.
+    """
     params = flow_run.parameters
     if params.get("dry_run") or not params.get("notify", True):
         return
     try:
         discord = await Discord.aload(params.get("discord_block", "default"))
-    except Exception as error:  # no block, no alert: the automation still covers the run
+    except Exception as error:  # no block, no alert: said in the run's log
         get_run_logger().error(
             say(DEFAULT_LANGUAGE, "log.no_discord_block", error=type(error).__name__)
         )
@@ -163,7 +169,7 @@ def _outgoing(
     """Announcements, each with the ledger keys of the changes it carries, then a summary."""
     language = discord.language
     changes = [entry.change for entry in pending]
-    late = {entry.change.magnus_id for entry in pending if entry.run_id != run_id}
+    late = [entry.run_id != run_id for entry in pending]  # by ledger entry, not customer
     messages = announcements(changes, language, discord.max_embeds, late)
     outgoing: list[Outgoing] = []
     if len(changes) > discord.max_embeds:  # one summary message with the CSV of them all
@@ -178,8 +184,8 @@ def _outgoing(
         say(language, "summary.failed_line", who=o.magnus_id, detail=o.detail)
         for o in report.failed_changes[:5]
     ]
-    if late:
-        lines.append(say(language, "summary.late", count=len(late)))
+    if any(late):
+        lines.append(say(language, "summary.late", count=sum(late)))
     lines += report.hold_lines()
     summary = summary_message(
         say(language, "summary.title"), [report.headline(), *lines], {}, language
@@ -190,7 +196,7 @@ def _outgoing(
 
 @task(name="post-discord-message", cache_policy=NO_CACHE)
 async def post_message(webhook: DiscordWebhook, message: DiscordMessage, discord: Discord) -> None:
-    await waiting_out_rate_limits(webhook.post(message), discord.retry_policy())
+    await waiting_before_retry(webhook.post(message), discord.retry_policy())
 
 
 async def post_in_order(
@@ -211,7 +217,7 @@ async def post_in_order(
         error = await state.aresult(raise_on_failure=False) if state.is_failed() else None
         if error is not None:
             why = (
-                str(error)
+                failure_text(error, language)
                 if isinstance(error, ApiError)
                 else say(language, "notify.unexpected_type", error=type(error).__name__)
             )

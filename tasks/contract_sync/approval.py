@@ -1,10 +1,13 @@
 """Asking a person before a mass change: the pause, the form, and the answer.
 
 A run that would block or disable more customers than the guard allows stops before writing and
-pauses with a form in the Prefect UI. The form makes the operator choose approve or reject (no
-default that silently rejects), shows the counts per action, the harmful changes first and the
-deadline; the paused state says why and until when. No answer by the deadline is a rejection
-(nothing written), decided by the run itself so that it still publishes its report.
+pauses with a form in the Prefect UI. The form makes the operator choose approve or reject (its
+default, "escolha", is neither: a form sent without a choice pauses the run again, saying so in
+the operators' language - Prefect's own check of a required field answers in English), shows
+the counts per action and the first changes, harmful ones first, and the deadline; the paused
+state and the run's log say why and until when. No answer by the deadline is a rejection
+(nothing written), decided by the run itself so that it still publishes its report. The errors
+webhook hears when an approval is asked for and when it is answered.
 
 The pause happens in the flow process (not `suspend_flow_run`): the process keeps the run lock
 (`run_lock`) while it waits, so no other run of the same Magnus server can start meanwhile.
@@ -14,26 +17,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
+from uuid import UUID
 
 import pydantic
-from prefect.client.orchestration import get_client
+from prefect.client.orchestration import PrefectClient, get_client
 from prefect.context import FlowRunContext
 from prefect.exceptions import NotPausedError
 from prefect.flow_runs import aresume_flow_run
 from prefect.input import RunInput, keyset_from_paused_state
+from prefect.input.run_input import Keyset
 from prefect.logging import get_run_logger
 from prefect.runtime import flow_run as flow_run_context
 from prefect.states import Paused
 from prefect.utilities.engine import propose_state
 
 from clock import Clock
-from reconcile.decide import HARMFUL
+from reconcile.decide import Action
 from reconcile.guard import GuardLimits, GuardVerdict, assess
 from reconcile.messages import count_actions
 from reconcile.outcome import Result
@@ -49,6 +55,8 @@ PAUSE_KEY = "approval"
 # Prefect itself fails a pause that outlives its timeout; the run answers for itself first.
 PAUSE_MARGIN_SECONDS = 120
 SAMPLE_SIZE = 20
+# How the form lists actions: the harmful ones, which the approval is about, first.
+FORM_ORDER = (Action.BLOCK, Action.DISABLE, Action.UNBLOCK, Action.ENABLE)
 
 
 class Decision(StrEnum):
@@ -86,14 +94,29 @@ def format_time(moment: datetime, language: str) -> str:
 
 
 def approval_form(language: str) -> type[RunInput]:
-    """The form, in the operators' language: a required choice and an optional note."""
-    choices = Literal[say(language, "approval.approve"), say(language, "approval.reject")]  # type: ignore[valid-type]
+    """The form, in the operators' language: a choice (preset to "escolha") and a note."""
+    choices = Literal[  # type: ignore[valid-type]
+        say(language, "approval.choose"),
+        say(language, "approval.approve"),
+        say(language, "approval.reject"),
+    ]
     return pydantic.create_model(
         "ApprovalForm",
         __base__=RunInput,
-        decision=(choices, pydantic.Field(title=say(language, "approval.decision_field"))),
+        decision=(
+            choices,
+            pydantic.Field(
+                default=say(language, "approval.choose"),
+                title=say(language, "approval.decision_field"),
+                description=say(language, "approval.decision_help"),
+            ),
+        ),
         note=(str, pydantic.Field(default="", title=say(language, "approval.note_field"))),
     )
+
+
+def _form_position(action: Action) -> int:
+    return FORM_ORDER.index(action) if action in FORM_ORDER else len(FORM_ORDER)
 
 
 def request_text(
@@ -101,19 +124,25 @@ def request_text(
 ) -> str:
     """What the form shows above the choice: why, how many of each, the harmful ones first."""
     why = verdict.describe(language)
+    counted = count_actions(changes)
     counts = "\n".join(
-        f"| {label(language, 'action', action)} | {count} |"
-        for action, count in count_actions(changes).items()
+        f"| {label(language, 'action', action)} | {counted[action]} |"
+        for action in sorted(counted, key=_form_position)
     )
-    ordered = sorted(changes, key=lambda change: change.action not in HARMFUL)
+    ordered = sorted(changes, key=lambda change: _form_position(change.action))
+    # A list, not a table: the form is narrow, and a wide table hides its right-hand columns.
     sample = "\n".join(
-        f"| {label(language, 'action', c.action)} | {c.customer} | {c.username} "
-        f"| {c.contract_id} | {c.reason} |"
+        "- "
+        + say(
+            language,
+            "approval.form_sample_line",
+            action=label(language, "action", c.action),
+            customer=c.customer or c.username,
+            username=c.username,
+            contract=c.contract_id,
+            reason=c.reason,
+        )
         for c in ordered[:SAMPLE_SIZE]
-    )
-    header = " | ".join(
-        say(language, f"column.{name}")
-        for name in ("action", "customer", "username", "contract", "reason")
     )
     return "\n".join(
         [
@@ -135,8 +164,6 @@ def request_text(
             "",
             f"**{say(language, 'approval.form_sample', shown=min(SAMPLE_SIZE, len(changes)))}**",
             "",
-            f"| {header} |",
-            "|---|---|---|---|---|",
             sample,
             "",
             say(language, "approval.form_after"),
@@ -163,16 +190,32 @@ async def ask_for_approval(
         deadline=format_time(deadline, language),
         why=verdict.describe(language),
     )
+    get_run_logger().warning(message)
     timed_out = {
         "decision": say(language, "approval.reject"),
         "note": say(language, "approval.timed_out_note"),
     }
-    answer = await _paused_until_answered(form, message, timeout_seconds, poll_seconds, timed_out)
+    answer = await _paused_until_answered(
+        form,
+        message,
+        timeout_seconds,
+        poll_seconds,
+        timed_out,
+        Undecided(say(language, "approval.choose"), say(language, "approval.undecided")),
+    )
     if answer is None:
         return Answer(Decision.TIMED_OUT, timed_out["note"], clock.now())
     approved = answer.decision == say(language, "approval.approve")
     decision = Decision.APPROVED if approved else Decision.REJECTED
     return Answer(decision, str(answer.note).strip(), clock.now())
+
+
+@dataclass(frozen=True)
+class Undecided:
+    """The form's preset choice, which answers nothing, and what the run says when sent it."""
+
+    choice: str
+    message: str
 
 
 async def _paused_until_answered(
@@ -181,10 +224,12 @@ async def _paused_until_answered(
     timeout_seconds: int,
     poll_seconds: float,
     timed_out: dict[str, str],
+    undecided: Undecided,
 ) -> Any | None:
     """The operator's answer, or None when none came before the deadline.
 
     Like Prefect's `pause_flow_run`, but the Paused state carries `message` (why, until when),
+    a form sent without a choice pauses the run again (a pause key is used once) saying so,
     and at the deadline the run resumes itself with a rejection - unless an operator answered
     in the same instant, whose answer then stands.
     """
@@ -192,28 +237,63 @@ async def _paused_until_answered(
     if context is None:
         raise RuntimeError("only a flow run can wait for approval")
     run_id = context.flow_run.id
+    give_up_at = time.monotonic() + timeout_seconds
+    async with get_client() as client:
+        for pause in itertools.count():
+            shown = message if pause == 0 else f"{undecided.message} {message}"
+            if pause:
+                get_run_logger().warning(shown)
+            keyset = await _pause(client, run_id, form, shown, pause, give_up_at)
+            answer = await _answer_until(client, run_id, form, keyset, poll_seconds, give_up_at)
+            if answer is None:
+                with contextlib.suppress(NotPausedError):
+                    await aresume_flow_run(run_id, run_input=timed_out)
+                    return None
+                answer = await form.aload(keyset)  # the operator answered as time ran out
+                return None if answer.decision == undecided.choice else answer
+            if answer.decision != undecided.choice:
+                return answer
+    raise AssertionError("unreachable")
+
+
+async def _pause(
+    client: PrefectClient,
+    run_id: UUID,
+    form: type[RunInput],
+    message: str,
+    pause: int,
+    give_up_at: float,
+) -> Keyset:
+    """Pause the run (its `pause`-th time) with the form; the keyset its answer is saved under."""
     proposed = Paused(
-        timeout_seconds=timeout_seconds + PAUSE_MARGIN_SECONDS,
-        pause_key=PAUSE_KEY,
+        timeout_seconds=max(0.0, give_up_at - time.monotonic()) + PAUSE_MARGIN_SECONDS,
+        pause_key=PAUSE_KEY if pause == 0 else f"{PAUSE_KEY}-{pause + 1}",
         message=message,
     )
     keyset = keyset_from_paused_state(proposed)
     proposed.state_details.run_input_keyset = keyset
-    async with get_client() as client:
-        state = await propose_state(client, proposed, flow_run_id=run_id)
-        if not state.is_paused():
-            raise RuntimeError(f"the run could not pause for approval (state {state.type})")
-        await form.asave(keyset)
-        give_up_at = time.monotonic() + timeout_seconds
-        while (remaining := give_up_at - time.monotonic()) > 0:
-            await asyncio.sleep(min(poll_seconds, remaining))
-            run = await client.read_flow_run(run_id)
-            if run.state is not None and run.state.is_running():
-                return await form.aload(keyset)
-    with contextlib.suppress(NotPausedError):
-        await aresume_flow_run(run_id, run_input=timed_out)
-        return None
-    return await form.aload(keyset)  # the operator answered as time ran out
+    state = await propose_state(client, proposed, flow_run_id=run_id)
+    if not state.is_paused():
+        raise RuntimeError(f"the run could not pause for approval (state {state.type})")
+    await form.asave(keyset)
+    return keyset
+
+
+async def _answer_until(
+    client: PrefectClient,
+    run_id: UUID,
+    form: type[RunInput],
+    keyset: Keyset,
+    poll_seconds: float,
+    give_up_at: float,
+) -> Any | None:
+    """The form's answer once the run is resumed; None if it is still paused at `give_up_at`."""
+    while (remaining := give_up_at - time.monotonic()) > 0:
+        await asyncio.sleep(min(poll_seconds, remaining))
+        run = await client.read_flow_run(run_id)
+        if run.state is not None and run.state.is_running():
+            return await form.aload(keyset)
+    return None
 
 
 @dataclass(frozen=True)
@@ -274,7 +354,6 @@ async def approved_changes(
             counts=count_actions(changes),
             flow_run_id=flow_run_context.id,
         )
-    get_run_logger().warning(say(language, "log.pausing", why=why))
     answer = await ask_for_approval(
         verdict,
         changes,
@@ -284,6 +363,18 @@ async def approved_changes(
         language=language,
     )
     report.approval = answer.describe(language)
+    if alert is not None and answer.decision is not Decision.TIMED_OUT:  # a timeout fails the run
+        await post_alert(
+            alert,
+            say(
+                language,
+                "alert.approval_answered",
+                decision=say(language, f"approval.{answer.decision}"),
+            ),
+            [answer.describe(language)],
+            counts=count_actions(changes),
+            flow_run_id=flow_run_context.id,
+        )
     if answer.decision is Decision.TIMED_OUT:
         stopped = say(language, "approval.stopped_timeout", why=why, seconds=rules.timeout_seconds)
         return _stopped(report, changes, stopped)

@@ -12,9 +12,9 @@ from typing import Any
 
 from prefect.utilities.urls import url_for
 
-from blocks.errors import ApiError
 from blocks.ixc.client import ContractListing
 from reconcile.explain import Explanation
+from reconcile.failures import failure_problem, failure_text
 from reconcile.plan import build_plan, contract_id
 from reconcile.texts import say
 from tasks.contract_sync.recording import held_plan
@@ -35,16 +35,17 @@ async def explain_customer(systems: Systems, username: str) -> Explanation:
         if user is None:
             magnus_problem = say(language, "explain.not_found", username=username)
     except Exception as error:
-        magnus_problem = say(language, "explain.magnus_failed", error=_described(error))
+        magnus_problem = say(language, "explain.magnus_failed", error=failure_text(error, language))
     contracts, ixc_problem = ContractListing(), None
     wanted = contract_id(user.contract_ref) if user is not None else None
     if wanted is not None:
         try:
             contracts = await systems.ixc.contracts([wanted])
         except Exception as error:
-            contracts.failed_ids[wanted] = _described(error)
+            contracts.failed_ids[wanted] = failure_problem(error)
         if wanted in contracts.failed_ids:
-            ixc_problem = say(language, "explain.ixc_failed", error=contracts.failed_ids[wanted])
+            why = contracts.failed_ids[wanted].describe(language)
+            ixc_problem = say(language, "explain.ixc_failed", error=why)
     decision: dict[str, Any] | None = None
     if user is not None:
         plan = build_plan(
@@ -53,6 +54,7 @@ async def explain_customer(systems: Systems, username: str) -> Explanation:
             contracts.failed_ids,
             systems.ixc_config.status_mapping,
             systems.magnus_config.block_status,
+            language,
         )
         decision = held_plan(systems, plan)[0].iloc[0].to_dict()
     history, total = records.history_of(
@@ -77,8 +79,3 @@ async def explain_customer(systems: Systems, username: str) -> Explanation:
         history_total=total,
         run_links=links,
     )
-
-
-def _described(error: Exception) -> str:
-    """An API error's own (sanitised) text; anything else by its type only."""
-    return str(error) if isinstance(error, ApiError) else type(error).__name__

@@ -32,12 +32,13 @@ from blocks.magnusbilling.client import (
 from blocks.magnusbilling.client import (
     listing_of as users_listing_of,
 )
+from reconcile.failures import failure_text
 from reconcile.plan import build_plan, contract_ids
 from reconcile.report import RunReport
 from reconcile.texts import label, say
 from tasks.contract_sync.recording import held_plan
 from tasks.contract_sync.systems import RunEndsEarly, Systems
-from tasks.retries import retry_options, waiting_out_rate_limits
+from tasks.retries import retry_options, waiting_before_retry
 
 T = TypeVar("T")
 
@@ -48,8 +49,8 @@ def _retried(read: Task[Any, Any], config: MagnusBilling | Ixc) -> Task[Any, Any
 
 
 def _patient(call: Awaitable[T], config: MagnusBilling | Ixc) -> Awaitable[T]:
-    """`call`, waiting out a 429's Retry-After before its task run is retried."""
-    return waiting_out_rate_limits(call, config.retry_policy())
+    """`call`, waiting its backoff (or a 429's Retry-After) before its task run is retried."""
+    return waiting_before_retry(call, config.retry_policy())
 
 
 @task(name="plan-magnus-listing", cache_policy=NO_CACHE)
@@ -82,7 +83,8 @@ async def read_users(systems: Systems, usernames: Sequence[str] | None) -> UserL
             ranged = await asyncio.gather(*(reader(systems, r) for r in plan.ranges))
             listing = users_listing_of(plan, ranged)
     except ApiError as error:
-        message = say(systems.language, "failure.magnus_unreadable", error=error)
+        why = failure_text(error, systems.language)
+        message = say(systems.language, "failure.magnus_unreadable", error=why)
         raise RunEndsEarly.failed(message) from None
     get_run_logger().info(
         say(

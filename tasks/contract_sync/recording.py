@@ -54,7 +54,7 @@ def _transient_database_error(task: object, task_run: object, state: object) -> 
     name="record-history",
     cache_policy=NO_CACHE,
     retries=2,
-    retry_delay_seconds=[1, 5],
+    retry_delay_seconds=2,  # one number: the UI shows a list as "Retry Delay: NaNs"
     retry_condition_fn=_transient_database_error,
 )
 async def record_run(systems: Systems, report: RunReport) -> int:

@@ -5,19 +5,31 @@ file beside its notification ledger. Every run opens them at its start (dry runs
 reads its holds then: a database that cannot be opened or a hold that cannot be read stops
 the run there, before anything is written - never taken as "no holds".
 
-An operator's command (holds, explain) must use the very database the runs use, or a hold
-would be added where no run reads it. The worker's environment (its ledger path, a Docker
-volume) is not the operator's shell, so each run leaves where its records are in the Prefect
-Variable `contract-sync-records` (per Magnus server; a block name or a file path, never a
-secret), and the commands use that, unless told otherwise. A command refuses a SQLite file
-that does not exist where it runs (it would be a new, empty one).
+An operator's command (holds, explain) must use the very database the scheduled runs read,
+or a hold would be added where no run reads it. The worker's environment (its ledger path, a
+Docker volume) is not the operator's shell, so the runs say where their records are - but only
+the runs that count: a real (not dry) run of a deployment, with that deployment's own records
+settings (not an ad-hoc `ledger_path`/`records_block`). Each such deployment has its own
+Prefect Variable, `contract-sync-records-<deployment id>` (the Magnus server, the deployment's
+name and a block name or a file path, never a secret), so a dry run from a laptop, a flow
+called by hand or an ad-hoc run elsewhere never moves it. A command uses the place every
+deployment that still exists and writes to that Magnus server agrees on; it refuses, saying
+why, when none has said yet or when they disagree (a hold in one database is not read by the
+runs of another), and when it is told a place (`--records-block`, `--ledger-path`) that is not
+theirs. It also refuses a SQLite file that does not exist where it runs (a new, empty one).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from prefect.client.orchestration import get_client
+from prefect.context import FlowRunContext
+from prefect.exceptions import ObjectNotFound
 from prefect.logging import get_logger
 from prefect.variables import Variable
 from sqlalchemy.engine import make_url
@@ -26,11 +38,11 @@ from blocks.records.block import ContractSyncRecords
 from blocks.records.store import Records, sqlite_url
 from clock import Clock
 from reconcile.holds import Hold, HoldsUnreadable
+from reconcile.ledger import LEDGER_ENV
 from reconcile.texts import say
 
 RECORDS_FILENAME = "contract-sync-records.sqlite3"
-RECORDS_VARIABLE = "contract-sync-records"
-LOCATIONS_KEPT = 10  # Magnus servers remembered in the Variable (it holds 5,000 characters)
+RECORDS_VARIABLE = "contract-sync-records"  # prefix: one Variable per writing deployment
 
 # {"records_block": name} or {"sqlite": path}
 Location = dict[str, str]
@@ -38,6 +50,37 @@ Location = dict[str, str]
 
 class RecordsUnavailable(Exception):
     """The records database cannot be opened (or found): no run may guess its holds."""
+
+
+@dataclass(frozen=True)
+class Writer:
+    """A deployment whose real runs write to the Magnus server `magnus` and keep their
+    records at `records`."""
+
+    deployment_id: str
+    deployment: str  # flow/deployment, as operators know it
+    magnus: str
+    records: Location
+
+    @property
+    def variable(self) -> str:
+        return f"{RECORDS_VARIABLE}-{self.deployment_id}"
+
+    def entry(self) -> dict[str, Any]:
+        return {"deployment": self.deployment, "magnus": self.magnus, "records": self.records}
+
+    @classmethod
+    def from_variable(cls, name: str, value: Any) -> Writer | None:
+        """The Variable's writer, None for anything that does not say what it should."""
+        prefix = f"{RECORDS_VARIABLE}-"
+        if not name.startswith(prefix) or not isinstance(value, dict):
+            return None
+        records = value.get("records")
+        if not isinstance(records, dict) or set(records) not in ({"records_block"}, {"sqlite"}):
+            return None
+        if not all(isinstance(value.get(key), str) for key in ("deployment", "magnus")):
+            return None
+        return cls(name[len(prefix) :], value["deployment"], value["magnus"], records)
 
 
 async def run_location(
@@ -49,27 +92,57 @@ async def run_location(
     return {"sqlite": str(Path(await ledger_path()).with_name(RECORDS_FILENAME))}
 
 
-async def operators_location(
-    records_block: str | None, ledger_path: str | None, magnus_url: str, language: str
-) -> Location:
-    """A command's records: as told (`--records-block`, `--ledger-path`), else where the runs
-    of this Magnus server keep theirs; `RecordsUnavailable` when unknown or not on this machine."""
+def told_location(records_block: str | None, ledger_path: str | None) -> Location | None:
+    """The place a command was told (`--records-block`, `--ledger-path`), if any."""
     if records_block:
         return {"records_block": records_block}
     if ledger_path:
-        location = {"sqlite": str(Path(ledger_path).with_name(RECORDS_FILENAME))}
-    else:
-        location = next(
-            (
-                entry["records"]
-                for entry in await _remembered()
-                if entry.get("magnus") == magnus_url
-            ),
-            None,
+        return {"sqlite": os.path.abspath(Path(ledger_path).with_name(RECORDS_FILENAME))}
+    return None
+
+
+async def operators_location(
+    records_block: str | None, ledger_path: str | None, magnus_url: str, language: str
+) -> Location:
+    """A command's records: where every deployment writing to this Magnus server keeps its
+    records (and where it was told, if it was: the same place). `RecordsUnavailable`, with
+    the reason, when that is unknown, not one place, or not on this machine."""
+    told = told_location(records_block, ledger_path)
+    writers = await live_writers(magnus_url)
+    places = {described(w.records, language) for w in writers}
+    if len(places) > 1:
+        raise RecordsUnavailable(
+            say(
+                language,
+                "records.writers_disagree",
+                magnus=magnus_url,
+                writers=_listed(writers, language),
+            )
         )
-        if location is None:
-            raise RecordsUnavailable(say(language, "records.unknown", magnus=magnus_url))
-    return _on_this_machine(location, language)
+    if told is not None:
+        if writers and described(told, language) not in places:
+            raise RecordsUnavailable(
+                say(
+                    language,
+                    "records.told_elsewhere",
+                    told=described(told, language),
+                    writers=_listed(writers, language),
+                )
+            )
+        return _on_this_machine(told, language)
+    if not writers:
+        raise RecordsUnavailable(say(language, "records.unknown", magnus=magnus_url))
+    return _on_this_machine(writers[0].records, language)
+
+
+def described(location: Location, language: str) -> str:
+    if "records_block" in location:
+        return say(language, "records.block", name=location["records_block"])
+    return os.path.normpath(location["sqlite"])
+
+
+def _listed(writers: list[Writer], language: str) -> str:
+    return "; ".join(f"{w.deployment}: {described(w.records, language)}" for w in writers)
 
 
 def _on_this_machine(location: Location, language: str) -> Location:
@@ -78,31 +151,65 @@ def _on_this_machine(location: Location, language: str) -> Location:
     return location
 
 
-async def remember_location(magnus_url: str, location: Location) -> None:
-    """Leave where this run's records are for the operators' commands (best effort)."""
+async def live_writers(magnus_url: str) -> list[Writer]:
+    """The writers of this Magnus server whose deployment still exists (a deleted one never
+    runs again), by deployment name."""
+    async with get_client() as client:
+        variables = await client.read_variables()
+        found = [Writer.from_variable(v.name, v.value) for v in variables]
+        writers = []
+        for writer in found:
+            if writer is None or writer.magnus != magnus_url:
+                continue
+            try:
+                await client.read_deployment(writer.deployment_id)
+            except ObjectNotFound:
+                continue
+            writers.append(writer)
+    return sorted(writers, key=lambda w: w.deployment)
+
+
+async def remember_location(
+    magnus_url: str, location: Location, ledger_path: str | None, records_block: str | None
+) -> None:
+    """Leave where this run's records are, when it is a real run of a deployment with the
+    deployment's own records settings (`ledger_path`, `records_block`: the run's parameters).
+    Best effort: a run is not stopped for it."""
     try:
-        known = await _remembered()
-        entry = {"magnus": magnus_url, "records": location}
-        if entry in known:
+        writer = await _deployments_writer(magnus_url, location, ledger_path, records_block)
+        if writer is None:
             return
-        kept = [e for e in known if e.get("magnus") != magnus_url][-(LOCATIONS_KEPT - 1) :]
-        await Variable.aset(RECORDS_VARIABLE, [*kept, entry], overwrite=True)
-    except Exception as error:  # the run goes on; commands then need to be told
+        if await Variable.aget(writer.variable, default=None) != writer.entry():
+            await Variable.aset(writer.variable, writer.entry(), overwrite=True)
+    except Exception as error:  # the run goes on; the commands keep what they knew
         get_logger(__name__).warning(
             "Could not save where the records are (%s): %s", RECORDS_VARIABLE, type(error).__name__
         )
 
 
-async def _remembered() -> list[dict]:
-    """The Variable's entries that say what they should (anything else is left out)."""
-    known = await Variable.aget(RECORDS_VARIABLE, default=None)
-    return [
-        entry
-        for entry in (known if isinstance(known, list) else [])
-        if isinstance(entry, dict)
-        and isinstance(entry.get("records"), dict)
-        and set(entry["records"]) in ({"records_block"}, {"sqlite"})
-    ]
+async def _deployments_writer(
+    magnus_url: str, location: Location, ledger_path: str | None, records_block: str | None
+) -> Writer | None:
+    """This run as its deployment's writer; None for a run without a deployment, or one
+    given its own records place (an ad-hoc parameter or ledger path in its job variables)."""
+    context = FlowRunContext.get()
+    flow_run = context.flow_run if context is not None else None
+    if flow_run is None or flow_run.deployment_id is None:
+        return None
+    async with get_client() as client:
+        deployment = await client.read_deployment(flow_run.deployment_id)
+    own = deployment.parameters or {}
+    if (own.get("ledger_path"), own.get("records_block")) != (ledger_path, records_block):
+        return None
+    if _ledger_env(flow_run.job_variables) not in (None, _ledger_env(deployment.job_variables)):
+        return None
+    name = f"{context.flow.name}/{deployment.name}" if context is not None else deployment.name
+    return Writer(str(flow_run.deployment_id), name, magnus_url, location)
+
+
+def _ledger_env(job_variables: dict[str, Any] | None) -> Any:
+    env = (job_variables or {}).get("env")
+    return env.get(LEDGER_ENV) if isinstance(env, dict) else None
 
 
 async def open_records(location: Location, clock: Clock, language: str) -> Records:

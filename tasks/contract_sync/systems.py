@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from prefect.runtime import flow_run as flow_run_context
-from prefect.states import Cancelled, Failed, State
+from prefect.states import Completed, Failed, State
 from prefect.variables import Variable
 
 from blocks.discord.block import Discord
@@ -48,9 +48,15 @@ class RunEndsEarly(Exception):
         return cls(Failed(message=message))
 
     @classmethod
-    def cancelled(cls, message: str) -> RunEndsEarly:
-        """Not a failure: another run is doing the work (no alert, no retry needed)."""
-        return cls(Cancelled(message=message))
+    def skipped(cls, message: str, language: str) -> RunEndsEarly:
+        """Not a failure: another run is doing the work (no alert, no retry needed).
+
+        A Completed state under its own name: Prefect logs any other final state of a flow
+        as an ERROR ("Finished in state ..."), and operators grep the worker's log for those.
+        The name also keeps it apart from a run that did its work (and from the automation
+        that waits for a Completed one).
+        """
+        return cls(Completed(name=say(language, "state.skipped_busy"), message=message))
 
 
 @dataclass
@@ -112,11 +118,11 @@ async def connected(
                 )
             except LockHeld as held:
                 message = say(discord.language, "approval.busy", holder=held.holder)
-                raise RunEndsEarly.cancelled(message) from None
+                raise RunEndsEarly.skipped(message, discord.language) from None
             try:
                 path = await resolve_ledger_path(where.ledger_path)
             except LedgerNotConfigured as problem:
-                raise RunEndsEarly.failed(str(problem)) from None
+                raise RunEndsEarly.failed(problem.said(discord.language)) from None
             notification_ledger = NotificationLedger(
                 path, scope=magnus_config.base_url, clock=clock
             )
@@ -127,13 +133,18 @@ async def connected(
                 where.records_block, where.ledger_path, magnus_config.base_url, language
             )
         else:
-            location = await run_location(
-                where.records_block, lambda: resolve_ledger_path(where.ledger_path)
-            )
+            try:
+                location = await run_location(
+                    where.records_block, lambda: resolve_ledger_path(where.ledger_path)
+                )
+            except LedgerNotConfigured as problem:  # a dry run in the image, no volume set
+                raise RunEndsEarly.failed(problem.said(language)) from None
         records = await open_records(location, clock, language)
         stack.callback(records.close)
-        if not for_operators:
-            await remember_location(magnus_config.base_url, location)
+        if not for_operators and not dry_run:  # a dry run never moves where holds go
+            await remember_location(
+                magnus_config.base_url, location, where.ledger_path, where.records_block
+            )
         checked_holds(records, language)  # unreadable holds stop the run here
         magnus = await stack.enter_async_context(magnus_config.client())
         ixc = await stack.enter_async_context(ixc_config.client())

@@ -10,7 +10,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.logging import get_run_logger
 from prefect.runtime import task_run as task_run_context
 
-from blocks.errors import ApiError
+from reconcile.failures import failure_text
 from reconcile.ledger import WriteState
 from reconcile.outcome import ChangeOutcome, Result
 from reconcile.plan import PlannedChange
@@ -18,7 +18,7 @@ from reconcile.recheck import Verdict, recheck
 from reconcile.texts import label, say
 from tasks.contract_sync.recording import hold_on
 from tasks.contract_sync.systems import Systems
-from tasks.retries import retry_options, waiting_out_rate_limits
+from tasks.retries import retry_options, waiting_before_retry
 
 
 def _write_run_name() -> str:
@@ -37,7 +37,7 @@ async def apply_change(systems: Systems, change: PlannedChange) -> ChangeOutcome
     try re-reads first, so a save whose answer was lost is found done and never sent twice.
     """
     policy = systems.magnus_config.retry_policy()
-    return await waiting_out_rate_limits(_compare_and_set(systems, change), policy)
+    return await waiting_before_retry(_compare_and_set(systems, change), policy)
 
 
 async def _compare_and_set(systems: Systems, change: PlannedChange) -> ChangeOutcome:
@@ -97,7 +97,7 @@ async def apply_changes(
         result = await state.aresult(raise_on_failure=False)
         if isinstance(result, ChangeOutcome):
             return result
-        detail = str(result) if isinstance(result, ApiError) else type(result).__name__
+        detail = failure_text(result, systems.language)
         return ChangeOutcome(magnus_id=change.magnus_id, result=Result.FAILED, detail=detail)
 
     outcomes = await asyncio.gather(*(one(change) for change in changes))

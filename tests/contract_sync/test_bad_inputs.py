@@ -265,10 +265,10 @@ CASES = [
     Case(
         "magnus-truncated-json",
         magnus_raw(b'{"rows": [{"id": 2, "usern'),
-        "broken JSON",
+        "JSON cortado ou inválido",
         run_fails=True,
     ),
-    Case("magnus-not-utf8", magnus_raw(NOT_UTF8), "not UTF-8", run_fails=True),
+    Case("magnus-not-utf8", magnus_raw(NOT_UTF8), "não é texto UTF-8", run_fails=True),
     # ---- IXC ----------------------------------------------------------------------------------
     Case("ixc-status-unknown", set_contract(status="ZZ"), UNMAPPED),
     Case("ixc-internet-unknown", set_contract(status_internet="XX"), UNMAPPED),
@@ -332,22 +332,26 @@ CASES = [
     Case(
         "ixc-type-error",
         ixc_raw(b'{"type": "error", "message": "Erro interno"}'),
-        "leitura do IXC falhou: ixc: IXC answered an error: Erro interno",
+        "leitura do IXC falhou: ixc: o IXC respondeu um erro: Erro interno",
         run_fails=True,
     ),
-    Case("ixc-not-utf8", ixc_raw('{"total": "1", "x": "Ação"}'.encode("latin-1")), "not UTF-8"),
+    Case(
+        "ixc-not-utf8",
+        ixc_raw('{"total": "1", "x": "Ação"}'.encode("latin-1")),
+        "não é texto UTF-8",
+    ),
     # ---- Discord ------------------------------------------------------------------------------
     Case(
         "discord-400-refused",
         discord_raw(b'{"message": "Invalid Form Body", "code": 50035}', 400),
-        "message refused",
+        "mensagem recusada",
         victim_written=True,
         run_fails=True,
     ),
     Case(
         "discord-404-webhook-gone",
         discord_raw(b'{"message": "Unknown Webhook", "code": 10015}', 404),
-        "webhook does not exist",
+        "o webhook não existe",
         victim_written=True,
         run_fails=True,
     ),

@@ -36,7 +36,8 @@ from sync_helpers import (
     unique,
 )
 
-from reconcile.ledger import NotificationLedger, WriteState
+from flows.contract_sync import contract_sync
+from reconcile.ledger import CONTAINER_ENV, LEDGER_ENV, NotificationLedger, WriteState
 from sandbox.stack import run_artifact
 from sandbox.world import synthetic_provider
 
@@ -189,3 +190,19 @@ def test_ledger_settles_an_interrupted_write_from_what_magnus_says(tmp_path: Pat
     assert ledger.prune(keep_days=-1) == 2, "settled entries are forgotten"
     ledger.writing("live-run", BLOCK)
     assert ledger.prune(keep_days=-1) == 0, "an unsettled write is never forgotten"
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+async def test_a_container_without_a_ledger_path_refuses_in_the_operators_language(
+    drifted, monkeypatch, dry_run
+):
+    """The billing-sync image never keeps its ledger inside the container: the run fails at
+    its start, before anything is read or written, saying what to do - in pt-BR."""
+    sandbox, name, _ = drifted
+    monkeypatch.setenv(CONTAINER_ENV, "1")
+    monkeypatch.delenv(LEDGER_ENV, raising=False)
+    state = await contract_sync(**block_names(name), dry_run=dry_run, **NO_GUARD, return_state=True)
+    assert state.is_failed()
+    assert state.message.startswith("nenhum caminho de ledger definido neste contêiner")
+    assert LEDGER_ENV in state.message
+    assert sandbox.magnus.saves == 0

@@ -15,6 +15,7 @@ from blocks.ixc.models import IxcContract, IxcStatusMapping
 from blocks.magnusbilling.models import MagnusUser
 from reconcile.decide import Action
 from reconcile.plan import build_plan, contract_ids, planned_changes
+from reconcile.reconfirm import reconfirm
 from reconcile.report import RunReport
 
 # The decision table, written out by hand from DESIGN.md and the README ("How it decides"),
@@ -234,6 +235,41 @@ def test_contract_unknown_to_ixc_is_skipped_as_not_found():
     plan = plan_for([user(1, 1, "10")], [])
     assert plan.loc[1, "action"] == Action.SKIP
     assert plan.loc[1, "reason"] == "contrato 10 não encontrado no IXC"
+
+
+def test_a_record_without_a_field_the_decision_needs_is_skipped_never_decided():
+    """An absent key is missing data: status N without `status_internet` is not a Block. An
+    empty value is a value: the mapping's rule for it (N alone -> blocked) still applies."""
+    records = {
+        10: {"id": "10", "id_cliente": "1", "status": "N"},
+        11: {"id": "11", "id_cliente": "1", "status_internet": "A"},
+        12: {"id": "12", "id_cliente": "1", "status": "N", "status_internet": ""},
+        13: {"id": "13", "id_cliente": "1", "status": "N", "status_internet": None},
+    }
+    contracts = [IxcContract.from_record(record) for record in records.values()]
+    users = [user(n, 1, str(n + 9)) for n in range(1, 5)]
+    plan = plan_for(users, contracts)
+    assert list(plan["action"]) == [Action.SKIP, Action.SKIP, Action.BLOCK, Action.BLOCK]
+    assert plan.loc[1, "reason"] == (
+        "o contrato 10 veio do IXC sem o campo status_internet; nada é feito sem esse dado"
+    )
+    assert "sem o campo status;" in plan.loc[2, "reason"]
+    english = plan_for(users, contracts, language="en")
+    assert english.loc[1, "reason"] == (
+        "contract 10 came from IXC without the field status_internet; nothing is done without it"
+    )
+
+
+def test_an_approved_change_whose_fresh_record_lacks_a_field_is_withdrawn():
+    plan = build_plan([user(1, 1, "10")], {10: contract(10, "N", "")}, {}, IxcStatusMapping(), 4)
+    (change,) = planned_changes(plan)
+    fresh = IxcContract.from_record({"id": "10", "id_cliente": "1", "status": "N"})
+    result = reconfirm([change], {10: fresh}, {}, IxcStatusMapping(), 4, "pt-BR")
+    assert result.standing == []
+    assert result.withdrawn == {
+        1: "o contrato 10 veio do IXC sem o campo status_internet depois da aprovação; "
+        "a próxima execução decide"
+    }
 
 
 def test_contract_whose_read_failed_is_skipped_as_failed_never_as_not_found():

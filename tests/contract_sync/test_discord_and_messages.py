@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import time
 
 import httpx
 import pytest
 
+from blocks.discord.block import Discord
 from blocks.discord.client import DiscordWebhook
 from blocks.discord.models import DiscordMessage, Embed, EmbedField, pack_embeds
 from blocks.errors import ApiTimeout, NotFound, RateLimited, ValidationFailed, is_transient
+from blocks.ixc.models import IxcStatusMapping
+from clock import Clock
 from reconcile.decide import Action
+from reconcile.holds import apply_holds
+from reconcile.ledger import LedgerEntry, WriteState
 from reconcile.messages import COLOURS, announcements, change_embed
-from reconcile.plan import PlannedChange
+from reconcile.plan import PlannedChange, build_plan
+from reconcile.report import RunReport
 from reconcile.status import Standing
+from tasks.contract_sync.announcing import _outgoing
 
 WEBHOOK = "http://discord.test/api/webhooks/123/very-secret-token"
 
@@ -82,13 +91,52 @@ def test_many_changes_become_one_summary_with_a_csv():
     messages = announcements([change(n) for n in range(100)], "pt-BR", max_embeds=30)
     assert len(messages) == 1
     [attachment] = messages[0].attachments
-    lines = attachment.content.decode().splitlines()
+    assert attachment.content.startswith(b"\xef\xbb\xbf"), "a UTF-8 BOM: Excel reads 'ação'"
+    lines = attachment.content.decode("utf-8-sig").splitlines()
     assert len(lines) == 101
-    assert lines[0] == "ação,Cliente,Usuário,Contrato,Documento,Status anterior,Novo status"
+    assert lines[0] == "ação;Cliente;Usuário;Contrato;Documento;Status anterior;Novo status"
     assert lines[1] == (
-        "Bloqueio,Maria da Silva 0,50000,1000,935.411.347-80,1 - Ativo,"
+        "Bloqueio;Maria da Silva 0;50000;1000;935.411.347-80;1 - Ativo;"
         "4 - Bloqueado (entrada e saída)"
     )
+
+
+def test_no_cell_of_the_csv_is_a_formula_a_spreadsheet_would_run():
+    names = ['=HYPERLINK("http://x.test","ok")', "+55 11 9999", "-1+2", "@SUM(A1)", "Ana; Bia"]
+    changes = [
+        change(n).model_copy(update={"customer": name, "document": "-"})
+        for n, name in enumerate(names)
+    ]
+    content = announcements(changes, "pt-BR", max_embeds=1)[0].attachments[0].content
+    rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig")), delimiter=";"))[1:]
+    assert [row[1] for row in rows] == [
+        '\'=HYPERLINK("http://x.test","ok")',
+        "'+55 11 9999",
+        "'-1+2",
+        "'@SUM(A1)",
+        "Ana; Bia",
+    ]
+    assert {row[4] for row in rows} == {"'-"}
+    assert all(len(row) == 7 for row in rows), "a ';' in a name stays inside its cell"
+
+
+def test_a_late_change_and_this_runs_change_of_one_customer_are_each_flagged_on_their_own():
+    """Late is a ledger entry of an earlier run, not a customer with one somewhere."""
+    earlier = LedgerEntry("run-0", change(1, Action.BLOCK), WriteState.APPLIED, "")
+    this_run = LedgerEntry("run-1", change(1, Action.UNBLOCK), WriteState.APPLIED, "")
+    other = LedgerEntry("run-1", change(2), WriteState.APPLIED, "")
+    discord = Discord(webhook_url=WEBHOOK)
+    clock = Clock.in_zone("America/Sao_Paulo")
+    plan, _ = apply_holds(
+        build_plan([], {}, {}, IxcStatusMapping(), 4), [], clock.now(), "pt-BR", clock.zone
+    )
+    report = RunReport(plan=plan, dry_run=False)
+    outgoing = _outgoing([earlier, this_run, other], "run-1", report, discord)
+    embeds = outgoing[0].message.embeds
+    late = "Aplicada em uma execução anterior que não chegou a avisar."
+    assert [late in (embed.description or "") for embed in embeds] == [True, False, False]
+    summary = outgoing[-1].message.embeds[0].description or ""
+    assert "1 alteração(ões) aplicadas por uma execução anterior" in summary
 
 
 async def test_a_429_is_one_request_raising_rate_limited_with_discords_retry_after():
@@ -163,7 +211,9 @@ async def test_connection_errors_do_not_leak_the_webhook_url():
         raise httpx.ConnectError(f"cannot reach {request.url}", request=request)
 
     async with DiscordWebhook(WEBHOOK, transport=httpx.MockTransport(handler)) as hook:
-        with pytest.raises(ApiTimeout, match="connection failed") as caught:
+        with pytest.raises(Exception, match="could not connect") as caught:
             await hook.post(DiscordMessage(content="x"))
+    assert is_transient(caught.value)
+    assert not isinstance(caught.value, ApiTimeout), "a refused connection is not a timeout"
     assert "very-secret-token" not in str(caught.value)
     assert caught.value.__cause__ is None

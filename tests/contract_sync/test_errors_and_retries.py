@@ -22,6 +22,8 @@ from blocks.discord.client import MAX_BUCKET_WAIT, DiscordWebhook
 from blocks.discord.models import DiscordMessage
 from blocks.errors import (
     ApiError,
+    ApiTimeout,
+    ConnectionFailed,
     RateLimited,
     RetryAfterTooLong,
     ServerError,
@@ -29,7 +31,7 @@ from blocks.errors import (
     excerpt,
     is_transient,
 )
-from blocks.http import RetryPolicy, retry_after_seconds, with_retries
+from blocks.http import RetryPolicy, retry_after_seconds, send, with_retries
 from blocks.ixc.client import IxcClient
 from blocks.magnusbilling.client import MagnusBillingClient
 from blocks.mundipagg.client import MundipaggClient
@@ -343,3 +345,25 @@ async def test_an_endless_rate_limit_bucket_does_not_stall_the_next_message(monk
         await hook.post(DiscordMessage(content="1"))
         await hook.post(DiscordMessage(content="2"))
     assert waits and max(waits) <= MAX_BUCKET_WAIT
+
+
+@pytest.mark.parametrize(
+    ("failure", "expected", "text"),
+    [
+        (httpx.ConnectError("refused"), ConnectionFailed, "could not connect (ConnectError)"),
+        (httpx.ReadError("reset"), ConnectionFailed, "connection failed (ReadError)"),
+        (httpx.ReadTimeout("slow"), ApiTimeout, "no answer in time (ReadTimeout)"),
+    ],
+)
+async def test_a_refused_connection_is_a_transient_failure_not_a_timeout(
+    failure: httpx.TransportError, expected: type, text: str
+):
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise failure
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        with pytest.raises(expected) as caught:
+            await send(client, "magnusbilling", client.build_request("GET", "http://m.test/"))
+    assert type(caught.value) is expected and is_transient(caught.value)
+    assert str(caught.value) == f"magnusbilling: {text}"
+    assert caught.value.problem.describe("en") == str(caught.value)

@@ -7,17 +7,31 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import shutil
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import pytest
+from prefect.client.orchestration import get_client
+from prefect.flow_engine import run_flow
+from prefect.states import State
 from sync_helpers import NO_GUARD, Stack, block_names, run, save_fast_blocks, stack, unique
 
 from blocks.discord.block import Discord
+from blocks.ixc.models import IxcStatusMapping
+from blocks.magnusbilling.models import MagnusUser
 from blocks.records.store import Records, sqlite_url
 from deployments import explain as explain_command
 from deployments import holds as holds_command
+from flows.contract_sync import contract_sync
 from flows.contract_sync_explain import explain
+from reconcile.explain import Explanation
+from reconcile.ledger import LEDGER_ENV
+from reconcile.plan import build_plan
 from sandbox.stack import IXC_TOKEN, SANDBOX_KEY, run_artifact
 from sandbox.world import synthetic_provider
 from tasks.contract_sync.explaining import explain_customer
@@ -151,6 +165,27 @@ def test_an_unknown_customer_is_said_so_and_english_is_available(synced, capsys)
     assert "Magnus status" in out and "History (newest first)" in out and "applied" in out
 
 
+def test_a_contract_ixc_does_not_have_is_said_so_not_called_malformed():
+    user = MagnusUser(id=7, username="u7", active=1, contract_ref="4242", name="C", document="")
+    plan = build_plan([user], {}, {}, IxcStatusMapping(), 4).iloc[0].to_dict()
+    for language, expected in [
+        ("pt-BR", "contrato 4242 não encontrado no IXC"),
+        ("en", "contract 4242 not found in IXC"),
+    ]:
+        explanation = Explanation(
+            "u7", language, ZoneInfo("America/Sao_Paulo"), datetime(2026, 1, 1, tzinfo=UTC),
+            user, None, None, None, plan, [], [], 0,
+        )  # fmt: skip
+        (ixc,) = [value for name, value in explanation.sections()[0].pairs if "IXC" in name]
+        assert ixc == expected
+    malformed = user.model_copy(update={"contract_ref": "abc"})
+    explanation = Explanation(
+        "u7", "pt-BR", ZoneInfo("America/Sao_Paulo"), datetime(2026, 1, 1, tzinfo=UTC),
+        malformed, None, None, None, plan, [], [], 0,
+    )  # fmt: skip
+    assert "vazio ou não é um número" in explanation.terminal()
+
+
 def test_the_holds_command_refuses_what_it_cannot_do_safely(synced, capsys):
     sandbox, name, ledger, _ = synced
     username = sandbox.magnus.users[drifted(sandbox, "block")[0]]["username"]
@@ -198,28 +233,110 @@ async def test_the_explain_flow_leaves_the_answer_as_a_markdown_artifact(synced)
     assert missing.is_failed() and "não existe no MagnusBilling" in missing.message
 
 
-def test_the_commands_use_the_records_the_runs_use_or_refuse(synced, capsys, tmp_path):
+async def run_as_deployment(
+    deployment: str, parameters: dict[str, Any], **ad_hoc: Any
+) -> tuple[State[Any], UUID]:
+    """A run of the deployment `deployment` (saved with `parameters`, as `prefect deploy` or
+    `make serve` would), with `ad_hoc` parameters of its own, executed here as a worker would."""
+    saved = await contract_sync.ato_deployment(name=deployment, parameters=parameters)
+    deployment_id = await saved.aapply()
+    async with get_client() as client:
+        flow_run = await client.create_flow_run_from_deployment(deployment_id, parameters=ad_hoc)
+    state = await run_flow(
+        contract_sync, flow_run=flow_run, parameters=flow_run.parameters, return_type="state"
+    )
+    assert state.is_completed(), state.message
+    return state, deployment_id
+
+
+async def delete_deployment(deployment_id: UUID) -> None:
+    async with get_client() as client:
+        await client.delete_deployment(deployment_id)
+
+
+def test_holds_go_where_the_deployments_runs_read_them_whatever_other_runs_did(
+    synced, capsys, tmp_path, monkeypatch
+):
+    """Issue 16.1: a dry run from a laptop, a flow called by hand, an ad-hoc run with its own
+    ledger never move where `make hold` writes; a second deployment writing elsewhere (`make
+    serve` with another ledger, the Docker deployment's volume) makes the commands refuse."""
     sandbox, name, ledger, _ = synced
     uid = drifted(sandbox, "block")[0]
     username = sandbox.magnus.users[uid]["username"]
     blocks = ["--magnus-block", name, "--discord-block", name]
-    # No --ledger-path: the command finds the database the runs (of this Magnus) left word of.
-    assert holds_command.main(["add", username, "--reason", "parceiro", *blocks]) == 0
+    explain_blocks = [username, *blocks, "--ixc-block", name]
+    add = ["add", username, "--reason", "parceiro", *blocks]
+    deployed = {**block_names(name), **NO_GUARD, "ledger_path": str(ledger)}
+    # The fixture's run was a flow called by hand, not a deployment's: nobody has said yet.
+    assert holds_command.main(add) == 2
+    assert "nenhuma implantação de contract-sync disse ainda" in capsys.readouterr().err
+
+    hourly = unique("hourly")
+    _, hourly_id = asyncio.run(run_as_deployment(hourly, deployed))
+    laptop = tmp_path / "laptop" / "ledger.sqlite3"
+    laptop.parent.mkdir()
+    # None of these moves it: a dry run of the deployment with another ledger, a dry run and
+    # a real run called by hand elsewhere, a real ad-hoc run of the deployment with its own.
+    asyncio.run(run_as_deployment(hourly, deployed, dry_run=True, ledger_path=str(laptop)))
+    dry_elsewhere = asyncio.run(run(name, laptop, dry_run=True, **NO_GUARD))
+    assert dry_elsewhere.is_completed(), dry_elsewhere.message
+    by_hand = asyncio.run(run(name, laptop, **NO_GUARD))
+    assert by_hand.is_completed(), by_hand.message
+    asyncio.run(run_as_deployment(hourly, deployed, ledger_path=str(laptop)))
+    assert holds_command.main(add) == 0
     capsys.readouterr()
     sandbox.magnus.update_user(uid, active=1)  # unblocked by hand: the sync would block again
-    state = asyncio.run(run(name, ledger, **NO_GUARD))
-    assert state.is_completed(), state.message
-    assert sandbox.magnus.user(uid)["active"] == 1, "the runs read the hold the command added"
-    assert explain_command.main([username, *blocks, "--ixc-block", name]) == 0
+    asyncio.run(run_as_deployment(hourly, deployed))
+    assert sandbox.magnus.user(uid)["active"] == 1, "the deployment's runs read the hold"
+    assert explain_command.main(explain_blocks) == 0
     assert "ativa: parceiro" in capsys.readouterr().out
+    assert holds_command.main(["list", *blocks, "--ledger-path", str(laptop)]) == 2
+    assert "não é onde as implantações de contract-sync guardam" in capsys.readouterr().err
 
-    elsewhere = str(tmp_path / "elsewhere" / "ledger.sqlite3")
-    assert holds_command.main(["list", *blocks, "--ledger-path", elsewhere]) == 2
-    assert "que não existe nesta máquina" in capsys.readouterr().err, "never a new, empty file"
+    # `make serve` on another host, with its own ledger: two writers, two databases.
+    served_ledger = tmp_path / "served" / "ledger.sqlite3"
+    served_ledger.parent.mkdir()
+    served = {**deployed, "ledger_path": str(served_ledger)}
+    _, served_id = asyncio.run(run_as_deployment(unique("hourly-served"), served))
+    assert sandbox.magnus.user(uid)["active"] == 4, "its runs do not see the hold: the danger"
+    sandbox.magnus.update_user(uid, active=1)
+    for command in (lambda: holds_command.main(add), lambda: explain_command.main(explain_blocks)):
+        assert command() == 2
+        err = capsys.readouterr().err
+        assert "guardam as retenções em lugares diferentes" in err
+        assert f"{hourly}: {ledger.with_name(RECORDS_FILENAME)}" in err
+        assert "hourly-served" in err and str(served_ledger.parent) in err
+    asyncio.run(delete_deployment(served_id))  # what the message asks: one writer again
+    assert holds_command.main(["list", *blocks]) == 0
+    assert username in capsys.readouterr().out
+
+    # The Docker deployment: its ledger is a volume path of the worker ($CONTRACT_SYNC_LEDGER_PATH
+    # in its job variables), which is not on this machine.
+    volume = tmp_path / "volume"
+    volume.mkdir()
+    monkeypatch.setenv(LEDGER_ENV, str(volume / "ledger.sqlite3"))
+    docker = {**block_names(name), **NO_GUARD}
+    _, docker_id = asyncio.run(run_as_deployment(unique("hourly-docker"), docker))
+    monkeypatch.delenv(LEDGER_ENV)
+    shutil.rmtree(volume)
+    assert holds_command.main(add) == 2
+    assert "guardam as retenções em lugares diferentes" in capsys.readouterr().err
+    asyncio.run(delete_deployment(docker_id))
+    assert holds_command.main(["list", *blocks]) == 0
+    capsys.readouterr()
+    asyncio.run(delete_deployment(hourly_id))
 
     other = synthetic_provider(customers=5, contracts=5, seed=1)
     with stack(other) as unseen:
         fresh = unique("fresh")
         save_fast_blocks(unseen, fresh)
         assert holds_command.main(["list", "--magnus-block", fresh]) == 2
-        assert "nenhuma execução de contract-sync disse ainda onde" in capsys.readouterr().err
+        assert "nenhuma implantação de contract-sync disse ainda" in capsys.readouterr().err
+
+
+def test_a_sqlite_file_not_on_this_machine_is_refused_never_created(synced, capsys, tmp_path):
+    _, name, _, _ = synced
+    elsewhere = str(tmp_path / "elsewhere" / "ledger.sqlite3")
+    blocks = ["--magnus-block", name, "--discord-block", name, "--ledger-path", elsewhere]
+    assert holds_command.main(["list", *blocks]) == 2
+    assert "que não existe nesta máquina" in capsys.readouterr().err, "never a new, empty file"

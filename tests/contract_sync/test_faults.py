@@ -193,7 +193,7 @@ async def test_a_refused_signature_is_not_retried_and_nothing_is_written(sandbox
     await asave_blocks(name, magnus)
     state = await run(name, ledger, **NO_GUARD)
     assert state.is_failed()
-    assert "API key or signature refused" in state.message
+    assert "chave de API ou assinatura recusada" in state.message
     assert running.magnus.reads == 1
     assert running.magnus.saves == 0
 
@@ -203,7 +203,7 @@ async def test_an_ixc_token_refused_is_not_retried_and_skips_everyone(sandbox):
     running.ixc.token = "7:another-hash"
     state = await run(name, ledger, **NO_GUARD)
     assert state.is_failed()
-    assert "leitura do IXC falhou" in state.message and "token refused" in state.message
+    assert "leitura do IXC falhou" in state.message and "token recusado" in state.message
     assert running.ixc.reads <= 2, "the size probe and one listing, no retries"
     assert running.magnus.saves == 0
 

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import LogFilter
 from prefect.flow_runs import aresume_flow_run
+from prefect.logging.handlers import APILogHandler
 from sync_helpers import (
     Stack,
     actives,
@@ -26,6 +29,8 @@ from sync_helpers import (
     wait_for_flow_run,
 )
 
+from blocks.discord.block import Discord
+from deployments import approve as approve_command
 from flows.contract_sync import contract_sync
 from reconcile.outcome import Result
 from sandbox.stack import ERRORS_WEBHOOK, decision_rows, run_artifact
@@ -63,7 +68,7 @@ async def start_paused(sandbox: Stack, name: str, ledger: Path, **extra):
     run_name = unique("paused")
     running = asyncio.create_task(
         contract_sync.with_options(flow_run_name=run_name)(
-            **block_names(name), ledger_path=str(ledger), **GUARDED, **extra, return_state=True
+            **{**block_names(name), **extra}, ledger_path=str(ledger), **GUARDED, return_state=True
         )
     )
     flow_run = await wait_for_flow_run(run_name, "PAUSED")
@@ -85,14 +90,21 @@ async def test_approval_applies_the_changes_after_showing_counts_and_a_sample(gu
     async with get_client() as client:
         form = json.loads(await client.read_flow_run_input(flow_run.id, keyset["description"]))
         schema = json.loads(await client.read_flow_run_input(flow_run.id, keyset["schema"]))
-    assert "| ação | cliente | usuário | contrato | motivo |" in form
     assert "Responda até **" in form
-    header = form.index("| ação | cliente | usuário | contrato | motivo |")
-    rows = [line for line in form[header:].splitlines()[2:] if line.startswith("| ")]
-    benign = [row.split("|")[1].strip() not in ("Bloqueio", "Desativação") for row in rows]
-    assert rows and benign == sorted(benign), "blocks and disables first"
-    assert schema["required"] == ["decision"]
-    assert schema["properties"]["decision"]["enum"] == ["aprovar", "rejeitar"]
+    counted = [line.split("|")[1].strip() for line in form.splitlines() if line.count("|") == 3]
+    order = ["Bloqueio", "Desativação", "Desbloqueio", "Ativação"]
+    counted = [name for name in counted if name in order]
+    assert len(counted) > 1 and counted == sorted(counted, key=order.index), "harmful first"
+    # The first 20 as a list (a narrow form cuts a wide table): every part on the line.
+    rows = [line for line in form.splitlines() if line.startswith("- **")]
+    assert rows and not any(line.startswith("| ") and line.count("|") > 3 for line in form)
+    ranks = [order.index(row.removeprefix("- **").split("**")[0]) for row in rows]
+    assert ranks == sorted(ranks), "blocks, then disables, unblocks, enables"
+    assert all("(usuário " in row and ", contrato " in row and "): " in row for row in rows)
+    decision = schema["properties"]["decision"]
+    assert decision["enum"] == ["escolha", "aprovar", "rejeitar"]
+    assert decision["default"] == "escolha", "a preset that answers nothing, not a rejection"
+    assert "Escolha aprovar ou rejeitar" in decision["description"]
 
     await aresume_flow_run(
         flow_run.id, run_input={"decision": "aprovar", "note": "conferido no IXC"}
@@ -105,17 +117,64 @@ async def test_approval_applies_the_changes_after_showing_counts_and_a_sample(gu
     summary = await run_artifact(flow_run.id, "contract-sync-summary")
     assert "## Aprovação" in summary and "Aprovado por operador em " in summary
     assert "conferido no IXC" in summary
+    answered = [a for a in alerts(sandbox) if "aprovação respondida: Aprovado" in a]
+    assert len(answered) == 1 and "conferido no IXC" in answered[0], alerts(sandbox)
+    await APILogHandler.aflush()
+    async with get_client() as client:
+        logs = await client.read_logs(LogFilter(flow_run_id={"any_": [flow_run.id]}), limit=200)
+    assert any(log.message == flow_run.state.message for log in logs), "why it paused, logged"
 
 
-async def test_the_form_cannot_be_sent_without_a_choice(guarded):
+async def test_a_form_sent_without_a_choice_pauses_again_saying_so_in_portuguese(guarded):
+    """Prefect's own check of a required field would answer in English; the preset choice
+    "escolha" passes it, and the run asks again in the operators' language."""
     sandbox, name, ledger = guarded
     running, flow_run = await start_paused(sandbox, name, ledger)
-    with pytest.raises(RuntimeError, match="decision"):
-        await aresume_flow_run(flow_run.id, run_input={"note": "sem escolher"})
-    async with get_client() as client:
-        assert (await client.read_flow_run(flow_run.id)).state.is_paused()
+    for empty in ({"note": "sem escolher"}, {"decision": "escolha"}):
+        await aresume_flow_run(flow_run.id, run_input=empty)
+        again = await _paused_again(flow_run.id)
+        assert again.state.message.startswith(
+            "O formulário foi enviado sem decisão: escolha aprovar ou rejeitar. "
+            "Aguardando aprovação até "
+        ), again.state.message
+    assert sandbox.magnus.saves == 0
+    assert not any("aprovação respondida" in alert for alert in alerts(sandbox))
     await aresume_flow_run(flow_run.id, run_input={"decision": "rejeitar"})
     assert (await asyncio.wait_for(running, 60)).is_failed()
+    assert sandbox.magnus.saves == 0
+
+
+async def _paused_again(flow_run_id, within: float = 30.0):
+    """The run once it is Paused again after an answer resumed it."""
+    async with get_client() as client:
+        for _ in range(int(within / 0.2)):
+            run = await client.read_flow_run(flow_run_id)
+            if run.state.is_paused() and run.state.message.startswith("O formulário"):
+                return run
+            await asyncio.sleep(0.2)
+    raise AssertionError("the run did not pause again")
+
+
+async def test_make_approve_answers_in_the_runs_own_language(guarded, capsys):
+    """A run that uses an English Discord block asks "approve"/"reject": `make approve`
+    answers it in that language, whatever the `default` block says, and says what it did."""
+    sandbox, name, ledger = guarded
+    english = unique("english")
+    _, _, discord = sandbox.blocks()
+    await Discord(**{**discord.model_dump(), "language": "en"}).asave(english, overwrite=True)
+    running, flow_run = await start_paused(sandbox, name, ledger, discord_block=english)
+
+    assert await asyncio.to_thread(approve_command.main, [flow_run.name]) == 2
+    assert "--approve" in capsys.readouterr().err
+    assert await asyncio.to_thread(approve_command.main, ["nobody", "--approve"]) == 2
+    assert "'nobody'" in capsys.readouterr().err
+    assert await asyncio.to_thread(approve_command.main, []) == 0
+    assert flow_run.name in capsys.readouterr().out
+    answered = [flow_run.name, "--reject", "--note", "not today"]
+    assert await asyncio.to_thread(approve_command.main, answered) == 0
+    assert capsys.readouterr().out.strip() == f"{flow_run.name}: reject"
+    state = await asyncio.wait_for(running, 60)
+    assert state.is_failed() and "not today" in state.message
     assert sandbox.magnus.saves == 0
 
 
@@ -150,10 +209,18 @@ async def test_a_second_run_while_one_waits_for_approval_ends_without_pausing(gu
     second = await contract_sync(
         **block_names(name), ledger_path=str(ledger), **GUARDED, return_state=True
     )
-    assert second.is_cancelled(), second
+    assert second.is_completed() and second.name == "Pulada", second
     assert "está em andamento ou aguardando aprovação" in second.message
     assert flow_run.name in second.message
     assert sandbox.magnus.saves == 0
+    await APILogHandler.aflush()
+    async with get_client() as client:
+        logs = await client.read_logs(
+            LogFilter(flow_run_id={"any_": [second.state_details.flow_run_id]}), limit=200
+        )
+    assert any("Finished in state Pulada" in log.message for log in logs), logs
+    errors = [log.message for log in logs if log.level >= logging.ERROR]
+    assert errors == [], "operators grep the worker log for ERROR: the normal case has none"
     await aresume_flow_run(flow_run.id, run_input={"decision": "rejeitar"})
     await asyncio.wait_for(running, 60)
 
@@ -175,6 +242,8 @@ async def test_rejection_writes_nothing_and_alerts(guarded):
     assert any("falhou" in alert and "rejeitado" in alert for alert in alerts(sandbox)), alerts(
         sandbox
     )
+    answered = [a for a in alerts(sandbox) if "aprovação respondida: Rejeitado" in a]
+    assert len(answered) == 1 and "IXC parece errado" in answered[0], alerts(sandbox)
 
 
 async def test_no_answer_before_the_timeout_writes_nothing_and_alerts(guarded):

@@ -184,6 +184,13 @@ async def test_every_error_shape_fails_the_batch_as_read_failed_not_as_not_found
     assert str(caught.value).startswith("ixc: ") and reason in str(caught.value)
 
 
+def server_error(status: int, detail: str) -> Problem:
+    """What a failed read says about an IXC 5xx (in the operators' language when shown)."""
+    problem = Problem("api_server_error", {"system": "ixc", "status": status, "detail": detail})
+    assert str(problem) == f"ixc: HTTP {status}: {detail}"
+    return problem
+
+
 async def test_one_failing_batch_does_not_hide_the_others():
     table = {n: record(n) for n in range(1, 201)}
     seen: list[dict[str, Any]] = []
@@ -201,7 +208,7 @@ async def test_one_failing_batch_does_not_hide_the_others():
     assert sorted(listing.failed_ids) == list(range(101, 201))
     assert {str(p) for p in listing.failed_ids.values()} == {"ixc: HTTP 503: busy"}
     assert listing.problems == [
-        Problem("ixc_read_failed", {"why": "ixc: HTTP 503: busy", "count": 100})
+        Problem("ixc_read_failed", {"why": server_error(503, "busy"), "count": 100})
     ]
     assert str(listing.problems[0]) == "IXC read failed: ixc: HTTP 503: busy (100 contracts)"
     assert listing.problems[0].describe("pt-BR") == (
@@ -243,7 +250,7 @@ async def test_a_part_read_again_after_a_failure_fills_in_what_it_had_left_faile
         read_second = await ixc.read_part(plan, second)  # what the task's retry does
     retried = listing_of(plan, [read_first, read_second, read_third])
     assert sorted(failed.contracts) == [1, 2, 5, 6]
-    busy = Problem("ixc_error", {"why": "ixc: HTTP 503: busy"})
+    busy = Problem("ixc_error", {"why": server_error(503, "busy")})
     assert failed.failed_ids == {3: busy, 4: busy}
     assert sorted(retried.contracts) == [1, 2, 3, 4, 5, 6]
     assert (retried.failed_ids, retried.problems) == ({}, [])
@@ -261,7 +268,8 @@ async def test_a_failed_page_of_the_full_listing_leaves_every_contract_not_found
     timeout = ServerError("HTTP 504: gateway", system="ixc", status_code=504)
     listing = listing_of(plan, [page_one, timeout])
     assert sorted(listing.contracts) == [2]
-    gateway = Problem("ixc_error", {"why": "ixc: HTTP 504: gateway"})
+    gateway = Problem("ixc_error", {"why": timeout.problem})
+    assert str(gateway) == "ixc: HTTP 504: gateway"
     assert listing.failed_ids == {15: gateway, 99: gateway}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -22,8 +23,15 @@ from blocks.errors import (
     ValidationFailed,
     is_transient,
 )
-from blocks.magnusbilling.client import IdRange, MagnusBillingClient, listing_of
+from blocks.magnusbilling.client import (
+    _PLAINTEXT_ERRORS,
+    IdRange,
+    MagnusBillingClient,
+    listing_of,
+)
 from blocks.magnusbilling.signing import encode_form, sign
+from reconcile.failures import failure_text
+from reconcile.texts import template
 from sandbox.base import Record
 from sandbox.magnusbilling import MagnusBillingSandbox, make_user, root_user
 from sandbox.stack import SANDBOX_KEY
@@ -313,6 +321,46 @@ async def test_save_errors_are_typed_and_permanent(
     actions = [r.url.path.rsplit("/", 1)[-1] for r in seen]
     assert actions[0] == "save" and set(actions[1:]) <= {"read"}
     assert bool(actions[1:]) == reread
+
+
+async def test_a_refused_key_is_said_in_the_operators_language_and_logged_in_english(
+    magnus_exchange: Load,
+):
+    """The client speaks no operator's language: its error carries a code, said in pt-BR in a
+    pt-BR report, in English in `str()` (logs)."""
+    async with client_for(replay(magnus_exchange("i_wrong_sign"), [])) as magnus:
+        with pytest.raises(AuthenticationError) as caught:
+            await magnus.set_active(2, 1)
+    pt = failure_text(caught.value, "pt-BR")
+    assert pt.startswith("magnusbilling: chave de API ou assinatura recusada (o servidor disse ")
+    assert failure_text(caught.value, "en").startswith("magnusbilling: API key or signature")
+    assert str(caught.value).startswith("magnusbilling: API key or signature refused")
+
+
+async def test_no_answer_in_time_is_said_in_the_operators_language():
+    def hang(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    async with client_for(httpx.MockTransport(hang)) as magnus:
+        with pytest.raises(ApiTimeout) as caught:
+            await magnus.set_active(2, 1)
+    assert failure_text(caught.value, "pt-BR") == (
+        "magnusbilling: sem resposta a tempo (ReadTimeout)"
+    )
+    assert failure_text(ValueError("http://x/webhooks/1/secret"), "pt-BR") == (
+        "erro inesperado (ValueError)"
+    ), "anything else by its type only"
+
+
+def test_every_error_code_a_client_raises_has_a_text_in_both_languages():
+    sources = [*(Path(__file__).parents[2] / "blocks").rglob("*.py")]
+    codes = {
+        code for source in sources for code in re.findall(r'\bcode="([a-z_]+)"', source.read_text())
+    } | {entry[2] for entry in _PLAINTEXT_ERRORS.values()}
+    assert len(codes) >= 20
+    for code in sorted(codes):
+        for language in ("pt-BR", "en"):
+            assert template(language, f"problem.api_{code}"), code
 
 
 SQL_FAILURE = {

@@ -14,16 +14,23 @@ import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from uuid import UUID
 
 import pytest
+from prefect import flow, task
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from sync_helpers import NO_GUARD, Stack, actives, raw, run, save_fast_blocks, stack, unique
 
+from blocks.discord.block import Discord
+from blocks.errors import ConnectionFailed
+from blocks.http import RetryPolicy
 from sandbox.faults import FaultKind
 from sandbox.world import synthetic_provider
+from tasks.contract_sync.recording import record_run
+from tasks.retries import retry_options, waiting_before_retry
 
 pytestmark = pytest.mark.prefect
 
@@ -141,3 +148,40 @@ async def test_a_discord_message_that_fails_once_is_retried_and_sent_once(sandbo
     messages = len(running.discord.messages)  # each accepted once; one of them after a retry
     posts = await task_runs(state.state_details.flow_run_id, "post-discord-message", messages)
     assert [task_run.run_count for task_run, _ in posts].count(2) == 1
+    delays = {task_run.empirical_policy.retry_delay for task_run, _ in posts}
+    assert delays == {0.05}, "the UI shows one number as the Retry Delay, NaN for a list"
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [Discord(webhook_url="https://d.test/x").retry_policy(), RetryPolicy(attempts=4)],
+)
+def test_every_retried_task_has_one_number_as_its_retry_delay(policy: RetryPolicy):
+    assert isinstance(retry_options(policy)["retry_delay_seconds"], int | float)
+    assert isinstance(record_run.retry_delay_seconds, int | float)
+
+
+async def test_the_backoff_is_waited_inside_the_failing_attempt_before_a_retry(monkeypatch):
+    """Prefect waits the first delay; the attempt itself waits the rest of the doubling backoff."""
+    waited: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waited.append(seconds)
+
+    async def refused() -> None:
+        raise ConnectionFailed("could not connect (ConnectError)", system="discord")
+
+    monkeypatch.setattr("tasks.retries.asyncio", SimpleNamespace(sleep=sleep))
+    policy = RetryPolicy(attempts=3, base_delay=0.25, jitter=0.0)
+
+    @task(**retry_options(policy))
+    async def failing() -> None:
+        await waiting_before_retry(refused(), policy)
+
+    @flow
+    async def runs_it() -> Any:
+        return await failing(return_state=True)
+
+    state = await runs_it(return_state=True)
+    assert state.is_failed()
+    assert waited == [0.25], "0.25 s by Prefect, then 0.25 + 0.25 s; none after the last try"

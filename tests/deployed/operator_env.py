@@ -171,10 +171,10 @@ def prefect_server(backend: str, workdir: Path) -> Iterator[PrefectServer]:
 
 
 @contextmanager
-def worker(server: PrefectServer, pool: str) -> Iterator[subprocess.Popen[bytes]]:
+def worker(server: PrefectServer, pool: str, *options: str) -> Iterator[subprocess.Popen[bytes]]:
     log = (server.log.parent / f"worker-{pool}.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "prefect", "worker", "start", "--pool", pool],
+        [sys.executable, "-m", "prefect", "worker", "start", "--pool", pool, *options],
         cwd=ROOT,
         env=server.env(PREFECT_WORKER_QUERY_SECONDS="1"),
         stdout=log,

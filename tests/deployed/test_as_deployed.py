@@ -9,9 +9,9 @@ Discord on loopback from this process. Checked:
 - an ad-hoc parameterised run (two usernames, one Block) completes without approval, and a
   transient fault on its write shows as a Prefect retry (AwaitingRetry, run count 2);
 - a run that needs approval stays Paused past several renewals of its run lock's lease, says
-  why and until when, alerts with a link to the run; a second run meanwhile ends Cancelled
-  without pausing; after approval IXC is read again, a customer who paid meanwhile is not
-  blocked, and the rest is applied;
+  why and until when, alerts with a link to the run; a second run meanwhile ends Pulada
+  (Completed, no ERROR logged) without pausing; after approval IXC is read again, a customer
+  who paid meanwhile is not blocked, and the rest is applied;
 - the automations fire on a Late run (no worker) and on a run that crashes before its flow
   loads, posting to the errors webhook;
 - the explain deployment answers for one customer (a markdown artifact);
@@ -23,6 +23,7 @@ Discord on loopback from this process. Checked:
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -47,6 +48,7 @@ from prefect.client.schemas.filters import (
     FlowRunFilterId,
     FlowRunFilterState,
     FlowRunFilterStateType,
+    LogFilter,
 )
 from prefect.client.schemas.objects import StateType
 from prefect.exceptions import ObjectNotFound
@@ -217,8 +219,11 @@ async def test_an_approval_survives_and_blocks_nobody_who_paid_meanwhile(
     assert f"{server.ui_url}/runs/flow-run/{paused_id}" in alert  # the run, behind the login
 
     second = await _wait_for(await _start("contract-sync/hourly"), _final, within=240)
-    assert second.state.type == StateType.CANCELLED, second.state
+    assert second.state.type == StateType.COMPLETED and second.state.name == "Pulada", second.state
     assert "aguardando aprovação" in second.state.message
+    async with get_client() as client:
+        logs = await client.read_logs(LogFilter(flow_run_id={"any_": [second.id]}), limit=200)
+    assert [log.message for log in logs if log.level >= logging.ERROR] == []
 
     late = await _late_run()
     await _wait_for_alert(sandbox, late.name, "atrasada", within=LATE_AFTER_SECONDS + 60)
@@ -283,12 +288,15 @@ async def test_the_explain_deployment_answers_for_one_customer(
     deployed: tuple[PrefectServer, SandboxStack],
 ) -> None:
     """`contract-sync-explain/explain` from prefect.yaml, run by the worker with a username,
-    finds the records a contract-sync run of the same worker left (a dry run here)."""
+    finds the records the `hourly` deployment's runs keep (a real ad-hoc run of it here: a dry
+    run never says where they are)."""
     _, sandbox = deployed
     uid = _drifted(sandbox, "block")[0]
     username = sandbox.magnus.users[uid]["username"]
-    dry = await _wait_for(await _start("contract-sync/hourly", dry_run=True), _final, within=240)
-    assert dry.state.is_completed(), dry.state.message
+    real = await _wait_for(
+        await _start("contract-sync/hourly", usernames=[username]), _final, within=240
+    )
+    assert real.state.is_completed(), real.state.message
     run = await _wait_for(
         await _start("contract-sync-explain/explain", username=username), _final, within=240
     )

@@ -9,11 +9,18 @@ from sqlalchemy.engine import Engine
 
 from blocks.gym_erp.schema import metadata, sync_log
 from subscription_events.handlers import Services
-from subscription_events.lanes import EventResult, plan_pending, process_lane, read_queue
+from subscription_events.lanes import (
+    EventResult,
+    plan_pending,
+    process_lane,
+    read_queue,
+    take_back_stale_claims,
+)
 
 
 async def run_pending(services: Services, limit: int = 10_000) -> dict[str, EventResult]:
     """One pass over the queue as a flow run makes it, lane after lane; results by event guid."""
+    await take_back_stale_claims(services.erp)
     queue = await read_queue(services.erp, limit)
     lanes = await plan_pending(services.erp, queue.events)
     return {

@@ -63,16 +63,17 @@ def test_an_older_failure_holds_later_events_of_its_subscription_only() -> None:
     pending = [
         event("held", "IA_N", "7", 2),
         event("free", "A_N", "101", 3),
-        event("before", "A_EDP", "100", 0),
+        event("same-instant", "A_EDP", "100", 0),
     ]
-    # `before` is as old as the failure but sorts first on its guid: not held.
+    # `same-instant` is as old as the failure and sorts first on its guid: the A_N of the same
+    # instant goes first all the same (a subscription before what changes it), so it is held.
     planned = {
         p.event.id_guid: p for lane in plan_lanes(pending, failed, REFERENCES) for p in lane.events
     }
 
     assert planned["held"].held_by == failed[0]
     assert planned["free"].held_by is None
-    assert planned["before"].held_by is None
+    assert planned["same-instant"].held_by == failed[0]
 
 
 def test_referenced_ids_split_subscriptions_and_items() -> None:

@@ -112,6 +112,12 @@ async def test_every_statement_of_every_event_code_compiles_for_sql_server(
     texts = [compiled(statement) for statement in seen]
     assert len(texts) > 50
     assert any("NOT (EXISTS" in text and "SELECT TOP" in text for text in texts)  # the window
+    # The claim: a plain conditional UPDATE whose row count tells which run won.
+    assert any(
+        text.startswith("UPDATE util_eventos_mundipagg SET processado=")
+        and "util_eventos_mundipagg.processado = " in text
+        for text in texts
+    )
     for statement, text in zip(seen, texts, strict=True):
         assert " LIMIT " not in text and "OFFSET" not in text, text
         assert "OUTPUT" not in text and "RETURNING" not in text, text
