@@ -30,13 +30,12 @@ from typing import Any
 from uuid import UUID
 
 import docker
-import httpx
 import pytest
 from docker_env import base_image, docker_daemon, loopback_registry, why_no_docker
-from operator_env import PrefectServer, cli, prefect_server, python, worker
+from operator_env import PrefectServer, api_request, cli, prefect_server, python, worker
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import StateType
-from prefect.settings import PREFECT_API_URL, temporary_settings
+from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 
 from sandbox.stack import SandboxStack, running_stack
 from sandbox.world import synthetic_provider
@@ -79,7 +78,9 @@ def on_docker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DockerDeploy
         loopback_registry(workdir) as registry,
         prefect_server("sqlite", workdir) as server,
         running_stack(provider) as sandbox,
-        temporary_settings({PREFECT_API_URL: server.api_url}),
+        temporary_settings(
+            {PREFECT_API_URL: server.api_url, PREFECT_API_AUTH_STRING: server.credential}
+        ),
     ):
         sandbox.drifted = provider.drifted  # type: ignore[attr-defined]
         client = docker.DockerClient(base_url=docker_host)
@@ -186,15 +187,13 @@ async def test_the_run_lock_and_an_approval_pause_work_across_containers(
     waiting.reload()
     assert waiting.status == "running" and refused.id != waiting.id
 
-    async with httpx.AsyncClient(base_url=server.api_url, timeout=30) as api:  # the README's way
-        for _ in range(3):  # a SQLite-backed server may answer 500 "database is locked" under load
-            answer = await api.post(
-                f"/flow_runs/{paused_id}/resume",
-                json={"run_input": {"decision": "aprovar", "note": "conferido no contêiner"}},
-            )
-            if answer.status_code < 500:
-                break
-            await asyncio.sleep(2)
+    answer = await api_request(  # the README's way
+        server,
+        "POST",
+        f"/flow_runs/{paused_id}/resume",
+        credential=server.credential,
+        json={"run_input": {"decision": "aprovar", "note": "conferido no contêiner"}},
+    )
     assert answer.status_code == 201 and answer.json()["status"] == "ACCEPT", answer.text
     done = await _wait_for(paused_id, _final)
     assert done.state.is_completed(), done.state.message
@@ -209,6 +208,6 @@ async def test_a_container_without_a_ledger_path_refuses_to_run(
     blank = {"env": {"CONTRACT_SYNC_LEDGER_PATH": ""}}
     run = await _wait_for(await _start(job_variables=blank), _final)
     assert run.state.type == StateType.FAILED, run.state
-    assert "no ledger path set in this container" in run.state.message
+    assert "nenhum caminho de ledger definido neste contêiner" in run.state.message
     ledger = on_docker.volume_file("contract-sync-ledger.sqlite3")
     assert _rows(ledger, f"SELECT * FROM writes WHERE run_id = '{run.id}'") == []
