@@ -34,7 +34,7 @@ from tasks.contract_sync.announcing import alert_on_failure, announce
 from tasks.contract_sync.approval import ApprovalRules, approved_changes
 from tasks.contract_sync.reading import decide_every_customer, read_contracts, read_users
 from tasks.contract_sync.recording import record_history
-from tasks.contract_sync.reporting import final_state, publish_report
+from tasks.contract_sync.reporting import final_state, label_as_dry_run, publish_report
 from tasks.contract_sync.systems import RunEndsEarly, Where, connected
 from tasks.contract_sync.writing import apply_changes
 
@@ -92,6 +92,8 @@ async def contract_sync(
     where = Where(magnus_block, ixc_block, discord_block, timezone, ledger_path, records_block)
     try:
         async with connected(where, dry_run=dry_run) as systems:
+            if dry_run:
+                await label_as_dry_run(systems.language)
             users = await read_users(systems, usernames)
             ixc_read_at = time.monotonic()
             contracts = await read_contracts(systems, users)

@@ -85,6 +85,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "bulk.filename": ("alteracoes.csv", "changes.csv"),
     # the run report
     "report.title": ("Sincronização de contratos", "Contract sync"),
+    "run.dry_label": ("simulação", "dry-run"),
     "report.title_dry": ("Sincronização de contratos (simulação)", "Contract sync (dry run)"),
     "report.dry_prefix": ("SIMULAÇÃO - ", "DRY RUN - "),
     "report.headline": (

@@ -7,7 +7,9 @@ from typing import Any
 from prefect import task
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.client.orchestration import get_client
 from prefect.logging import get_run_logger
+from prefect.runtime import flow_run as flow_run_context
 from prefect.states import Completed, Failed, State
 
 from reconcile.report import RunReport
@@ -34,6 +36,19 @@ async def publish_report(report: RunReport, restore_lane: bool = False) -> None:
     await acreate_table_artifact(key=decisions, table=report.table_rows(), description=headline)
     await acreate_markdown_artifact(key=summary, markdown=report.markdown(), description=headline)
     get_run_logger().info(headline)
+
+
+async def label_as_dry_run(language: str) -> None:
+    """A dry run says so in the runs list: its name ends with the label, and it is tagged with
+    it (parameters are only seen on the run's page). A name that already says it is kept."""
+    dry = say(language, "run.dry_label")
+    name, tags = flow_run_context.name or "", list(flow_run_context.tags or [])
+    async with get_client() as client:
+        await client.update_flow_run(
+            flow_run_context.id,
+            name=name if dry in name else f"{name}-{dry}",
+            tags=tags if dry in tags else [*tags, dry],
+        )
 
 
 def final_state(report: RunReport) -> State[Any]:

@@ -104,6 +104,18 @@ async def test_dry_run_writes_nothing_and_sends_nothing_but_reports_the_plan(
     assert planned == drifted_usernames
 
 
+async def test_a_dry_run_says_so_in_the_runs_list_and_a_real_run_does_not(
+    synthetic: SandboxStack,
+):
+    dry = await run(dry_run=True, **NO_GUARD)
+    real = await run(**NO_GUARD)
+    async with get_client() as client:
+        dry_run = await client.read_flow_run(dry.state_details.flow_run_id)
+        real_run = await client.read_flow_run(real.state_details.flow_run_id)
+    assert dry_run.name.endswith("-simulação") and "simulação" in dry_run.tags
+    assert "simulação" not in real_run.name and "simulação" not in real_run.tags
+
+
 async def test_usernames_limit_the_run_to_those_customers(synthetic: SandboxStack):
     chosen = sorted(synthetic.drifted)[:2]
     usernames = [synthetic.magnus.users[uid]["username"] for uid in chosen]
