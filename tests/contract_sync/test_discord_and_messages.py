@@ -131,7 +131,7 @@ def test_a_late_change_and_this_runs_change_of_one_customer_are_each_flagged_on_
         build_plan([], {}, {}, IxcStatusMapping(), 4), [], clock.now(), "pt-BR", clock.zone
     )
     report = RunReport(plan=plan, dry_run=False)
-    outgoing = _outgoing([earlier, this_run, other], "run-1", report, discord)
+    outgoing = _outgoing([earlier, this_run, other], "run-1", report, discord, "contract-sync")
     embeds = outgoing[0].message.embeds
     late = "Aplicada em uma execução anterior que não chegou a avisar."
     assert [late in (embed.description or "") for embed in embeds] == [True, False, False]
