@@ -7,8 +7,8 @@ every peer not yet written until the next reload: phones unregister. So saves ne
 not within a run and not across runs: the hourly run, an ad-hoc run, the restore lane, `make
 serve` and the Docker deployment all write through `apply-change`, which holds this lock (a
 Prefect global concurrency limit `magnus-save-<host>`, limit 1, created if missing; the same
-mechanism as the run lock, `server_lock`) around each save only - not around the re-read
-before it, so another writer's save can go in between.
+mechanism as the run lock, `server_lock`) around each re-read and save, so no other writer's
+save comes between the compare and the set.
 
 The lock is keyed by the Magnus block's `base_url`: every block for one server must use the
 same URL (an alias or IP address would make a second lock).

@@ -63,16 +63,29 @@ def _write_run_name() -> str:
 async def apply_change(systems: Systems, change: PlannedChange) -> ChangeOutcome:
     """Re-read the customer, re-decide, and save only if the same change still stands.
 
-    The save alone holds the Magnus server's save lock. Retried by Prefect on transient errors
-    only (timeouts, resets, 429 after its Retry-After, 5xx, garbled answers); a refused
-    signature, a 4xx or a validation error fails at once. Each try re-reads first, so a save
-    whose answer was lost is found done and never sent twice.
+    The re-read and the save hold the Magnus server's save lock. Retried by Prefect on
+    transient errors only (timeouts, resets, 429 after its Retry-After, 5xx, garbled answers);
+    a refused signature, a 4xx or a validation error fails at once. Each try re-reads first,
+    so a save whose answer was lost is found done and never sent twice.
     """
     policy = systems.magnus_config.retry_policy()
     return await waiting_before_retry(_compare_and_set(systems, change), policy)
 
 
 async def _compare_and_set(systems: Systems, change: PlannedChange) -> ChangeOutcome:
+    """The re-read, the re-decision and the save under the save lock: no other writer of this
+    Magnus server (restore lane, ad-hoc run) can save this customer between the check and the
+    write."""
+    async with one_save_at_a_time(
+        systems.magnus_config.base_url,
+        UUID(str(task_run_context.id)),
+        pause_after=systems.magnus_config.pause_between_saves_seconds,
+        language=systems.language,
+    ):
+        return await _checked_save(systems, change)
+
+
+async def _checked_save(systems: Systems, change: PlannedChange) -> ChangeOutcome:
     ledger, run_id, language = systems.ledger, systems.run_id, systems.language
     assert ledger is not None, "a dry run writes nothing"
     block_status = systems.magnus_config.block_status
@@ -92,16 +105,10 @@ async def _compare_and_set(systems: Systems, change: PlannedChange) -> ChangeOut
         return _outcome(change, Result.STALE, check.reason, current.active)
     if (held := hold_on(systems, change.username)) is not None:  # set after the plan was made
         return _outcome(change, Result.HELD, held, current.active)
-    async with one_save_at_a_time(
-        systems.magnus_config.base_url,
-        UUID(str(task_run_context.id)),
-        pause_after=systems.magnus_config.pause_between_saves_seconds,
-        language=language,
-    ):
-        ledger.writing(run_id, change)
-        started = time.monotonic()
-        saved = await systems.magnus.set_active(change.magnus_id, change.target_active)
-        save_seconds = time.monotonic() - started
+    ledger.writing(run_id, change)
+    started = time.monotonic()
+    saved = await systems.magnus.set_active(change.magnus_id, change.target_active)
+    save_seconds = time.monotonic() - started
     ledger.mark([key], WriteState.APPLIED)
     get_run_logger().info(
         say(
