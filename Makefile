@@ -142,7 +142,7 @@ blocks: install
 	$(BIN)/prefect block register -m blocks.mundipagg.block
 	$(BIN)/prefect block register -m blocks.gym_erp.block
 	$(BIN)/prefect block register -m blocks.gym_erp.cards
-	$(BIN)/prefect block register -m blocks.records.block
+	$(BIN)/prefect block register -m contract_sync.records.block
 	$(BIN)/python -m deployments.create_blocks
 
 serve: install

@@ -76,9 +76,9 @@ from prefect.testing.utilities import prefect_test_harness
 
 from blocks.ixc.block import Ixc
 from blocks.magnusbilling.block import MagnusBilling
+from contract_sync.plan import build_plan, contract_ids, planned_changes
+from contract_sync.report import RunReport
 from flows.contract_sync import contract_sync
-from reconcile.plan import build_plan, contract_ids, planned_changes
-from reconcile.report import RunReport
 from sandbox.bench_server import ProviderSpec, RemoteStack, remote_stack
 
 BLOCK = "benchmark"

@@ -8,7 +8,7 @@ random injected fault of any kind (5xx, 429 with Retry-After, timeouts, resets, 
 stop or start paying, leave) and operators change a few Magnus customers by hand.
 
 After every run the sandbox is checked against an oracle written here from the decision table
-in DESIGN.md (independent of `reconcile`): each customer either has the status the table says,
+in DESIGN.md (independent of `contract_sync`): each customer either has the status the table says,
 or kept its status and the run reported why (a failed change, a Skip, a failed read); anything
 else is a wrong write or a lost change. After the last run one fault-free run lets pending
 announcements go out, then every Discord announcement is matched with the changes really made.
@@ -43,9 +43,9 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")  # the retries would 
 
 from prefect.testing.utilities import prefect_test_harness
 
+from contract_sync.decide import Action
+from contract_sync.outcome import Result
 from flows.contract_sync import contract_sync
-from reconcile.decide import Action
-from reconcile.outcome import Result
 from sandbox.faults import FaultKind
 from sandbox.stack import CHANGES_WEBHOOK, SandboxStack, decision_rows, running_stack
 from sandbox.world import synthetic_provider

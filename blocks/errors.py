@@ -110,7 +110,7 @@ class Problem:
     """Something a read found wrong without failing: a code and its values (no customer data).
 
     Clients speak no operator's language: whoever shows a problem renders it from its code
-    (`describe`, with the texts of `reconcile.texts`); `str()` is the English one, for logs.
+    (`describe`, with the texts of `contract_sync.texts`); `str()` is the English one, for logs.
     """
 
     code: str
@@ -119,7 +119,7 @@ class Problem:
     def describe(self, language: str) -> str:
         """In `language`; a value that is itself a Problem (an error's) is said in it too.
         Masked like an error's message: values that pass alone may not together."""
-        from reconcile.texts import say  # the operators' vocabulary; no client depends on it
+        from contract_sync.texts import say  # the operators' vocabulary; no client depends on it
 
         values = {
             name: value.describe(language) if isinstance(value, Problem) else value

@@ -29,8 +29,8 @@ from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.flow_runs import aresume_flow_run
 
 from blocks.discord.block import Discord
+from contract_sync.texts import DEFAULT_LANGUAGE, say
 from deployments.server_auth import exit_clearly_when_refused
-from reconcile.texts import DEFAULT_LANGUAGE, say
 from tasks.contract_sync.run_lock import FLOW_NAME
 
 

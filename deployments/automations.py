@@ -31,8 +31,8 @@ from prefect.blocks.webhook import Webhook
 from prefect.client.orchestration import get_client
 
 from blocks.discord.block import Discord
+from contract_sync.texts import LANGUAGES, say
 from deployments.server_auth import exit_clearly_when_refused
-from reconcile.texts import LANGUAGES, say
 
 WEBHOOK_BLOCK = "billing-sync-discord-errors"
 QUIET_FOR = timedelta(hours=2)

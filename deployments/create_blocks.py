@@ -17,7 +17,7 @@ import sys
 from blocks.discord.block import Discord
 from blocks.ixc.block import Ixc
 from blocks.magnusbilling.block import MagnusBilling
-from blocks.records.block import ContractSyncRecords
+from contract_sync.records.block import ContractSyncRecords
 from deployments.server_auth import exit_clearly_when_refused
 
 REQUIRED = [

@@ -17,9 +17,9 @@ import asyncio
 import sys
 
 from clock import DEFAULT_TIMEZONE
+from contract_sync.holds import HoldsUnreadable
+from contract_sync.ledger import LedgerNotConfigured
 from deployments.server_auth import exit_clearly_when_refused
-from reconcile.holds import HoldsUnreadable
-from reconcile.ledger import LedgerNotConfigured
 from tasks.contract_sync.explaining import explain_customer
 from tasks.contract_sync.records import RecordsUnavailable
 from tasks.contract_sync.systems import Where, connected

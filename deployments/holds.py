@@ -10,7 +10,7 @@
 `--until` is a day (the hold lasts through it) or a day and time, in the provider's zone;
 `--by` defaults to the login name. A removed or expired hold is kept, ended, and shows with
 `list --all` and in the explain command. The holds live in the records database the runs use
-(`--records-block`, else SQLite beside the ledger; see blocks/records/store.py for why a
+(`--records-block`, else SQLite beside the ledger; see contract_sync/records/store.py for why a
 table): where the contract-sync deployments of that Magnus server keep theirs, or a refusal
 that says why when that is not one known place (tasks/contract_sync/records.py). Changes take
 effect at the next run, and at the next write of a running one.
@@ -25,13 +25,13 @@ import sys
 
 from blocks.discord.block import Discord
 from blocks.magnusbilling.block import MagnusBilling
-from blocks.records.store import HoldExists, Records
 from clock import Clock
+from contract_sync.explain import aligned_table
+from contract_sync.holds import Hold, expiry_from_text
+from contract_sync.records.store import HoldExists, Records
+from contract_sync.texts import DEFAULT_LANGUAGE, format_moment, say
 from deployments.explain import NOT_SET_UP, where_options
 from deployments.server_auth import exit_clearly_when_refused
-from reconcile.explain import aligned_table
-from reconcile.holds import Hold, expiry_from_text
-from reconcile.texts import DEFAULT_LANGUAGE, format_moment, say
 from tasks.contract_sync.records import open_records, operators_location
 
 

@@ -22,8 +22,8 @@ from prefect import flow
 from prefect.states import State
 
 from clock import DEFAULT_TIMEZONE
-from reconcile.plan import planned_changes
-from reconcile.restore import restores_in, restores_only
+from contract_sync.plan import planned_changes
+from contract_sync.restore import restores_in, restores_only
 from tasks.contract_sync.announcing import alert_on_failure, announce
 from tasks.contract_sync.reading import (
     decide_every_customer,

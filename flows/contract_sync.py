@@ -29,7 +29,7 @@ from prefect.states import State
 from pydantic import Field
 
 from clock import DEFAULT_TIMEZONE
-from reconcile.guard import GuardLimits
+from contract_sync.guard import GuardLimits
 from tasks.contract_sync.announcing import alert_on_failure, announce
 from tasks.contract_sync.approval import ApprovalRules, approved_changes
 from tasks.contract_sync.reading import decide_every_customer, read_contracts, read_users

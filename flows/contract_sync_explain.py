@@ -16,7 +16,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.states import Completed, Failed, State
 
 from clock import DEFAULT_TIMEZONE
-from reconcile.explain import Explanation
+from contract_sync.explain import Explanation
 from tasks.contract_sync.explaining import explain_customer
 from tasks.contract_sync.systems import Where, connected
 

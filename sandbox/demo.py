@@ -27,10 +27,10 @@ import pandas as pd
 from prefect import tags
 from prefect.client.schemas.objects import State
 
+from contract_sync.decide import Action
+from contract_sync.texts import DEFAULT_LANGUAGE as LANGUAGE
+from contract_sync.texts import label, say
 from flows.contract_sync import contract_sync
-from reconcile.decide import Action
-from reconcile.texts import DEFAULT_LANGUAGE as LANGUAGE
-from reconcile.texts import label, say
 from sandbox.faults import FaultKind, FaultRule
 from sandbox.stack import CHANGES_WEBHOOK, SandboxStack, run_artifact, running_stack
 from sandbox.world import demo_provider

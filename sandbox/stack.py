@@ -28,8 +28,8 @@ from prefect.client.schemas.sorting import ArtifactSort
 from blocks.discord.block import Discord
 from blocks.ixc.block import Ixc
 from blocks.magnusbilling.block import MagnusBilling
-from reconcile.report import RunReport
-from reconcile.texts import DEFAULT_LANGUAGE
+from contract_sync.report import RunReport
+from contract_sync.texts import DEFAULT_LANGUAGE
 from sandbox.discord import DiscordSandbox
 from sandbox.ixc import IxcSandbox
 from sandbox.magnusbilling import ApiKey, MagnusBillingSandbox

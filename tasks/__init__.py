@@ -1,1 +1,1 @@
-"""Prefect tasks: thin, named steps over the logic in reconcile/ and the clients in blocks/."""
+"""Prefect tasks: thin, named steps over the logic in contract_sync/ and the clients in blocks/."""

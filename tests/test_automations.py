@@ -9,9 +9,9 @@ from prefect.automations import Automation, CallWebhook, EventTrigger, Posture
 from prefect.client.orchestration import get_client
 
 from blocks.discord.block import Discord
+from contract_sync.texts import say
 from deployments.automations import automations, install
 from flows.contract_sync import contract_sync
-from reconcile.texts import say
 from tasks.contract_sync.announcing import alert_on_failure
 
 FAILED, CRASHED, LATE = (f"prefect.flow-run.{s}" for s in ("Failed", "Crashed", "Late"))

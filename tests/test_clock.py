@@ -19,7 +19,7 @@ PRODUCT_PACKAGES = [
     "blocks",
     "flows",
     "tasks",
-    "reconcile",
+    "contract_sync",
     "subscription_events",
     "sandbox",
     "deployments",

@@ -1,1 +1,1 @@
-"""contract-sync's Prefect steps: thin tasks over the rules (`reconcile`) and clients (`blocks`)."""
+"""contract-sync's Prefect steps: thin tasks over the rules (`contract_sync`) and the clients."""

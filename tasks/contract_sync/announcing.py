@@ -29,13 +29,13 @@ from blocks.discord.block import Discord
 from blocks.discord.client import DiscordWebhook
 from blocks.discord.models import DiscordMessage
 from blocks.errors import ApiError
-from reconcile.decide import Action
-from reconcile.failures import failure_text
-from reconcile.ledger import LedgerEntry, NotificationLedger, WriteState
-from reconcile.messages import announcements, summary_message
-from reconcile.plan import PlannedChange
-from reconcile.report import RunReport
-from reconcile.texts import DEFAULT_LANGUAGE, label, say
+from contract_sync.decide import Action
+from contract_sync.failures import failure_text
+from contract_sync.ledger import LedgerEntry, NotificationLedger, WriteState
+from contract_sync.messages import announcements, summary_message
+from contract_sync.plan import PlannedChange
+from contract_sync.report import RunReport
+from contract_sync.texts import DEFAULT_LANGUAGE, label, say
 from tasks.contract_sync.systems import Systems
 from tasks.retries import retry_options, waiting_before_retry
 

@@ -39,14 +39,14 @@ from prefect.states import Paused
 from prefect.utilities.engine import propose_state
 
 from clock import Clock
-from reconcile.decide import Action
-from reconcile.guard import GuardLimits, GuardVerdict, assess
-from reconcile.messages import count_actions
-from reconcile.outcome import Result
-from reconcile.plan import PlannedChange, planned_changes
-from reconcile.reconfirm import reconfirm
-from reconcile.report import RunReport
-from reconcile.texts import label, say
+from contract_sync.decide import Action
+from contract_sync.guard import GuardLimits, GuardVerdict, assess
+from contract_sync.messages import count_actions
+from contract_sync.outcome import Result
+from contract_sync.plan import PlannedChange, planned_changes
+from contract_sync.reconfirm import reconfirm
+from contract_sync.report import RunReport
+from contract_sync.texts import label, say
 from tasks.contract_sync.announcing import post_alert
 from tasks.contract_sync.reading import read_contracts_of
 from tasks.contract_sync.systems import Systems

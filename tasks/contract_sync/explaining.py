@@ -13,10 +13,10 @@ from typing import Any
 from prefect.utilities.urls import url_for
 
 from blocks.ixc.client import ContractListing
-from reconcile.explain import Explanation
-from reconcile.failures import failure_problem, failure_text
-from reconcile.plan import build_plan, contract_id
-from reconcile.texts import say
+from contract_sync.explain import Explanation
+from contract_sync.failures import failure_problem, failure_text
+from contract_sync.plan import build_plan, contract_id
+from contract_sync.texts import say
 from tasks.contract_sync.recording import held_plan
 from tasks.contract_sync.systems import Systems
 

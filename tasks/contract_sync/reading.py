@@ -34,10 +34,10 @@ from blocks.magnusbilling.client import (
 from blocks.magnusbilling.client import (
     listing_of as users_listing_of,
 )
-from reconcile.failures import failure_text
-from reconcile.plan import build_plan, contract_ids
-from reconcile.report import RunReport
-from reconcile.texts import label, say
+from contract_sync.failures import failure_text
+from contract_sync.plan import build_plan, contract_ids
+from contract_sync.report import RunReport
+from contract_sync.texts import label, say
 from tasks.contract_sync.recording import held_plan
 from tasks.contract_sync.systems import RunEndsEarly, Systems
 from tasks.retries import retry_options, waiting_before_retry

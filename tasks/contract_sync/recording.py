@@ -18,16 +18,16 @@ from prefect.logging import get_run_logger
 from prefect.runtime import flow_run as flow_run_context
 from sqlalchemy.exc import OperationalError
 
-from reconcile.history import ledger_entry, run_entries
-from reconcile.holds import ExpiredHold, apply_holds
-from reconcile.report import RunReport
-from reconcile.texts import say
+from contract_sync.history import ledger_entry, run_entries
+from contract_sync.holds import ExpiredHold, apply_holds
+from contract_sync.report import RunReport
+from contract_sync.texts import say
 from tasks.contract_sync.records import checked_holds
 from tasks.contract_sync.systems import Systems
 
 
 def held_plan(systems: Systems, plan: pd.DataFrame) -> tuple[pd.DataFrame, list[ExpiredHold]]:
-    """The decision table with the holds read now applied (`reconcile.holds.apply_holds`)."""
+    """The decision table with the holds read now applied (`contract_sync.holds.apply_holds`)."""
     if systems.records is None:
         return plan, []
     holds = checked_holds(systems.records, systems.language)

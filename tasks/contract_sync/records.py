@@ -34,12 +34,12 @@ from prefect.logging import get_logger
 from prefect.variables import Variable
 from sqlalchemy.engine import make_url
 
-from blocks.records.block import ContractSyncRecords
-from blocks.records.store import Records, sqlite_url
 from clock import Clock
-from reconcile.holds import Hold, HoldsUnreadable
-from reconcile.ledger import LEDGER_ENV
-from reconcile.texts import say
+from contract_sync.holds import Hold, HoldsUnreadable
+from contract_sync.ledger import LEDGER_ENV
+from contract_sync.records.block import ContractSyncRecords
+from contract_sync.records.store import Records, sqlite_url
+from contract_sync.texts import say
 
 RECORDS_FILENAME = "contract-sync-records.sqlite3"
 RECORDS_VARIABLE = "contract-sync-records"  # prefix: one Variable per writing deployment

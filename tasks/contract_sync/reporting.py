@@ -12,8 +12,8 @@ from prefect.logging import get_run_logger
 from prefect.runtime import flow_run as flow_run_context
 from prefect.states import Completed, Failed, State
 
-from reconcile.report import RunReport
-from reconcile.texts import say
+from contract_sync.report import RunReport
+from contract_sync.texts import say
 
 DECISIONS_KEY = "contract-sync-decisions"
 SUMMARY_KEY = "contract-sync-summary"

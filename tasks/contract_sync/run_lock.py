@@ -37,7 +37,7 @@ from prefect.client.schemas.filters import (
 )
 from prefect.client.schemas.objects import ConcurrencyLeaseHolder, StateType
 
-from reconcile.texts import DEFAULT_LANGUAGE
+from contract_sync.texts import DEFAULT_LANGUAGE
 from tasks.contract_sync.server_lock import LockBusy, held_alone
 
 FLOW_NAME = "contract-sync"

@@ -34,7 +34,7 @@ from prefect.concurrency.asyncio import ConcurrencySlotAcquisitionError, concurr
 from prefect.exceptions import MissingContextError, ObjectAlreadyExists, ObjectNotFound
 from prefect.logging import get_logger, get_run_logger
 
-from reconcile.texts import say
+from contract_sync.texts import say
 
 LEASE_SECONDS = 60  # a crashed holder keeps a lock at most this long (Prefect's minimum lease)
 

@@ -16,16 +16,16 @@ from blocks.ixc.block import Ixc
 from blocks.ixc.client import IxcClient
 from blocks.magnusbilling.block import MagnusBilling
 from blocks.magnusbilling.client import MagnusBillingClient
-from blocks.records.store import Records
 from clock import Clock
-from reconcile.ledger import (
+from contract_sync.ledger import (
     LEDGER_VARIABLE,
     LedgerNotConfigured,
     NotificationLedger,
     default_ledger_path,
     ledger_path_from_environment,
 )
-from reconcile.texts import say
+from contract_sync.records.store import Records
+from contract_sync.texts import say
 from tasks.contract_sync.records import (
     checked_holds,
     open_records,

@@ -30,16 +30,16 @@ from prefect.runtime import task_run as task_run_context
 from sqlalchemy.exc import DBAPIError
 
 from blocks.errors import ApiError, excerpt
-from reconcile.decide import HARMFUL
-from reconcile.failures import failure_text
-from reconcile.holds import HoldsUnreadable
-from reconcile.ledger import WriteState
-from reconcile.outcome import ChangeOutcome, Result
-from reconcile.plan import PlannedChange
-from reconcile.recheck import Verdict, recheck
-from reconcile.reconfirm import reconfirm
-from reconcile.texts import label, say
-from reconcile.write_times import WriteTimes, progress_text
+from contract_sync.decide import HARMFUL
+from contract_sync.failures import failure_text
+from contract_sync.holds import HoldsUnreadable
+from contract_sync.ledger import WriteState
+from contract_sync.outcome import ChangeOutcome, Result
+from contract_sync.plan import PlannedChange
+from contract_sync.recheck import Verdict, recheck
+from contract_sync.reconfirm import reconfirm
+from contract_sync.texts import label, say
+from contract_sync.write_times import WriteTimes, progress_text
 from tasks.contract_sync.reading import read_contracts_of
 from tasks.contract_sync.recording import hold_on
 from tasks.contract_sync.save_lock import SaveTurnNeverCame, one_save_at_a_time

@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from blocks.records.store import Records, metadata, sqlite_url
+from contract_sync.records.store import Records, metadata, sqlite_url
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "BILLING_SYNC_TEST_RECORDS_POSTGRES_URL",

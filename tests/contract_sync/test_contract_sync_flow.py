@@ -16,9 +16,9 @@ from prefect.client.schemas.filters import LogFilter
 from prefect.logging.handlers import APILogHandler
 from sync_helpers import SAVE_COST_SCALE
 
+from contract_sync.decide import CHANGES, Action
+from contract_sync.outcome import Result
 from flows.contract_sync import contract_sync
-from reconcile.decide import CHANGES, Action
-from reconcile.outcome import Result
 from sandbox.stack import (
     CHANGES_WEBHOOK,
     SandboxStack,

@@ -36,8 +36,8 @@ from sync_helpers import (
     unique,
 )
 
+from contract_sync.ledger import CONTAINER_ENV, LEDGER_ENV, NotificationLedger, WriteState
 from flows.contract_sync import contract_sync
-from reconcile.ledger import CONTAINER_ENV, LEDGER_ENV, NotificationLedger, WriteState
 from sandbox.stack import run_artifact
 from sandbox.world import synthetic_provider
 

@@ -13,10 +13,10 @@ import pytest
 from blocks.errors import Problem
 from blocks.ixc.models import IxcContract, IxcStatusMapping
 from blocks.magnusbilling.models import MagnusUser
-from reconcile.decide import Action
-from reconcile.plan import build_plan, contract_ids, planned_changes
-from reconcile.reconfirm import reconfirm
-from reconcile.report import RunReport
+from contract_sync.decide import Action
+from contract_sync.plan import build_plan, contract_ids, planned_changes
+from contract_sync.reconfirm import reconfirm
+from contract_sync.report import RunReport
 
 # The decision table, written out by hand from DESIGN.md and the README ("How it decides"),
 # not computed: for each IXC (contract status, status_internet), the action expected for a

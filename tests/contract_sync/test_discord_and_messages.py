@@ -16,13 +16,13 @@ from blocks.discord.models import DiscordMessage, Embed, EmbedField, pack_embeds
 from blocks.errors import ApiTimeout, NotFound, RateLimited, ValidationFailed, is_transient
 from blocks.ixc.models import IxcStatusMapping
 from clock import Clock
-from reconcile.decide import Action
-from reconcile.holds import apply_holds
-from reconcile.ledger import LedgerEntry, WriteState
-from reconcile.messages import COLOURS, announcements, change_embed
-from reconcile.plan import PlannedChange, build_plan
-from reconcile.report import RunReport
-from reconcile.status import Standing
+from contract_sync.decide import Action
+from contract_sync.holds import apply_holds
+from contract_sync.ledger import LedgerEntry, WriteState
+from contract_sync.messages import COLOURS, announcements, change_embed
+from contract_sync.plan import PlannedChange, build_plan
+from contract_sync.report import RunReport
+from contract_sync.status import Standing
 from tasks.contract_sync.announcing import _outgoing
 
 WEBHOOK = "http://discord.test/api/webhooks/123/very-secret-token"

@@ -16,10 +16,10 @@ import pytest
 from blocks.errors import Problem
 from blocks.ixc.models import IxcContract, IxcStatusMapping
 from blocks.magnusbilling.models import MagnusUser
-from reconcile.decide import Action
-from reconcile.ledger import NotificationLedger, WriteState
-from reconcile.plan import MAX_CONTRACT_ID, build_plan, contract_ids, planned_changes
-from reconcile.recheck import Verdict, recheck
+from contract_sync.decide import Action
+from contract_sync.ledger import NotificationLedger, WriteState
+from contract_sync.plan import MAX_CONTRACT_ID, build_plan, contract_ids, planned_changes
+from contract_sync.recheck import Verdict, recheck
 
 TWO_TO_53 = 2**53  # 9007199254740992: the last integer a float64 holds next to its neighbours
 

@@ -24,14 +24,14 @@ from sync_helpers import NO_GUARD, Stack, block_names, run, save_fast_blocks, st
 from blocks.discord.block import Discord
 from blocks.ixc.models import IxcStatusMapping
 from blocks.magnusbilling.models import MagnusUser
-from blocks.records.store import Records, sqlite_url
+from contract_sync.explain import Explanation
+from contract_sync.ledger import LEDGER_ENV
+from contract_sync.plan import build_plan
+from contract_sync.records.store import Records, sqlite_url
 from deployments import explain as explain_command
 from deployments import holds as holds_command
 from flows.contract_sync import contract_sync
 from flows.contract_sync_explain import explain
-from reconcile.explain import Explanation
-from reconcile.ledger import LEDGER_ENV
-from reconcile.plan import build_plan
 from sandbox.stack import IXC_TOKEN, SANDBOX_KEY, run_artifact
 from sandbox.world import synthetic_provider
 from tasks.contract_sync.explaining import explain_customer

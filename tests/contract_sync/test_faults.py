@@ -37,7 +37,7 @@ from sync_helpers import (
 from blocks.discord.client import DiscordWebhook
 from blocks.errors import RateLimited, ServerError
 from blocks.http import RetryPolicy, with_retries
-from reconcile.decide import Action
+from contract_sync.decide import Action
 from sandbox.faults import FaultKind
 from sandbox.stack import CHANGES_WEBHOOK, ERRORS_WEBHOOK, decision_rows, run_artifact
 from sandbox.world import synthetic_provider

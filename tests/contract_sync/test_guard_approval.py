@@ -30,9 +30,9 @@ from sync_helpers import (
 )
 
 from blocks.discord.block import Discord
+from contract_sync.outcome import Result
 from deployments import approve as approve_command
 from flows.contract_sync import contract_sync
-from reconcile.outcome import Result
 from sandbox.stack import ERRORS_WEBHOOK, decision_rows, run_artifact
 from sandbox.world import synthetic_provider
 

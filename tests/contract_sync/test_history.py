@@ -25,15 +25,15 @@ from sync_helpers import (
 from test_crash_safety import kill_when, start_run_in_a_process
 from test_holds import NOW, ZONE, hold, plan
 
-from blocks.records.block import ContractSyncRecords
-from blocks.records.store import Records, sqlite_url
 from clock import ManualTime, frozen
-from reconcile.decide import Action
-from reconcile.history import HistoryEntry, ledger_entry, run_entries
-from reconcile.holds import apply_holds
-from reconcile.outcome import ChangeOutcome, Result
-from reconcile.plan import planned_changes
-from reconcile.report import RunReport
+from contract_sync.decide import Action
+from contract_sync.history import HistoryEntry, ledger_entry, run_entries
+from contract_sync.holds import apply_holds
+from contract_sync.outcome import ChangeOutcome, Result
+from contract_sync.plan import planned_changes
+from contract_sync.records.block import ContractSyncRecords
+from contract_sync.records.store import Records, sqlite_url
+from contract_sync.report import RunReport
 from sandbox.world import synthetic_provider
 from tasks.contract_sync.records import RECORDS_FILENAME, live_writers
 from tasks.contract_sync.run_lock import lock_name

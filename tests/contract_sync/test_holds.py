@@ -14,13 +14,13 @@ from sqlalchemy import insert
 
 from blocks.ixc.models import IxcContract, IxcStatusMapping
 from blocks.magnusbilling.models import MagnusUser
-from blocks.records.store import HoldExists, Records, holds
 from clock import DEFAULT_TIMEZONE, ManualTime, frozen
-from reconcile.decide import Action
-from reconcile.guard import GuardLimits, assess
-from reconcile.holds import Hold, HoldsUnreadable, apply_holds, expiry_from_text
-from reconcile.plan import build_plan, planned_changes
-from reconcile.report import RunReport
+from contract_sync.decide import Action
+from contract_sync.guard import GuardLimits, assess
+from contract_sync.holds import Hold, HoldsUnreadable, apply_holds, expiry_from_text
+from contract_sync.plan import build_plan, planned_changes
+from contract_sync.records.store import HoldExists, Records, holds
+from contract_sync.report import RunReport
 
 pytest_plugins = ["records_helpers"]  # the records databases (fixtures)
 ZONE = ZoneInfo(DEFAULT_TIMEZONE)

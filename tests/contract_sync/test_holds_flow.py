@@ -29,8 +29,8 @@ from sync_helpers import (
 )
 from test_holds import NOW
 
-from blocks.records.store import Records, holds, sqlite_url
 from clock import frozen
+from contract_sync.records.store import Records, holds, sqlite_url
 from flows.contract_sync import contract_sync
 from sandbox.stack import CHANGES_WEBHOOK, run_artifact
 from sandbox.world import synthetic_provider

@@ -30,8 +30,8 @@ from blocks.magnusbilling.client import (
     listing_of,
 )
 from blocks.magnusbilling.signing import encode_form, sign
-from reconcile.failures import failure_text
-from reconcile.texts import template
+from contract_sync.failures import failure_text
+from contract_sync.texts import template
 from sandbox.base import Record
 from sandbox.magnusbilling import MagnusBillingSandbox, make_user, root_user
 from sandbox.stack import SANDBOX_KEY

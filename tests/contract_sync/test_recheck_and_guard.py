@@ -6,11 +6,11 @@ import pandas as pd
 import pytest
 
 from blocks.magnusbilling.models import MagnusUser
-from reconcile.decide import Action
-from reconcile.guard import GuardLimits, assess
-from reconcile.plan import PlannedChange
-from reconcile.recheck import Recheck, Verdict, recheck
-from reconcile.status import Standing
+from contract_sync.decide import Action
+from contract_sync.guard import GuardLimits, assess
+from contract_sync.plan import PlannedChange
+from contract_sync.recheck import Recheck, Verdict, recheck
+from contract_sync.status import Standing
 
 
 def planned(action: Action, before: int, after: int, ixc: Standing) -> PlannedChange:

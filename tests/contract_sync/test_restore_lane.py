@@ -31,12 +31,12 @@ from sync_helpers import (
 
 from blocks.ixc.models import IxcContract, IxcStatusMapping
 from blocks.magnusbilling.models import MagnusUser
-from blocks.records.store import Records, sqlite_url
+from contract_sync.decide import Action
+from contract_sync.plan import build_plan, planned_changes
+from contract_sync.records.store import Records, sqlite_url
+from contract_sync.restore import restores_in, restores_only
 from flows.contract_restore import contract_restore
 from flows.contract_sync import contract_sync
-from reconcile.decide import Action
-from reconcile.plan import build_plan, planned_changes
-from reconcile.restore import restores_in, restores_only
 from sandbox.stack import CHANGES_WEBHOOK, run_artifact
 from sandbox.world import synthetic_provider
 from tasks.contract_sync.records import RECORDS_FILENAME

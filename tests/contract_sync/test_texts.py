@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 
 from blocks.ixc.client import ReadingStrategy
-from reconcile.decide import Action
-from reconcile.outcome import ChangeOutcome, Result
-from reconcile.report import RunReport
-from reconcile.texts import CATALOGUE, LANGUAGES, label, say
+from contract_sync.decide import Action
+from contract_sync.outcome import ChangeOutcome, Result
+from contract_sync.report import RunReport
+from contract_sync.texts import CATALOGUE, LANGUAGES, label, say
 
 ROOT = Path(__file__).resolve().parents[2]
 USED_KEY = re.compile(r"""\b(?:say|template)\(\s*[\w.]+,\s*["']([a-z_]+\.[A-Za-z_]+)["']""")
@@ -39,7 +39,7 @@ def test_every_text_exists_in_every_language_with_the_same_blanks(key: str) -> N
 def test_every_key_the_code_uses_exists() -> None:
     used = {
         key
-        for package in ("reconcile", "tasks", "flows", "deployments", "blocks", "sandbox")
+        for package in ("contract_sync", "tasks", "flows", "deployments", "blocks", "sandbox")
         for path in (ROOT / package).rglob("*.py")
         for key in USED_KEY.findall(path.read_text())
     }

@@ -40,9 +40,9 @@ from sync_helpers import (
 )
 
 from blocks.magnusbilling.client import MagnusBillingClient
+from contract_sync.holds import HoldProblem, HoldsUnreadable
+from contract_sync.outcome import Result
 from flows.contract_sync import contract_sync
-from reconcile.holds import HoldProblem, HoldsUnreadable
-from reconcile.outcome import Result
 from sandbox.asterisk import SAVE_BASE_SECONDS, SAVE_PER_ACCOUNT_SECONDS, SaveCost
 from sandbox.stack import decision_rows, run_artifact
 from sandbox.world import synthetic_provider

@@ -5,7 +5,7 @@ Magnus username (with a reason, who, when and an optional expiry) and every run 
 customer as `Held`, with the hold's reason and what the sync would have done without it. A
 hold that has expired stops holding by itself, and the run says so.
 
-Holds are kept in the records database (`blocks/records/store.py`, which says why a table and
+Holds are kept in the records database (`contract_sync/records/store.py`, which says why a table and
 not a Prefect Variable or block). This module holds the rules: what a valid hold is, when it
 holds, and what it does to a run's decision table.
 """
@@ -22,8 +22,8 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints, ValidationError
 
-from reconcile.decide import Action
-from reconcile.texts import DEFAULT_LANGUAGE, format_moment, label, say
+from contract_sync.decide import Action
+from contract_sync.texts import DEFAULT_LANGUAGE, format_moment, label, say
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 _VALUE_SHOWN = 40  # characters of a malformed value quoted in the error

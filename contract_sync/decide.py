@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from reconcile.status import Standing
+from contract_sync.status import Standing
 
 
 class Action(StrEnum):
@@ -15,7 +15,7 @@ class Action(StrEnum):
     ENABLE = "Enable"
     SKIP = "Skip"
     NOT_MANAGED = "NotManaged"
-    HELD = "Held"  # an operator's hold (reconcile/holds.py): never changed, whatever IXC says
+    HELD = "Held"  # an operator's hold (contract_sync/holds.py): never changed, whatever IXC says
 
 
 CHANGES = frozenset({Action.BLOCK, Action.UNBLOCK, Action.DISABLE, Action.ENABLE})

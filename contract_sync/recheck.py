@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from blocks.magnusbilling.models import MagnusUser
-from reconcile.decide import decide, target_active
-from reconcile.plan import PlannedChange
-from reconcile.status import magnus_standing_of
-from reconcile.texts import say
+from contract_sync.decide import decide, target_active
+from contract_sync.plan import PlannedChange
+from contract_sync.status import magnus_standing_of
+from contract_sync.texts import say
 
 
 class Verdict(StrEnum):

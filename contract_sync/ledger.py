@@ -36,8 +36,8 @@ from enum import StrEnum
 from pathlib import Path
 
 from clock import Clock
-from reconcile.plan import PlannedChange
-from reconcile.texts import say
+from contract_sync.plan import PlannedChange
+from contract_sync.texts import say
 
 LEDGER_VARIABLE = "contract-sync-ledger-path"  # Prefect Variable that may hold the path
 LEDGER_ENV = "CONTRACT_SYNC_LEDGER_PATH"

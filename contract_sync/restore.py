@@ -12,9 +12,9 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from reconcile.decide import HARMFUL, Action
-from reconcile.plan import PlannedChange
-from reconcile.texts import label, say
+from contract_sync.decide import HARMFUL, Action
+from contract_sync.plan import PlannedChange
+from contract_sync.texts import label, say
 
 RESTORES = frozenset({Action.UNBLOCK, Action.ENABLE})
 

@@ -16,12 +16,12 @@ from zoneinfo import ZoneInfo
 
 from blocks.ixc.models import IxcContract
 from blocks.magnusbilling.models import MagnusUser
-from reconcile.decide import CHANGES, Action
-from reconcile.history import HistoryEntry, as_number
-from reconcile.holds import Hold
-from reconcile.outcome import Result
-from reconcile.plan import contract_id
-from reconcile.texts import format_moment, label, say
+from contract_sync.decide import CHANGES, Action
+from contract_sync.history import HistoryEntry, as_number
+from contract_sync.holds import Hold
+from contract_sync.outcome import Result
+from contract_sync.plan import contract_id
+from contract_sync.texts import format_moment, label, say
 
 
 @dataclass(frozen=True)

@@ -55,8 +55,8 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from clock import Clock
-from reconcile.history import HistoryEntry
-from reconcile.holds import Hold, parse_holds
+from contract_sync.history import HistoryEntry
+from contract_sync.holds import Hold, parse_holds
 
 DEFAULT_RETENTION_DAYS = 400
 REPLACED = "replaced by a new hold"

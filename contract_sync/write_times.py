@@ -12,7 +12,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from reconcile.texts import say
+from contract_sync.texts import say
 
 
 def percentile(values: Sequence[float], share: float) -> float:

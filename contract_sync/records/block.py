@@ -10,8 +10,8 @@ from __future__ import annotations
 from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
 
-from blocks.records.store import DEFAULT_RETENTION_DAYS, Records
 from clock import Clock
+from contract_sync.records.store import DEFAULT_RETENTION_DAYS, Records
 
 
 class ContractSyncRecords(Block):

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import pandas as pd
 from pydantic import BaseModel, Field
 
-from reconcile.decide import HARMFUL, Action
-from reconcile.texts import say
+from contract_sync.decide import HARMFUL, Action
+from contract_sync.texts import say
 
 
 class GuardLimits(BaseModel):

@@ -17,9 +17,9 @@ from pydantic import BaseModel
 from blocks.errors import Problem
 from blocks.ixc.models import IxcContract, IxcStatusMapping
 from blocks.magnusbilling.models import INT64, MagnusUser
-from reconcile.decide import CHANGES, DECISIONS, Action, target_active
-from reconcile.status import Standing, ixc_standing, magnus_standing
-from reconcile.texts import DEFAULT_LANGUAGE, label, say, template
+from contract_sync.decide import CHANGES, DECISIONS, Action, target_active
+from contract_sync.status import Standing, ixc_standing, magnus_standing
+from contract_sync.texts import DEFAULT_LANGUAGE, label, say, template
 
 PLAN_COLUMNS = [
     "magnus_id",

@@ -9,12 +9,12 @@ from typing import Any
 
 import pandas as pd
 
-from reconcile.decide import CHANGES, Action
-from reconcile.holds import ExpiredHold
-from reconcile.outcome import ChangeOutcome, Result
-from reconcile.plan import PlannedChange
-from reconcile.texts import DEFAULT_LANGUAGE, label, say
-from reconcile.write_times import WriteTimes
+from contract_sync.decide import CHANGES, Action
+from contract_sync.holds import ExpiredHold
+from contract_sync.outcome import ChangeOutcome, Result
+from contract_sync.plan import PlannedChange
+from contract_sync.texts import DEFAULT_LANGUAGE, label, say
+from contract_sync.write_times import WriteTimes
 
 TABLE_COLUMNS = [
     "customer",

@@ -8,7 +8,7 @@ nothing: nothing happened to them. A Skip or a hold that is the same as the cust
 entry (same action, same reason) is not kept again run after run: the entry that started the
 streak says since when, the next different entry when it ended.
 
-Stored by `blocks/records/store.py`; the entries come from here (plain functions over the run
+Stored by `contract_sync/records/store.py`; the entries come from here (plain functions over the run
 report and the notification ledger).
 """
 
@@ -20,10 +20,10 @@ from typing import Any
 import pandas as pd
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from reconcile.decide import CHANGES, Action
-from reconcile.outcome import Result
-from reconcile.plan import PlannedChange
-from reconcile.report import RunReport
+from contract_sync.decide import CHANGES, Action
+from contract_sync.outcome import Result
+from contract_sync.plan import PlannedChange
+from contract_sync.report import RunReport
 
 REPEATABLE = frozenset({Action.SKIP, Action.HELD})  # kept once per streak, not every run
 

@@ -8,9 +8,9 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 
 from blocks.discord.models import Attachment, DiscordMessage, Embed, EmbedField, pack_embeds
-from reconcile.decide import Action
-from reconcile.plan import PlannedChange
-from reconcile.texts import label, say
+from contract_sync.decide import Action
+from contract_sync.plan import PlannedChange
+from contract_sync.texts import label, say
 
 COLOURS = {
     Action.BLOCK: 0xE74C3C,

@@ -20,10 +20,10 @@ import pandas as pd
 
 from blocks.errors import Problem
 from blocks.ixc.models import IxcContract, IxcStatusMapping
-from reconcile.decide import decide, target_active
-from reconcile.plan import PlannedChange
-from reconcile.status import Standing, ixc_standing, magnus_standing_of
-from reconcile.texts import label, say
+from contract_sync.decide import decide, target_active
+from contract_sync.plan import PlannedChange
+from contract_sync.status import Standing, ixc_standing, magnus_standing_of
+from contract_sync.texts import label, say
 
 
 @dataclass(frozen=True)
