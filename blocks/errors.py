@@ -21,6 +21,9 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from urllib.parse import quote
 
+from blocks.language import in_language
+from blocks.problems import PROBLEMS
+
 _TAGS = re.compile(r"<(script|style)[^>]*>.*?</\1>|<[^>]+>", re.DOTALL | re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
 _MASK = "***"
@@ -110,7 +113,7 @@ class Problem:
     """Something a read found wrong without failing: a code and its values (no customer data).
 
     Clients speak no operator's language: whoever shows a problem renders it from its code
-    (`describe`, with the texts of `contract_sync.texts`); `str()` is the English one, for logs.
+    (`describe`, with the texts of `blocks.problems`); `str()` is the English one, for logs.
     """
 
     code: str
@@ -119,13 +122,12 @@ class Problem:
     def describe(self, language: str) -> str:
         """In `language`; a value that is itself a Problem (an error's) is said in it too.
         Masked like an error's message: values that pass alone may not together."""
-        from contract_sync.texts import say  # the operators' vocabulary; no client depends on it
-
         values = {
             name: value.describe(language) if isinstance(value, Problem) else value
             for name, value in self.values.items()
         }
-        return redact(say(language, f"problem.{self.code}", **values))  # as an error's text
+        text = in_language(language, PROBLEMS[f"problem.{self.code}"]).format(**values)
+        return redact(text)  # as an error's text
 
     def __str__(self) -> str:
         return self.describe("en")

@@ -8,7 +8,7 @@ from pydantic import Field, SecretStr
 
 from blocks.discord.client import DiscordWebhook
 from blocks.http import RetryPolicy
-from contract_sync.texts import DEFAULT_LANGUAGE, Language
+from blocks.language import DEFAULT_LANGUAGE, Language
 
 
 class Discord(Block):
