@@ -14,7 +14,7 @@ from blocks.ixc.client import ReadingStrategy
 from contract_sync.decide import Action
 from contract_sync.outcome import ChangeOutcome, Result
 from contract_sync.report import RunReport
-from contract_sync.texts import CATALOGUE, LANGUAGES, label, say
+from contract_sync.texts import AREAS, CATALOGUE, LANGUAGES, label, say
 
 ROOT = Path(__file__).resolve().parents[2]
 USED_KEY = re.compile(r"""\b(?:say|template)\(\s*[\w.]+,\s*["']([a-z_]+\.[A-Za-z_]+)["']""")
@@ -34,6 +34,13 @@ def test_every_text_exists_in_every_language_with_the_same_blanks(key: str) -> N
     pt_br, english = CATALOGUE[key]
     assert pt_br.strip() and english.strip()
     assert fields(pt_br) == fields(english)
+
+
+def test_no_two_areas_give_the_same_key() -> None:
+    """The catalogue is the areas merged: a key in two of them would lose one text silently."""
+    keys = [key for area in AREAS for key in area]
+    assert sorted(key for key in set(keys) if keys.count(key) > 1) == []
+    assert len(CATALOGUE) == len(keys)
 
 
 def test_every_key_the_code_uses_exists() -> None:
