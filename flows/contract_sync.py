@@ -29,9 +29,10 @@ from prefect.states import State
 from pydantic import Field
 
 from clock import DEFAULT_TIMEZONE
+from contract_sync.approval import ApprovalRules
 from contract_sync.guard import GuardLimits
 from tasks.contract_sync.announcing import alert_on_failure, announce
-from tasks.contract_sync.approval import ApprovalRules, approved_changes
+from tasks.contract_sync.approval import approved_changes
 from tasks.contract_sync.reading import decide_every_customer, read_contracts, read_users
 from tasks.contract_sync.recording import record_history
 from tasks.contract_sync.reporting import final_state, label_as_dry_run, publish_report
