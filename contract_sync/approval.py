@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from contract_sync.guard import GuardLimits
+from contract_sync.guard import GuardLimits, GuardVerdict
 from contract_sync.texts import say
 
 
@@ -42,6 +42,16 @@ class Answer:
             note=self.note or say(language, "approval.no_note"),
         )
 
+    def refusal(self, why: str, timeout_seconds: int, language: str) -> str | None:
+        """Why nothing is written after this answer (`why`: the guard's verdict, said); None
+        when it approves."""
+        if self.decision is Decision.TIMED_OUT:
+            return say(language, "approval.stopped_timeout", why=why, seconds=timeout_seconds)
+        if self.decision is Decision.REJECTED:
+            note = self.note or say(language, "approval.no_note")
+            return say(language, "approval.stopped_rejected", why=why, note=note)
+        return None
+
 
 def format_time(moment: datetime, language: str) -> str:
     pattern = "%Y-%m-%d %H:%M" if language == "en" else "%d/%m/%Y %H:%M"
@@ -58,3 +68,11 @@ class ApprovalRules:
     timeout_seconds: int
     poll_seconds: float
     alert: bool  # tell the errors webhook
+
+
+def dry_run_note(verdict: GuardVerdict, language: str) -> str:
+    """What a dry run's report says about the approval a real run would need."""
+    key = (
+        "report.would_need_approval" if verdict.needs_approval else "report.would_not_need_approval"
+    )
+    return say(language, key, why=verdict.describe(language))

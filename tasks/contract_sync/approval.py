@@ -13,7 +13,7 @@ from datetime import timedelta
 from prefect.logging import get_run_logger
 from prefect.runtime import flow_run as flow_run_context
 
-from contract_sync.approval import ApprovalRules, Decision, format_time
+from contract_sync.approval import ApprovalRules, Decision, dry_run_note, format_time
 from contract_sync.guard import assess
 from contract_sync.messages import count_actions
 from contract_sync.outcome import Result
@@ -42,13 +42,7 @@ async def approved_changes(
     verdict = assess(report.plan, rules.limits, whole_base=not rules.ad_hoc)
     why = verdict.describe(language)
     if systems.ledger is None:
-        report.approval_note = say(
-            language,
-            "report.would_need_approval"
-            if verdict.needs_approval
-            else "report.would_not_need_approval",
-            why=why,
-        )
+        report.approval_note = dry_run_note(verdict, language)
         report.record(changes, Result.PLANNED, "")
         return []
     if not verdict.needs_approval:
@@ -94,14 +88,9 @@ async def approved_changes(
             counts=count_actions(changes),
             flow_run_id=flow_run_context.id,
         )
-    if answer.decision is Decision.TIMED_OUT:
-        stopped = say(language, "approval.stopped_timeout", why=why, seconds=rules.timeout_seconds)
-        return _stopped(report, changes, stopped)
-    if answer.decision is Decision.REJECTED:
-        note = answer.note or say(language, "approval.no_note")
-        return _stopped(
-            report, changes, say(language, "approval.stopped_rejected", why=why, note=note)
-        )
+    refusal = answer.refusal(why, rules.timeout_seconds, language)
+    if refusal is not None:
+        return _stopped(report, changes, refusal)
     get_run_logger().warning(say(language, "log.approved", note=answer.note or "-"))
     return await _still_standing(systems, changes, report)
 
