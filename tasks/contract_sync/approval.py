@@ -41,7 +41,7 @@ async def approved_changes(
     language = systems.language
     verdict = assess(report.plan, rules.limits, whole_base=not rules.ad_hoc)
     why = verdict.describe(language)
-    if systems.ledger is None:
+    if systems.dry_run:
         report.approval_note = dry_run_note(verdict, language)
         report.record(changes, Result.PLANNED, "")
         return []

@@ -68,18 +68,20 @@ class Systems:
     ixc: IxcClient
     clock: Clock
     run_id: str
+    # The run's dry_run parameter: decide and report, write nothing.
+    dry_run: bool
     # None in a dry run: it writes nothing, so it keeps no ledger and takes no lock.
     ledger: NotificationLedger | None
     # Holds and customer history (tasks/contract_sync/records.py); dry runs have them too.
     records: Records | None = None
 
+    def __post_init__(self) -> None:
+        if self.dry_run != (self.ledger is None):
+            raise ValueError("a dry run keeps no ledger, and a real run always has one")
+
     @property
     def language(self) -> str:
         return self.discord.language
-
-    @property
-    def dry_run(self) -> bool:
-        return self.ledger is None
 
 
 @dataclass(frozen=True)
@@ -174,8 +176,9 @@ async def connected(
             ixc,
             clock,
             run_id,
-            notification_ledger,
-            records,
+            dry_run=dry_run,
+            ledger=notification_ledger,
+            records=records,
         )
 
 
