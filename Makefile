@@ -68,11 +68,16 @@ DATE_FREE_FLOW_TESTS := tests/contract_sync/test_contract_sync_flow.py \
 	tests/contract_sync/test_run_lock.py tests/contract_sync/test_crash_safety.py \
 	tests/contract_sync/test_faults.py tests/contract_sync/test_retries.py \
 	tests/contract_sync/test_secrets.py tests/contract_sync/test_bad_inputs.py
+# Each pass spreads its tests over TEST_PROCESSES processes (a flow test mostly waits: saves one
+# at a time, locks, retries); tests/conftest.py keeps a module in one process and starts the
+# longest groups (Docker, deployed, flows) first.
+TEST_PROCESSES ?= 4
+PARALLEL := -n $(TEST_PROCESSES) --dist loadgroup --no-loadscope-reorder
 test: install lint docker-tools
-	$(BIN)/python -m pytest -q
-	$(BIN)/python tests/clock_moved.py --days 400 -q -m '$(ONCE_ONLY)' \
+	$(BIN)/python -m pytest -q $(PARALLEL)
+	$(BIN)/python tests/clock_moved.py --days 400 -q $(PARALLEL) -m '$(ONCE_ONLY)' \
 		$(addprefix --ignore=,$(DATE_FREE_FLOW_TESTS))
-	$(BIN)/python tests/clock_moved.py --days 3000 -q -m '$(ONCE_ONLY)' tests/subscription_events
+	$(BIN)/python tests/clock_moved.py --days 3000 -q $(PARALLEL) -m '$(ONCE_ONLY)' tests/subscription_events
 
 # The Docker deployment's test (tests/deployed/test_docker.py) starts a Docker daemon of its own:
 # it needs root and Debian's docker.io, debootstrap and docker-registry. In CI (root, CI=true)

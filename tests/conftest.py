@@ -25,6 +25,32 @@ os.environ.setdefault("PREFECT_LOGGING_TO_API_BATCH_INTERVAL", "0.3")
 
 import pytest  # noqa: E402
 
+# `make test` spreads the suite over processes (pytest-xdist, `--dist loadgroup`): most of a flow
+# test's time is waiting (saves one at a time, locks, retries), not CPU. Each process has its
+# own Prefect test server. A test module stays in one process so its module fixtures start once,
+# except the deployed tests, one group per Prefect backend; the longest groups start first.
+_FIRST = ("docker", "deployed", "prefect")
+
+
+def _group(item: pytest.Item) -> str:
+    group = item.nodeid.split("::", 1)[0]
+    callspec = getattr(item, "callspec", None)
+    if item.get_closest_marker("deployed") is not None and callspec is not None:
+        group += "[" + "-".join(str(value) for value in callspec.params.values()) + "]"
+    return group
+
+
+def _start_order(item: pytest.Item) -> int:
+    marked = [item.get_closest_marker(name) is not None for name in _FIRST]
+    return marked.index(True) if True in marked else len(_FIRST)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=_start_order)
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(_group(item)))
+
 
 @pytest.fixture(scope="session")
 def prefect_harness() -> Iterator[None]:
