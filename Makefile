@@ -92,6 +92,7 @@ docker-tools:
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff format .
@@ -178,4 +179,4 @@ constraints: install
 	mv constraints.txt.new constraints.txt
 
 clean:
-	rm -rf $(VENV) .prefect .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .prefect .pytest_cache .ruff_cache .mypy_cache *.egg-info

@@ -83,7 +83,7 @@ async def measure(stack: SandboxStack, options: argparse.Namespace, ledger: Path
     magnus.reset_counters()
     common = {"magnus_block": BLOCK, "ixc_block": BLOCK, "discord_block": BLOCK}
     common["ledger_path"] = str(ledger)
-    hourly = asyncio.create_task(contract_sync(**common, **APPROVED, return_state=True))
+    hourly = asyncio.ensure_future(contract_sync(**common, **APPROVED, return_state=True))
     while True:  # the hourly run is writing blocks
         if any(magnus.user(uid)["active"] == 4 for uid in to_block):
             break

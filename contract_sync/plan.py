@@ -7,8 +7,9 @@ read completely and mean something we know; every other case gets a Skip with th
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from string import Formatter
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -129,7 +130,7 @@ def build_plan(
     well_formed = plan["contract_id"].notna()
     too_large = np.zeros(len(plan), dtype=bool)
     for position in np.flatnonzero(~well_formed.to_numpy()):
-        number = contract_number(users[position].contract_ref)
+        number = contract_number(users[int(position)].contract_ref)
         too_large[position] = number is not None and number > MAX_CONTRACT_ID
 
     ixc = pd.DataFrame(
@@ -229,7 +230,8 @@ def planned_changes(plan: pd.DataFrame) -> list[PlannedChange]:
             duplicate_contract=bool(row.duplicate_contract),
             reason=row.reason,
         )
-        for row in rows.itertuples(index=False)
+        # a frame's rows: pandas-stubs types their fields as any scalar, not as our columns
+        for row in cast("Iterator[Any]", rows.itertuples(index=False))
     ]
 
 
@@ -257,7 +259,7 @@ def _active_shown(plan: pd.DataFrame, users: Sequence[MagnusUser], language: str
     unusable = [(i, repr(u.active_text)) for i, u in enumerate(users) if u.active_text]
     if unusable:
         positions, texts = zip(*unusable, strict=True)
-        shown.iloc[list(positions)] = list(texts)
+        shown.iloc[list(positions)] = list(texts)  # type: ignore[call-overload]  # pandas-stubs: no list of values
     return shown
 
 

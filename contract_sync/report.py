@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,7 +111,7 @@ class RunReport:
             rows = rows[~rows["action"].isin(_QUIET_ACTIONS)]
         return [self._row(record) for record in rows.to_dict("records")]
 
-    def _row(self, record: dict[str, Any]) -> dict[str, Any]:
+    def _row(self, record: Mapping[Hashable, Any]) -> dict[str, Any]:
         outcome = self.outcomes.get(int(record["magnus_id"]))
         after = record["magnus_active"]
         if outcome is not None and outcome.magnus_after is not None:

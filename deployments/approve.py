@@ -47,7 +47,8 @@ async def waiting_runs(name: str | None = None) -> list[FlowRun]:
 
 async def discord_language(block: str) -> str:
     try:
-        return (await Discord.aload(block)).language
+        discord: Discord = await Discord.aload(block)
+        return discord.language
     except ValueError:  # no such block: the default language
         return DEFAULT_LANGUAGE
 

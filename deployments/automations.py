@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import json
 from datetime import timedelta
+from uuid import UUID
 
 from prefect.automations import Automation, CallWebhook, EventTrigger, Posture
 from prefect.blocks.webhook import Webhook
@@ -107,7 +108,7 @@ def quiet_payload(language: str) -> str:
     )
 
 
-def automations(webhook_block_id: object, language: str) -> list[Automation]:
+def automations(webhook_block_id: UUID, language: str) -> list[Automation]:
     """One automation per watched flow, then the proactive one, in `NAME_KEYS` order."""
     return [
         *(
@@ -152,7 +153,7 @@ def automations(webhook_block_id: object, language: str) -> list[Automation]:
 
 async def install(discord_block: str = "default") -> list[str]:
     """Create or update the webhook block and the automations; what was done, one line each."""
-    discord = await Discord.aload(discord_block)
+    discord: Discord = await Discord.aload(discord_block)
     url = discord.errors_webhook_url or discord.webhook_url
     webhook = Webhook(url=url, headers={"Content-Type": "application/json"})
     webhook_id = await webhook.save(WEBHOOK_BLOCK, overwrite=True)

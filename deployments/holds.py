@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import builtins
 import getpass
 import sys
 
@@ -37,7 +38,8 @@ from tasks.contract_sync.records import open_records, operators_location
 
 async def operators_language(discord_block: str) -> str:
     try:
-        return (await Discord.aload(discord_block)).language
+        discord: Discord = await Discord.aload(discord_block)
+        return discord.language
     except ValueError:  # no Discord block (yet): the default
         return DEFAULT_LANGUAGE
 
@@ -108,7 +110,7 @@ class Command:
         print("\n".join(aligned_table(header, [self._row(hold) for hold in holds])))
         return 0
 
-    def _row(self, hold: Hold) -> list[str]:
+    def _row(self, hold: Hold) -> builtins.list[str]:  # `list` alone: the command above
         now, zone, language = self.clock.now(), self.clock.zone, self.language
         if hold.holds_at(now):
             state = self.say("holds_cli.active")
@@ -142,7 +144,7 @@ class Command:
 
 async def run(options: argparse.Namespace) -> int:
     language = await operators_language(options.discord_block)
-    magnus = await MagnusBilling.aload(options.magnus_block)
+    magnus: MagnusBilling = await MagnusBilling.aload(options.magnus_block)
     location = await operators_location(
         options.records_block, options.ledger_path, magnus.base_url, language
     )

@@ -36,7 +36,7 @@ from sandbox.stack import CHANGES_WEBHOOK, SandboxStack, run_artifact, running_s
 from sandbox.world import demo_provider
 from tasks.contract_sync.reporting import DECISIONS_KEY
 
-APPROVED_FIRST_SYNC = {"max_harmful_share": 1.0, "max_harmful_count": 500}
+APPROVED_FIRST_SYNC: dict[str, Any] = {"max_harmful_share": 1.0, "max_harmful_count": 500}
 QUIET = {label(LANGUAGE, "action", a) for a in (Action.NO_CHANGE, Action.NOT_MANAGED)}
 SHORTENED = {"customer": 28, "reason": 60, "result": 40}
 DEMO_TAG = "demo"
@@ -64,7 +64,7 @@ def one_passing_outage(stack: SandboxStack) -> FaultRule:
 def state_text(state: State[Any]) -> str:
     """A run's final state as operators read it: its name in their language, and its message."""
     default_name = state.type.value.title()
-    name = say(LANGUAGE, f"state.{default_name}") if state.name == default_name else state.name
+    name = say(LANGUAGE, f"state.{default_name}") if state.name == default_name else str(state.name)
     return f"{name} - {state.message}" if state.message else name
 
 
@@ -75,6 +75,7 @@ def shortened(text: object, width: int) -> str:
 
 async def decisions(state: State[Any]) -> pd.DataFrame:
     """The run's decisions table exactly as the Prefect UI shows it to an operator."""
+    assert state.state_details.flow_run_id is not None  # a flow run's state names its run
     rows = await run_artifact(state.state_details.flow_run_id, DECISIONS_KEY)
     return pd.DataFrame(json.loads(rows))
 

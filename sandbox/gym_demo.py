@@ -23,6 +23,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
@@ -235,11 +236,15 @@ def add_an_item_later(gym: GymErp) -> dict[str, str]:
 
 def print_outcome(engine: Engine, shown: dict[str, str]) -> None:
     with engine.connect() as connection:
-        states = dict(connection.execute(select(events.c.id_guid, events.c.processado)).all())
+        states = dict(
+            connection.execute(select(events.c.id_guid, events.c.processado)).tuples().all()
+        )
         reasons = dict(
             connection.execute(
                 select(sync_log.c.id_evento, sync_log.c.descricao).order_by(sync_log.c.id)
-            ).all()
+            )
+            .tuples()
+            .all()
         )
     print(f"\n{'':2}{'evento (id_guid)':38} {'':3} {'o que mostra':52} rec_log_sync")
     for guid, meaning in shown.items():
@@ -276,7 +281,7 @@ async def run_demo(directory: Path) -> None:
             DEMO_BLOCK, overwrite=True
         )
         print(f"Pagar.me sandbox em {urls['gateway']}{BASE_PATH}; executando o flow...")
-        blocks = dict.fromkeys(
+        blocks: dict[str, Any] = dict.fromkeys(
             ("erp_block", "mundipagg_block", "card_key_block", "discord_block"), DEMO_BLOCK
         )
         await subscription_events(**blocks)

@@ -605,6 +605,8 @@ def _sql_compare(column: str, left: Any, right: Any) -> int | None:
     """MariaDB comparison of a column value with a bound parameter (-1/0/1, None for NULL)."""
     if left is None or right is None:
         return None
+    a: float | str
+    b: float | str
     if column in NUMERIC_COLUMNS or not isinstance(right, str):
         a, b = _as_number(left), _as_number(right)
     else:
@@ -893,11 +895,11 @@ def _stored_value(column: str, value: Any) -> Any:
             raise _SqlError(_out_of_range(column))
         return f"{number:.4f}"
     if numeric:
-        number = max(-_PHP_INT_MAX - 1, min(_PHP_INT_MAX, php_intval(text)))
+        integer = max(-_PHP_INT_MAX - 1, min(_PHP_INT_MAX, php_intval(text)))
         bits = 8 if column in _TINYINT else 16 if column in _SMALLINT else 32
-        if not -(2 ** (bits - 1)) <= number < 2 ** (bits - 1):
+        if not -(2 ** (bits - 1)) <= integer < 2 ** (bits - 1):
             raise _SqlError(_out_of_range(column))
-        return number
+        return integer
     return text
 
 

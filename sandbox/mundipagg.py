@@ -28,7 +28,7 @@ import calendar
 import json
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -547,7 +547,7 @@ class MundipaggSandbox(SandboxBase):
             return 200, dict(invoice)
 
 
-def _page(request: Request, records: list[Record]) -> Record:
+def _page(request: Request, records: Sequence[Record]) -> Record:
     """One page of a listing (`page`, `size` up to 100) with absolute links to its neighbours."""
     query = request.query_params
     try:

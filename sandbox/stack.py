@@ -11,7 +11,7 @@ import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -66,6 +66,7 @@ class SandboxStack:
     ixc: IxcSandbox
     discord: DiscordSandbox
     urls: dict[str, str]
+    drifted: dict[int, str] = field(default_factory=dict)  # the provider's `drifted`
 
     def blocks(self, **magnus_options: Any) -> tuple[MagnusBilling, Ixc, Discord]:
         """Blocks pointing at this stack."""
@@ -108,7 +109,9 @@ def running_stack(
     )
     discord = DiscordSandbox([CHANGES_WEBHOOK, ERRORS_WEBHOOK], latency=latency)
     with serve_all(magnus=magnus.app, ixc=ixc.app, discord=discord.app) as urls:
-        yield SandboxStack(magnus=magnus, ixc=ixc, discord=discord, urls=urls)
+        yield SandboxStack(
+            magnus=magnus, ixc=ixc, discord=discord, urls=urls, drifted=provider.drifted
+        )
 
 
 async def decision_rows(

@@ -40,7 +40,7 @@ def moved_now(days: int, today: date) -> datetime:
 
 def faketime_library() -> Path:
     try:
-        import libfaketime  # type: ignore[import-untyped]
+        import libfaketime  # type: ignore[import-untyped]  # libfaketime ships no types
     except ImportError:
         libfaketime = None
     if libfaketime is not None:

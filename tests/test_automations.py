@@ -7,6 +7,7 @@ from uuid import uuid4
 import pytest
 from prefect.automations import Automation, CallWebhook, EventTrigger, Posture
 from prefect.client.orchestration import get_client
+from prefect.events.schemas.events import ResourceSpecification
 
 from blocks.discord.block import Discord
 from contract_sync.texts import say
@@ -24,7 +25,8 @@ def watched_events(language: str = "pt-BR") -> dict[str, set[str]]:
         trigger = automation.trigger
         assert isinstance(trigger, EventTrigger)
         if trigger.posture == Posture.Reactive:
-            flow = trigger.match_related.root["prefect.resource.name"]  # type: ignore[union-attr]
+            assert isinstance(trigger.match_related, ResourceSpecification), "one related spec"
+            flow = trigger.match_related.root["prefect.resource.name"]
             assert isinstance(flow, str), "one flow per automation"
             assert flow not in found
             found[flow] = set(trigger.expect)

@@ -21,7 +21,8 @@ from uuid import UUID
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from prefect.client.schemas.objects import Flow, FlowRun, State
+from prefect.client.schemas.objects import FlowRun, State
+from prefect.flows import Flow
 from prefect.logging import get_run_logger
 from prefect.utilities.urls import url_for
 
@@ -76,7 +77,7 @@ async def post_alert(
         )
 
 
-async def alert_on_failure(flow: Flow, flow_run: FlowRun, state: State[Any]) -> None:
+async def alert_on_failure(flow: Flow[..., Any], flow_run: FlowRun, state: State[Any]) -> None:
     """`on_failure` hook: tell the errors webhook a run failed, with its state message.
 
     Crashed and Late runs are the Prefect automations' (deployments/automations.py): this
@@ -87,7 +88,7 @@ async def alert_on_failure(flow: Flow, flow_run: FlowRun, state: State[Any]) -> 
     if params.get("dry_run") or not params.get("notify", True):
         return
     try:
-        discord = await Discord.aload(params.get("discord_block", "default"))
+        discord: Discord = await Discord.aload(params.get("discord_block", "default"))
     except Exception as error:  # no block, no alert: said in the run's log
         get_run_logger().error(
             say(DEFAULT_LANGUAGE, "log.no_discord_block", error=type(error).__name__)
@@ -220,7 +221,7 @@ async def post_in_order(
     poster = post_message.with_options(**retry_options(discord.retry_policy()))
     language = discord.language
     for position, item in enumerate(outgoing):
-        state = await poster(webhook, item.message, discord, return_state=True)
+        state = await poster(webhook, item.message, discord, return_state=True)  # type: ignore[misc]  # Prefect types an async task's State as not awaited
         error = await state.aresult(raise_on_failure=False) if state.is_failed() else None
         if error is not None:
             why = (

@@ -8,7 +8,7 @@ a note to the reason). Nothing is written.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from prefect.utilities.urls import url_for
 
@@ -56,7 +56,7 @@ async def explain_customer(systems: Systems, username: str) -> Explanation:
             systems.magnus_config.block_status,
             language,
         )
-        decision = held_plan(systems, plan)[0].iloc[0].to_dict()
+        decision = cast("dict[str, Any]", held_plan(systems, plan)[0].iloc[0].to_dict())
     history, total = records.history_of(
         systems.magnus_config.base_url,
         magnus_id=user.id if user is not None else None,

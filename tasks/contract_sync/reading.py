@@ -196,7 +196,7 @@ async def decide_every_customer(
     interrupted earlier run left unconfirmed are settled from what Magnus now says (unless
     `settle_interrupted` is False: a lane that runs beside the hourly run must not take the
     hourly run's writes in flight for interrupted ones)."""
-    plan = join_and_classify(systems, quote(users), quote(contracts))
+    plan = join_and_classify(systems, quote(users), quote(contracts))  # type: ignore[call-overload]  # Prefect: quote() not in a task's argument types
     plan, expired_holds = held_plan(systems, plan)  # operators' holds: Held, never written
     if systems.ledger is not None and settle_interrupted:
         systems.ledger.prune()

@@ -88,7 +88,7 @@ async def record_history(systems: Systems, report: RunReport) -> None:
     if systems.records is None:
         return
     try:
-        state = await record_run(systems, report, return_state=True)
+        state = await record_run(systems, report, return_state=True)  # type: ignore[misc]  # Prefect types an async task's State as not awaited
         error = None if state.is_completed() else await state.aresult(raise_on_failure=False)
     except Exception as unexpected:  # even Prefect failing to run the task hides no change
         error = unexpected

@@ -179,7 +179,7 @@ async def remember_location(
         writer = await _deployments_writer(magnus_url, location, ledger_path, records_block)
         if writer is None:
             return
-        if await Variable.aget(writer.variable, default=None) != writer.entry():
+        if await Variable.aget(writer.variable) != writer.entry():
             await Variable.aset(writer.variable, writer.entry(), overwrite=True)
     except Exception as error:  # the run goes on; the commands keep what they knew
         get_logger(__name__).warning(
@@ -203,7 +203,8 @@ async def _deployments_writer(
         return None
     if _ledger_env(flow_run.job_variables) not in (None, _ledger_env(deployment.job_variables)):
         return None
-    name = f"{context.flow.name}/{deployment.name}" if context is not None else deployment.name
+    flow = context.flow if context is not None else None
+    name = f"{flow.name}/{deployment.name}" if flow is not None else deployment.name
     return Writer(str(flow_run.deployment_id), name, magnus_url, location)
 
 
@@ -218,7 +219,7 @@ async def open_records(location: Location, clock: Clock, language: str) -> Recor
     if "records_block" in location:
         name = location["records_block"]
         try:
-            config = await ContractSyncRecords.aload(name)
+            config: ContractSyncRecords = await ContractSyncRecords.aload(name)
         except ValueError:
             raise RecordsUnavailable(say(language, "records.no_block", name=name)) from None
         url, options = config.url.get_secret_value(), {"retention_days": config.retention_days}

@@ -199,7 +199,7 @@ async def apply_changes(
 
 async def _written(systems: Systems, change: PlannedChange) -> ChangeOutcome:
     writer = apply_change.with_options(**retry_options(systems.magnus_config.retry_policy()))
-    state = await writer(systems, change, return_state=True)
+    state = await writer(systems, change, return_state=True)  # type: ignore[misc]  # Prefect types an async task's State as not awaited
     result = await state.aresult(raise_on_failure=False)
     if isinstance(result, ChangeOutcome):
         return result

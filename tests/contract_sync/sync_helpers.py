@@ -177,7 +177,14 @@ def stack(
     discord = DiscordSandbox(list(webhooks))
     tamper = {"magnus": Tamper(magnus.app), "ixc": Tamper(ixc.app), "discord": Tamper(discord.app)}
     with serve_all(**tamper) as urls:
-        yield Stack(magnus=magnus, ixc=ixc, discord=discord, urls=urls, tamper=tamper)
+        yield Stack(
+            magnus=magnus,
+            ixc=ixc,
+            discord=discord,
+            urls=urls,
+            drifted=provider.drifted,
+            tamper=tamper,
+        )
 
 
 def refill(running: Stack, provider: Provider, seed: int = 0) -> None:
@@ -192,6 +199,7 @@ def refill(running: Stack, provider: Provider, seed: int = 0) -> None:
         provider.ixc_contracts, provider.ixc_clientes, token=IXC_TOKEN, seed=seed
     )
     running.discord = DiscordSandbox([CHANGES_WEBHOOK, ERRORS_WEBHOOK])
+    running.drifted = provider.drifted
     for system, tamper in running.tamper.items():
         tamper.rules.clear()
         tamper.app = getattr(running, system).app

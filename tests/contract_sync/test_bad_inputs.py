@@ -380,7 +380,6 @@ def sandbox(served, tmp_path: Path) -> tuple[Stack, str, Path, int]:
     running, name = served
     provider = fresh_provider()
     refill(running, provider)
-    running.drifted = provider.drifted  # type: ignore[attr-defined]
     blocks = [uid for uid, action in sorted(provider.drifted.items()) if action == "block"]
     victim = blocks[0]  # a paying customer wrongly blocked is the costliest mistake
     return running, name, tmp_path / "ledger.sqlite3", victim
@@ -396,7 +395,7 @@ def test_the_catalogue_is_big_enough():
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 async def test_bad_input_gives_a_clear_reason_and_no_wrong_write(sandbox, case: Case):
     running, name, ledger, victim = sandbox
-    drifted: dict[int, str] = running.drifted  # type: ignore[attr-defined]
+    drifted: dict[int, str] = running.drifted
     assert victim in drifted
     before = actives(running)
     case.spoil(running, victim)

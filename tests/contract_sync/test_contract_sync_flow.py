@@ -40,7 +40,6 @@ PREFECT_OWN_LINES = ("Beginning flow run", "View at", "Finished in state", "Crea
 def synthetic(prefect_harness: None) -> Iterator[SandboxStack]:
     provider = synthetic_provider(customers=300, contracts=600, drift=0.05, seed=11)
     with running_stack(provider, seed=3, save_cost_scale=SAVE_COST_SCALE) as stack:
-        stack.drifted = provider.drifted  # type: ignore[attr-defined]
         stack.save_blocks()
         yield stack
 

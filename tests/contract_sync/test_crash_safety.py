@@ -50,7 +50,6 @@ ROOT = Path(__file__).resolve().parents[2]
 def drifted(prefect_harness: None, tmp_path: Path) -> Iterator[tuple[Stack, str, Path]]:
     provider = synthetic_provider(customers=80, contracts=120, drift=0.2, seed=21)
     with stack(provider) as sandbox:
-        sandbox.drifted = provider.drifted  # type: ignore[attr-defined]
         name = unique("crash")
         save_fast_blocks(sandbox, name, timeout=60)
         yield sandbox, name, tmp_path / "ledger.sqlite3"
@@ -89,21 +88,21 @@ async def kill_when(process: subprocess.Popen[bytes], condition, within: float =
 
 def assert_all_right(sandbox: Stack, before: dict[int, int]) -> None:
     after = actives(sandbox)
-    drifted = sandbox.drifted  # type: ignore[attr-defined]
+    drifted = sandbox.drifted
     assert {uid for uid in after if after[uid] != before[uid]} == set(drifted)
     for uid, action in drifted.items():
         assert after[uid] in TARGET[action], (uid, action)
 
 
 def assert_announced_once(sandbox: Stack) -> None:
-    drifted = sandbox.drifted  # type: ignore[attr-defined]
+    drifted = sandbox.drifted
     expected = Counter(sandbox.magnus.users[uid]["username"] for uid in drifted)
     assert Counter(announced_usernames(sandbox)) == expected
 
 
 async def test_killed_mid_apply_then_rerun_writes_once_and_announces_once(drifted):
     sandbox, name, ledger = drifted
-    changes = len(sandbox.drifted)  # type: ignore[attr-defined]
+    changes = len(sandbox.drifted)
     assert changes >= 8
     before = actives(sandbox)
     # Saves 1-3 go through; save 4 reaches Magnus (the status changes) but its answer never
@@ -143,7 +142,7 @@ async def test_killed_mid_apply_then_rerun_writes_once_and_announces_once(drifte
 
 async def test_killed_while_announcing_then_rerun_sends_only_what_was_not_sent(drifted):
     sandbox, name, ledger = drifted
-    changes = len(sandbox.drifted)  # type: ignore[attr-defined]
+    changes = len(sandbox.drifted)
     assert changes > 10, "needs two announcement messages"
     before = actives(sandbox)
     # The first announcement message is delivered; the second hangs, then the process dies.

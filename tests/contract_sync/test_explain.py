@@ -46,7 +46,6 @@ def synced(prefect_harness: None, tmp_path: Path) -> Iterator[tuple[Stack, str, 
     """A provider synchronised once, with one drifted customer held before the second run."""
     provider = synthetic_provider(customers=40, contracts=60, drift=0.3, seed=3)
     with stack(provider) as sandbox:
-        sandbox.drifted = provider.drifted  # type: ignore[attr-defined]
         name = unique("explain")
         save_fast_blocks(sandbox, name)
         ledger = tmp_path / "ledger.sqlite3"
@@ -63,7 +62,7 @@ def options(name: str, ledger: Path) -> list[str]:
 
 
 def drifted(sandbox: Stack, action: str) -> list[int]:
-    return sorted(uid for uid, what in sandbox.drifted.items() if what == action)  # type: ignore[attr-defined]
+    return sorted(uid for uid, what in sandbox.drifted.items() if what == action)
 
 
 def secrets(sandbox: Stack) -> list[str]:
@@ -96,7 +95,7 @@ def test_why_is_this_customer_blocked_in_one_command(synced, capsys):
 
 def test_a_held_customer_is_explained_with_the_hold_and_what_the_sync_would_do(synced, capsys):
     sandbox, name, ledger, _ = synced
-    uid = sorted(set(sandbox.magnus.users) - set(sandbox.drifted) - {1})[0]  # type: ignore[attr-defined]
+    uid = sorted(set(sandbox.magnus.users) - set(sandbox.drifted) - {1})[0]
     username = sandbox.magnus.users[uid]["username"]
     contract = int(sandbox.magnus.users[uid]["dist"])
     sandbox.ixc.update_contract(contract, status="A", status_internet="CA")  # now unpaid

@@ -49,7 +49,6 @@ pytestmark = pytest.mark.prefect
 def sandbox(prefect_harness: None, tmp_path: Path) -> Iterator[tuple[Stack, str, Path]]:
     provider = synthetic_provider(customers=40, contracts=60, drift=0.25, seed=7)
     with stack(provider) as running:
-        running.drifted = provider.drifted  # type: ignore[attr-defined]
         name = unique("faults")
         save_fast_blocks(running, name)
         yield running, name, tmp_path / "ledger.sqlite3"
@@ -57,7 +56,7 @@ def sandbox(prefect_harness: None, tmp_path: Path) -> Iterator[tuple[Stack, str,
 
 def assert_right_and_announced_once(sandbox: Stack, before: dict[int, int]) -> None:
     after = actives(sandbox)
-    drifted = sandbox.drifted  # type: ignore[attr-defined]
+    drifted = sandbox.drifted
     assert {uid for uid in after if after[uid] != before[uid]} == set(drifted)
     for uid, action in drifted.items():
         assert after[uid] in TARGET[action]
@@ -87,7 +86,7 @@ async def test_every_fault_kind_once_on_every_system_is_retried_and_the_run_is_r
     assert running.discord.faults.injected[kind] == 1
     assert_right_and_announced_once(running, before)
     # a save whose answer was lost (truncated) is found done on re-read: never written twice
-    assert running.magnus.saves <= len(running.drifted) + 1  # type: ignore[attr-defined]
+    assert running.magnus.saves <= len(running.drifted) + 1
 
 
 async def test_an_ixc_batch_that_keeps_failing_skips_its_customers_and_fails_the_run(sandbox):
@@ -95,7 +94,7 @@ async def test_an_ixc_batch_that_keeps_failing_skips_its_customers_and_fails_the
     _, ixc, _ = fast_blocks(running)
     ixc.batch_size, ixc.page_size = 5, 5  # 8 IN batches beat 12 pages: read by id
     await asave_blocks(name, ixc)
-    drifted = running.drifted  # type: ignore[attr-defined]
+    drifted = running.drifted
     victim = sorted(drifted)[0]
     victim_contract = str(running.magnus.users[victim]["dist"])
     # every listing whose IN filter names the victim's contract fails, forever (an outage)
@@ -161,7 +160,7 @@ async def test_permanent_write_errors_are_not_retried(sandbox):
     )
     state = await run(name, ledger, **NO_GUARD)
     assert state.is_failed()
-    changes = len(running.drifted)  # type: ignore[attr-defined]
+    changes = len(running.drifted)
     assert refused.fired == changes, "one try per change: validation is permanent"
     assert f"{changes} alteração(ões) falharam" in state.message
     assert actives(running) == before
@@ -182,7 +181,7 @@ async def test_a_save_answered_as_failed_that_was_written_counts_as_applied(sand
     before = actives(running)
     state = await run(name, ledger, **NO_GUARD)
     assert state.is_completed(), state.message
-    assert running.magnus.saves == len(running.drifted)  # type: ignore[attr-defined]
+    assert running.magnus.saves == len(running.drifted)
     assert_right_and_announced_once(running, before)
 
 
@@ -217,13 +216,13 @@ async def test_discord_down_keeps_the_changes_lists_them_and_the_next_run_announ
     state = await run(name, ledger, **NO_GUARD)
     assert state.is_failed()
     assert "mensagem(ns) do Discord não enviadas" in state.message
-    changes = len(running.drifted)  # type: ignore[attr-defined]
+    changes = len(running.drifted)
     assert f"{changes} alteração(ões) aplicadas ainda não avisadas" in state.message
     after = actives(running)
-    assert {uid for uid in after if after[uid] != before[uid]} == set(running.drifted)  # type: ignore[attr-defined]
+    assert {uid for uid in after if after[uid] != before[uid]} == set(running.drifted)
     summary = await run_artifact(state.state_details.flow_run_id, "contract-sync-summary")
     assert "Alterações aplicadas ainda não avisadas" in summary
-    for uid in running.drifted:  # type: ignore[attr-defined]
+    for uid in running.drifted:
         assert running.magnus.users[uid]["username"] in summary
 
     running.discord.faults.clear()
@@ -274,7 +273,7 @@ async def test_an_unexpected_error_while_posting_still_publishes_the_report(sand
     assert "Alterações aplicadas ainda não avisadas" in summary
     assert token not in summary and token not in state.message
     assert {uid for uid, a in actives(running).items() if a != before[uid]} == set(
-        running.drifted  # type: ignore[attr-defined]
+        running.drifted
     ), "the changes stay applied"
 
 
@@ -291,5 +290,5 @@ async def test_an_unexpected_error_while_preparing_notifications_still_publishes
     assert state.is_failed()
     summary = await run_artifact(state.state_details.flow_run_id, "contract-sync-summary")
     assert "avisos não enviados: erro inesperado KeyError" in summary
-    changes = len(running.drifted)  # type: ignore[attr-defined]
+    changes = len(running.drifted)
     assert f"{changes} alteração(ões) aplicadas ainda não avisadas" in state.message

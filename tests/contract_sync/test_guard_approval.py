@@ -45,14 +45,13 @@ GUARDED = {"max_harmful_share": 0.5, "max_harmful_count": 1, "approval_poll_seco
 def guarded(prefect_harness: None, tmp_path: Path) -> Iterator[tuple[Stack, str, Path]]:
     provider = synthetic_provider(customers=40, contracts=60, drift=0.4, seed=5)
     with stack(provider) as sandbox:
-        sandbox.drifted = provider.drifted  # type: ignore[attr-defined]
         name = unique("guard")
         save_fast_blocks(sandbox, name)
         yield sandbox, name, tmp_path / "ledger.sqlite3"
 
 
 def harmful(sandbox: Stack) -> int:
-    drifted = sandbox.drifted  # type: ignore[attr-defined]
+    drifted = sandbox.drifted
     return sum(1 for action in drifted.values() if action in ("block", "disable"))
 
 
@@ -112,8 +111,8 @@ async def test_approval_applies_the_changes_after_showing_counts_and_a_sample(gu
     state = await asyncio.wait_for(running, 60)
     assert state.is_completed(), state.message
     after = actives(sandbox)
-    assert {uid for uid in after if after[uid] != before[uid]} == set(sandbox.drifted)  # type: ignore[attr-defined]
-    assert len(announced_usernames(sandbox)) == len(sandbox.drifted)  # type: ignore[attr-defined]
+    assert {uid for uid in after if after[uid] != before[uid]} == set(sandbox.drifted)
+    assert len(announced_usernames(sandbox)) == len(sandbox.drifted)
     summary = await run_artifact(flow_run.id, "contract-sync-summary")
     assert "## Aprovação" in summary and "Aprovado por operador em " in summary
     assert "conferido no IXC" in summary
@@ -180,7 +179,7 @@ async def test_make_approve_answers_in_the_runs_own_language(guarded, capsys):
 
 async def test_a_customer_who_paid_while_the_approval_waited_is_not_blocked(guarded):
     sandbox, name, ledger = guarded
-    blocks = sorted(uid for uid, a in sandbox.drifted.items() if a == "block")  # type: ignore[attr-defined]
+    blocks = sorted(uid for uid, a in sandbox.drifted.items() if a == "block")
     assert blocks, "the provider must plan a block"
     paid = blocks[0]
     before = actives(sandbox)
@@ -199,7 +198,7 @@ async def test_a_customer_who_paid_while_the_approval_waited_is_not_blocked(guar
     withdrawn = rows[sandbox.magnus.users[paid]["username"]]
     assert withdrawn["result"] == Result.WITHDRAWN
     assert "o IXC mudou depois da aprovação" in withdrawn["detail"]
-    others = set(sandbox.drifted) - {paid}  # type: ignore[attr-defined]
+    others = set(sandbox.drifted) - {paid}
     assert {uid for uid, a in actives(sandbox).items() if a != before[uid]} == others
 
 
@@ -291,8 +290,8 @@ async def test_below_the_limit_nothing_pauses(guarded):
 async def test_an_ad_hoc_run_for_two_customers_with_one_block_needs_no_approval(guarded):
     """The README's example: 10% of two customers is 0, but only the absolute limit applies."""
     sandbox, name, ledger = guarded
-    blocked = sorted(uid for uid, a in sandbox.drifted.items() if a == "block")[0]  # type: ignore[attr-defined]
-    steady = next(uid for uid in sandbox.magnus.users if uid not in sandbox.drifted)  # type: ignore[attr-defined]
+    blocked = sorted(uid for uid, a in sandbox.drifted.items() if a == "block")[0]
+    steady = next(uid for uid in sandbox.magnus.users if uid not in sandbox.drifted)
     usernames = [sandbox.magnus.users[uid]["username"] for uid in (blocked, steady)]
     state = await contract_sync(
         **block_names(name), ledger_path=str(ledger), usernames=usernames, return_state=True

@@ -183,7 +183,6 @@ def test_an_applied_write_from_the_ledger_fills_or_corrects_an_entry(records: Re
 def drifted(prefect_harness: None, tmp_path: Path) -> Iterator[tuple[Stack, str, Path]]:
     provider = synthetic_provider(customers=80, contracts=120, drift=0.2, seed=21)
     with stack(provider) as sandbox:
-        sandbox.drifted = provider.drifted  # type: ignore[attr-defined]
         name = unique("history")
         save_fast_blocks(sandbox, name, timeout=60)
         yield sandbox, name, tmp_path / "ledger.sqlite3"
@@ -192,7 +191,7 @@ def drifted(prefect_harness: None, tmp_path: Path) -> Iterator[tuple[Stack, str,
 def applied_entries(records: Records, sandbox: Stack) -> Counter[tuple[str, int]]:
     """(run id, Magnus id) of every applied entry of the drifted customers, counted."""
     found: Counter[tuple[str, int]] = Counter()
-    for uid in sandbox.drifted:  # type: ignore[attr-defined]
+    for uid in sandbox.drifted:
         history, _ = records.history_of(
             sandbox.urls["magnus"], magnus_id=uid, username="", limit=100
         )
@@ -211,7 +210,7 @@ async def lease_expired(magnus_url: str) -> None:
 @pytest.mark.prefect
 async def test_history_across_a_crash_and_a_rerun_loses_and_doubles_nothing(drifted):
     sandbox, name, ledger = drifted
-    changes = len(sandbox.drifted)  # type: ignore[attr-defined]
+    changes = len(sandbox.drifted)
     before = actives(sandbox)
     # Saves 1-3 go through; save 4 reaches Magnus but its answer never comes back; then kill.
     sandbox.tamper["magnus"].add(r"user/save", lambda status, body: (status, body), times=3)
@@ -230,14 +229,14 @@ async def test_history_across_a_crash_and_a_rerun_loses_and_doubles_nothing(drif
 
     found = applied_entries(records, sandbox)
     assert set(found.values()) == {1}, "no entry doubled"
-    assert sorted(uid for _, uid in found) == sorted(sandbox.drifted), "every change, once"  # type: ignore[attr-defined]
+    assert sorted(uid for _, uid in found) == sorted(sandbox.drifted), "every change, once"
     rerun = str(state.state_details.flow_run_id)
     by_run = Counter(run_id for run_id, _ in found)
     assert by_run[rerun] == changes - 4
     (killed,) = set(by_run) - {rerun}
     assert by_run[killed] == 4, "the killed run's four writes, recorded under it by the rerun"
     changed = {uid for uid, active in actives(sandbox).items() if active != before[uid]}
-    assert changed == set(sandbox.drifted)  # type: ignore[attr-defined]
+    assert changed == set(sandbox.drifted)
     records.close()
 
 
@@ -257,7 +256,7 @@ async def test_on_postgresql_a_run_records_its_history_and_a_failure_hides_no_ch
     assert dry.is_completed(), dry.message
     assert not (ledger.with_name(RECORDS_FILENAME)).exists(), "the block's database, not SQLite"
     assert not await live_writers(sandbox.urls["magnus"]), "a dry run never says where holds go"
-    some = sorted(sandbox.drifted)[0]  # type: ignore[attr-defined]
+    some = sorted(sandbox.drifted)[0]
     (planned,), _ = records.history_of(sandbox.urls["magnus"], magnus_id=some, username="")
     assert planned.dry_run and planned.result == Result.PLANNED
 
@@ -272,7 +271,7 @@ async def test_on_postgresql_a_run_records_its_history_and_a_failure_hides_no_ch
     assert "histórico dos clientes não gravado (ProgrammingError)" in state.message
     after = actives(sandbox)
     changed = {uid for uid in after if after[uid] != before[uid]}
-    assert changed == set(sandbox.drifted), "every change applied"  # type: ignore[attr-defined]
+    assert changed == set(sandbox.drifted), "every change applied"
     assert len(announced_usernames(sandbox)) == len(changed), "and announced"
     records.close()
     engine.dispose()

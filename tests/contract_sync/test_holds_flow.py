@@ -43,7 +43,6 @@ pytestmark = pytest.mark.prefect
 def provider(prefect_harness: None, tmp_path: Path) -> Iterator[tuple[Stack, str, Path]]:
     synthetic = synthetic_provider(customers=40, contracts=60, drift=0.3, seed=7)
     with stack(synthetic) as sandbox, frozen(NOW):
-        sandbox.drifted = synthetic.drifted  # type: ignore[attr-defined]
         name = unique("holds")
         save_fast_blocks(sandbox, name)
         yield sandbox, name, tmp_path / "ledger.sqlite3"
@@ -55,7 +54,7 @@ def records_beside(ledger: Path) -> Records:
 
 
 def drifted(sandbox: Stack, action: str) -> list[int]:
-    return sorted(uid for uid, what in sandbox.drifted.items() if what == action)  # type: ignore[attr-defined]
+    return sorted(uid for uid, what in sandbox.drifted.items() if what == action)
 
 
 def username(sandbox: Stack, uid: int) -> str:
@@ -158,7 +157,7 @@ async def test_a_malformed_holds_list_stops_every_run_before_anything_is_read(pr
     assert records.end_hold("100002", "ana", "linha corrigida") == 1
     fixed = await run(name, ledger, **NO_GUARD)
     assert fixed.is_completed(), fixed.message
-    assert sandbox.magnus.saves == len(sandbox.drifted) - 1  # type: ignore[attr-defined]
+    assert sandbox.magnus.saves == len(sandbox.drifted) - 1
     records.close()
 
 

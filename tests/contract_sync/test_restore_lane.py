@@ -84,7 +84,6 @@ class Recorder:
 def lane(prefect_harness: None, tmp_path: Path) -> Iterator[tuple[Stack, str, Path, Recorder]]:
     synthetic = synthetic_provider(customers=60, contracts=80, drift=0.4, seed=11)
     with stack(synthetic) as sandbox:
-        sandbox.drifted = synthetic.drifted  # type: ignore[attr-defined]
         recorder = Recorder(sandbox.magnus.app)
         sandbox.tamper["magnus"].app = recorder
         name = unique("restore")
@@ -94,7 +93,7 @@ def lane(prefect_harness: None, tmp_path: Path) -> Iterator[tuple[Stack, str, Pa
 
 
 def drifted(sandbox: Stack, *actions: str) -> list[int]:
-    return sorted(uid for uid, what in sandbox.drifted.items() if what in actions)  # type: ignore[attr-defined]
+    return sorted(uid for uid, what in sandbox.drifted.items() if what in actions)
 
 
 async def restore(name: str, ledger: Path, **parameters: Any) -> Any:

@@ -42,7 +42,6 @@ WRITES = ("Bloqueio-", "Desbloqueio-", "Desativação-", "Ativação-")  # task 
 def sandbox(prefect_harness: None, tmp_path: Path) -> Iterator[tuple[Stack, str, Path]]:
     provider = synthetic_provider(customers=30, contracts=40, drift=0.2, seed=13)
     with stack(provider) as running:
-        running.drifted = provider.drifted  # type: ignore[attr-defined]
         name = unique("retries")
         save_fast_blocks(running, name)
         yield running, name, tmp_path / "ledger.sqlite3"
@@ -81,7 +80,7 @@ async def test_a_write_that_fails_once_is_a_prefect_retry_that_rereads_first(san
     state = await run(name, ledger, **NO_GUARD)
 
     assert state.is_completed(), state.message
-    changes = len(running.drifted)  # type: ignore[attr-defined]
+    changes = len(running.drifted)
     writes = await task_runs(state.state_details.flow_run_id, WRITES, count=changes)
     retried = [(task_run, states) for task_run, states in writes if task_run.run_count > 1]
     assert len(retried) == 1
@@ -90,8 +89,8 @@ async def test_a_write_that_fails_once_is_a_prefect_retry_that_rereads_first(san
     history = names(states)
     assert history.index("AwaitingRetry") < history.index("Retrying") < history.index("Completed")
     changed = {uid for uid, a in actives(running).items() if a != before[uid]}
-    assert changed == set(running.drifted)  # type: ignore[attr-defined]
-    assert running.magnus.saves == len(running.drifted)  # type: ignore[attr-defined]
+    assert changed == set(running.drifted)
+    assert running.magnus.saves == len(running.drifted)
     assert running.magnus.faults.injected[FaultKind.HTTP_503] == 1
 
 
@@ -117,7 +116,7 @@ async def test_a_permanent_refusal_is_not_retried(sandbox):
     state = await run(name, ledger, **NO_GUARD)
 
     assert state.is_failed()
-    changes = len(running.drifted)  # type: ignore[attr-defined]
+    changes = len(running.drifted)
     writes = await task_runs(state.state_details.flow_run_id, WRITES, count=changes)
     assert writes and all(task_run.run_count == 1 for task_run, _ in writes)
     assert not any("AwaitingRetry" in names(states) for _, states in writes)

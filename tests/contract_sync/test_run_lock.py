@@ -12,6 +12,7 @@ from uuid import uuid4
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitUpdate
+from prefect.client.schemas.responses import GlobalConcurrencyLimitResponse
 
 from tasks.contract_sync import server_lock
 from tasks.contract_sync.run_lock import LockHeld, lock_name, one_run_at_a_time
@@ -48,7 +49,9 @@ async def test_a_second_holder_is_refused_and_the_lock_is_free_again_after(
 
         real = server_lock.usable_lock
 
-        async def looks_free(name: str, language: str, client: Any):  # type: ignore[no-untyped-def]
+        async def looks_free(
+            name: str, language: str, client: Any
+        ) -> GlobalConcurrencyLimitResponse:
             return (await real(name, language, client)).model_copy(update={"active_slots": 0})
 
         # Two runs that both found it free: the one that asks second is refused, same answer.

@@ -79,7 +79,6 @@ def secret_stack(prefect_harness: None, tmp_path: Path) -> Iterator[tuple[Stack,
         ixc_token=IXC_TOKEN,
         webhooks=(CHANGES, ERRORS),
     ) as sandbox:
-        sandbox.drifted = provider.drifted  # type: ignore[attr-defined]
         name = unique("secrets")
         base = sandbox.urls["discord"]
         for block in (

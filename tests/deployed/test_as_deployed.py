@@ -88,7 +88,6 @@ def deployed(
             {PREFECT_API_URL: server.api_url, PREFECT_API_AUTH_STRING: server.credential}
         ),
     ):
-        sandbox.drifted = provider.drifted  # type: ignore[attr-defined]
         cli(server, "work-pool", "create", POOL, "--type", "process", "--overwrite")
         cli(server, "work-pool", "create", UNSERVED_POOL, "--type", "process", "--overwrite")
         sandbox.save_blocks("default")
@@ -166,7 +165,7 @@ async def _wait_for_alert(sandbox: SandboxStack, *needles: str, within: float = 
 
 
 def _drifted(sandbox: SandboxStack, action: str) -> list[int]:
-    return sorted(uid for uid, what in sandbox.drifted.items() if what == action)  # type: ignore[attr-defined]
+    return sorted(uid for uid, what in sandbox.drifted.items() if what == action)
 
 
 async def test_the_schedule_creates_runs(deployed: tuple[PrefectServer, SandboxStack]) -> None:
@@ -187,7 +186,7 @@ async def test_an_ad_hoc_run_completes_and_its_retry_shows_in_prefect(
 ) -> None:
     _, sandbox = deployed
     blocked = _drifted(sandbox, "block")[0]
-    unchanged = next(uid for uid in sandbox.magnus.users if uid not in sandbox.drifted)  # type: ignore[attr-defined]
+    unchanged = next(uid for uid in sandbox.magnus.users if uid not in sandbox.drifted)
     unchanged_before = sandbox.magnus.user(unchanged)["active"]
     username = sandbox.magnus.users[blocked]["username"]
     usernames = [username, sandbox.magnus.users[unchanged]["username"]]
@@ -362,9 +361,7 @@ async def test_the_restore_lane_restores_a_paying_customer_while_an_hourly_run_w
     users = {uid: magnus.user(uid) for uid in magnus.users if magnus.user(uid)["dist"]}
     to_block = sorted(uid for uid, user in users.items() if user["active"] == 1)
     paying = next(
-        uid
-        for uid, user in users.items()
-        if user["active"] == 4 and uid not in sandbox.drifted  # type: ignore[attr-defined]
+        uid for uid, user in users.items() if user["active"] == 4 and uid not in sandbox.drifted
     )
     assert len(to_block) >= 20, "enough blocks to keep the hourly run writing for minutes"
     for uid in to_block:

@@ -82,7 +82,6 @@ def on_docker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DockerDeploy
             {PREFECT_API_URL: server.api_url, PREFECT_API_AUTH_STRING: server.credential}
         ),
     ):
-        sandbox.drifted = provider.drifted  # type: ignore[attr-defined]
         client = docker.DockerClient(base_url=docker_host)
         environment.setenv("DOCKER_HOST", docker_host)  # for every command below
         environment.setenv("BILLING_SYNC_BASE_IMAGE", base_image(client, registry, workdir))
@@ -126,7 +125,7 @@ def _final(state: Any) -> bool:
 
 
 def _drifted(sandbox: SandboxStack, action: str) -> list[int]:
-    return sorted(uid for uid, what in sandbox.drifted.items() if what == action)  # type: ignore[attr-defined]
+    return sorted(uid for uid, what in sandbox.drifted.items() if what == action)
 
 
 def _rows(database: Path, query: str) -> list[tuple[Any, ...]]:

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from blocks.gym_erp.database import ErpDatabase
 from blocks.gym_erp.schema import events, subscription_items, subscriptions
 from blocks.mundipagg.client import MundipaggClient
-from blocks.mundipagg.models import GatewaySubscription
+from blocks.mundipagg.models import GatewaySubscription, NewSubscription
 from clock import ManualTime
 from sandbox.faults import FaultKind
 from sandbox.gym_demo import GymErp
@@ -93,7 +93,9 @@ async def test_answer_missing_the_card_keeps_the_subscription_id_so_a_retry_crea
     created = gym.event("A_N", 100)
     real_create = MundipaggClient.create_subscription
 
-    async def answer_without_card(self, subscription, *, idempotency_key):  # type: ignore[no-untyped-def]
+    async def answer_without_card(
+        self: MundipaggClient, subscription: NewSubscription, *, idempotency_key: str
+    ) -> GatewaySubscription:
         answer = await real_create(self, subscription, idempotency_key=idempotency_key)
         return answer.model_copy(update={"card": None})
 

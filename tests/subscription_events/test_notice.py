@@ -5,28 +5,30 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
 from blocks.discord.models import MAX_DESCRIPTION
+from blocks.gym_erp.rows import EventStatus
 from subscription_events.lanes import EventResult
 from subscription_events.notice import FIRST_REASONS, run_notice
 from subscription_events.report import RunReport
 
 
-def result(guid: str, status: str, description: str, **changes: object) -> EventResult:
+def result(guid: str, status: EventStatus, description: str, **changes: Any) -> EventResult:
     done = EventResult(
         id_guid=guid,
         sigla="A_N",
         dt_evento=datetime(2026, 11, 22, 8, 0),
         chain="assinatura:100",
-        status=status,  # type: ignore[arg-type]
+        status=status,
         description=description,
         customer="Ana Souza",
         id_api=None,
         value=Decimal(0),
     )
-    return replace(done, **changes)  # type: ignore[arg-type]
+    return replace(done, **changes)
 
 
 def test_no_notice_when_nothing_failed_nor_was_newly_held() -> None:

@@ -56,7 +56,7 @@ def test_the_defaults_and_valid_values_pass() -> None:
 async def test_a_run_with_zero_customers_at_once_fails_at_once_instead_of_hanging(
     prefect_harness: None,
 ) -> None:
-    state = await subscription_events(  # type: ignore[call-overload]
+    state = await subscription_events(
         max_concurrent_customers=0, erp_block="never-loaded", return_state=True
     )
     assert state.is_failed()

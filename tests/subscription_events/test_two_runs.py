@@ -66,7 +66,9 @@ async def second_run(
     erp.dispose()
 
 
-def _assert_each_event_processed_once(engine: Engine, gateway: MundipaggSandbox, customers: int):  # type: ignore[no-untyped-def]
+def _assert_each_event_processed_once(
+    engine: Engine, gateway: MundipaggSandbox, customers: int
+) -> None:
     logged = Counter(entry["id_evento"] for entry in rows(engine, "rec_log_sync"))
     queued = rows(engine, "util_eventos_mundipagg")
     assert {event["processado"] for event in queued} == {"P"}
