@@ -72,7 +72,7 @@ DATE_FREE_FLOW_TESTS := tests/contract_sync/test_contract_sync_flow.py \
 # at a time, locks, retries); tests/conftest.py keeps a module in one process and starts the
 # longest groups (Docker, deployed, flows) first.
 TEST_PROCESSES ?= 4
-PARALLEL := -n $(TEST_PROCESSES) --dist loadgroup --no-loadscope-reorder
+PARALLEL := -n $(TEST_PROCESSES) --dist loadscope --no-loadscope-reorder
 test: install lint docker-tools
 	$(BIN)/python -m pytest -q $(PARALLEL)
 	$(BIN)/python tests/clock_moved.py --days 400 -q $(PARALLEL) -m '$(ONCE_ONLY)' \

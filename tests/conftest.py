@@ -25,19 +25,21 @@ os.environ.setdefault("PREFECT_LOGGING_TO_API_BATCH_INTERVAL", "0.3")
 
 import pytest  # noqa: E402
 
-# `make test` spreads the suite over processes (pytest-xdist, `--dist loadgroup`): most of a flow
-# test's time is waiting (saves one at a time, locks, retries), not CPU. Each process has its
-# own Prefect test server. A test module stays in one process so its module fixtures start once,
-# except the deployed tests, one group per Prefect backend; the longest groups start first.
+# `make test` spreads the suite over processes (pytest-xdist): most of a flow test's time is
+# waiting (saves one at a time, locks, retries), not CPU. Each process has its own Prefect test
+# server. A test module stays in one process so its module fixtures start once, except the
+# deployed tests: one group per Prefect backend (the fixture's parameter). The longest groups
+# (Docker, deployed, flows) start first. (xdist's own `loadgroup` ignores its markers under
+# pytest 9, hence a scheduler of our own.)
 _FIRST = ("docker", "deployed", "prefect")
+_DEPLOYED = "tests/deployed/"
 
 
-def _group(item: pytest.Item) -> str:
-    group = item.nodeid.split("::", 1)[0]
-    callspec = getattr(item, "callspec", None)
-    if item.get_closest_marker("deployed") is not None and callspec is not None:
-        group += "[" + "-".join(str(value) for value in callspec.params.values()) + "]"
-    return group
+def _group(nodeid: str) -> str:
+    module, _, test = nodeid.partition("::")
+    if module.startswith(_DEPLOYED) and test.endswith("]"):
+        return module + test[test.index("[") :]
+    return module
 
 
 def _start_order(item: pytest.Item) -> int:
@@ -45,11 +47,19 @@ def _start_order(item: pytest.Item) -> int:
     return marked.index(True) if True in marked else len(_FIRST)
 
 
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=_start_order)
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(_group(item)))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByGroup(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _group(nodeid)
+
+    return ByGroup(config, log)
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 import pydantic
 from prefect.input import RunInput
@@ -29,7 +29,7 @@ FORM_ORDER = (Action.BLOCK, Action.DISABLE, Action.UNBLOCK, Action.ENABLE)
 
 def approval_form(language: str) -> type[RunInput]:
     """The form, in the operators' language: a choice (preset to "escolha") and a note."""
-    choices = Literal[  # type: ignore[valid-type]
+    choices: Any = Literal[
         say(language, "approval.choose"),
         say(language, "approval.approve"),
         say(language, "approval.reject"),

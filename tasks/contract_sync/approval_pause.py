@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from prefect.flow_runs import aresume_flow_run
 from prefect.input import RunInput, keyset_from_paused_state
 from prefect.input.run_input import Keyset
 from prefect.logging import get_run_logger
-from prefect.states import Paused
+from prefect.states import Paused, State
 from prefect.utilities.engine import propose_state
 
 from clock import Clock
@@ -104,7 +105,7 @@ async def _paused_until_answered(
     in the same instant, whose answer then stands.
     """
     context = FlowRunContext.get()
-    if context is None:
+    if context is None or context.flow_run is None:
         raise RuntimeError("only a flow run can wait for approval")
     run_id = context.flow_run.id
     give_up_at = time.monotonic() + timeout_seconds
@@ -119,7 +120,7 @@ async def _paused_until_answered(
                 with contextlib.suppress(NotPausedError):
                     await aresume_flow_run(run_id, run_input=timed_out)
                     return None
-                answer = await form.aload(keyset)  # the operator answered as time ran out
+                answer = await _saved_answer(form, keyset)  # answered as time ran out
                 return None if answer.decision == undecided.choice else answer
             if answer.decision != undecided.choice:
                 return answer
@@ -135,13 +136,13 @@ async def _pause(
     give_up_at: float,
 ) -> Keyset:
     """Pause the run (its `pause`-th time) with the form; the keyset its answer is saved under."""
-    proposed = Paused(
-        timeout_seconds=max(0.0, give_up_at - time.monotonic()) + PAUSE_MARGIN_SECONDS,
+    proposed: State[Any] = Paused(
+        timeout_seconds=math.ceil(max(0.0, give_up_at - time.monotonic()) + PAUSE_MARGIN_SECONDS),
         pause_key=PAUSE_KEY if pause == 0 else f"{PAUSE_KEY}-{pause + 1}",
         message=message,
     )
     keyset = keyset_from_paused_state(proposed)
-    proposed.state_details.run_input_keyset = keyset
+    proposed.state_details.run_input_keyset = {key: value for key, value in keyset.items()}
     state = await propose_state(client, proposed, flow_run_id=run_id)
     if not state.is_paused():
         raise RuntimeError(f"the run could not pause for approval (state {state.type})")
@@ -162,5 +163,10 @@ async def _answer_until(
         await asyncio.sleep(min(poll_seconds, remaining))
         run = await client.read_flow_run(run_id)
         if run.state is not None and run.state.is_running():
-            return await form.aload(keyset)
+            return await _saved_answer(form, keyset)
     return None
+
+
+async def _saved_answer(form: type[RunInput], keyset: Keyset) -> Any:
+    """The form as the operator sent it (its fields are the form's own: `decision`, `note`)."""
+    return await form.aload(keyset)

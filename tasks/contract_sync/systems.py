@@ -120,9 +120,9 @@ async def connected(
     operator's command (dry), whose records are where the runs keep theirs.
     """
     clock = Clock.in_zone(where.timezone)
-    magnus_config = await MagnusBilling.aload(where.magnus_block)
-    ixc_config = await Ixc.aload(where.ixc_block)
-    discord = await Discord.aload(where.discord_block)
+    magnus_config: MagnusBilling = await MagnusBilling.aload(where.magnus_block)
+    ixc_config: Ixc = await Ixc.aload(where.ixc_block)
+    discord: Discord = await Discord.aload(where.discord_block)
     run_id = str(flow_run_context.id)
     async with AsyncExitStack() as stack:
         notification_ledger = None
@@ -190,5 +190,5 @@ async def resolve_ledger_path(configured: str | None) -> str:
     from_environment = ledger_path_from_environment()
     if from_environment is not None:
         return str(from_environment)
-    from_variable = await Variable.aget(LEDGER_VARIABLE, default=None)
+    from_variable = await Variable.aget(LEDGER_VARIABLE)
     return str(from_variable) if from_variable else str(default_ledger_path())
