@@ -19,10 +19,10 @@ from blocks.ixc.block import Ixc
 from blocks.magnusbilling.block import MagnusBilling
 from blocks.mundipagg.block import Mundipagg
 
-CONTRACT_SYNC = "flows/contract_sync.py:contract_sync"
-CONTRACT_RESTORE = "flows/contract_restore.py:contract_restore"
-EXPLAIN = "flows/contract_sync_explain.py:explain"
-SUBSCRIPTION_EVENTS = "flows/subscription_events.py:subscription_events"
+CONTRACT_SYNC = "flows.contract_sync:contract_sync"
+CONTRACT_RESTORE = "flows.contract_restore:contract_restore"
+EXPLAIN = "flows.contract_sync_explain:explain"
+SUBSCRIPTION_EVENTS = "flows.subscription_events:subscription_events"
 
 _CONTRACT_SYNC_BLOCKS: dict[str, type[Block]] = {
     "magnus_block": MagnusBilling,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
 import pytest
+from prefect.utilities.importtools import import_object
 
 from deployments.deploy import deployments_in, why_not
 from deployments.needed_blocks import BLOCKS_BY_ENTRYPOINT
@@ -26,6 +29,32 @@ def _deployment(name: str) -> dict[str, Any]:
 def test_every_deployment_names_a_flow_whose_blocks_are_known() -> None:
     for deployment in deployments_in(ROOT / "prefect.yaml"):
         assert deployment["entrypoint"] in BLOCKS_BY_ENTRYPOINT, deployment["name"]
+
+
+@pytest.mark.parametrize(
+    "entrypoint", sorted({d["entrypoint"] for d in deployments_in(ROOT / "prefect.yaml")})
+)
+def test_every_entrypoint_loads_as_a_worker_loads_it(entrypoint: str) -> None:
+    """In a fresh process, from the project's directory, as Prefect's deploy and its workers do.
+
+    A script path (`flows/contract_restore.py:...`) puts flows/ first on sys.path, where
+    flows/contract_sync.py hides the `contract_sync` package: the run fails before it starts.
+    """
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from prefect.flows import load_flow_from_entrypoint; "
+            "print(load_flow_from_entrypoint(sys.argv[1]).name)",
+            entrypoint,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert loaded.returncode == 0, loaded.stderr[-2000:]
+    assert loaded.stdout.split()[-1] == getattr(import_object(entrypoint), "name", None)
 
 
 async def test_a_deployment_is_skipped_while_its_pool_or_a_block_is_missing(
