@@ -63,10 +63,11 @@ async def subscription_events(
         discord_block: the Discord block whose errors webhook hears about failed and held
             events; without it the events are processed all the same (a warning is logged).
     """
-    async with connected(erp_block, mundipagg_block, card_key_block, timezone) as services:
-        queue = await read_pending_events(services.erp, max_events)
-        lanes = await group_events(services.erp, queue)
-        results = await process_all_lanes(lanes, services, max_concurrent_customers)
+    async with connected(erp_block, mundipagg_block, card_key_block, timezone) as systems:
+        erp = systems.services.erp
+        queue = await read_pending_events(erp, max_events)
+        lanes = await group_events(erp, queue)
+        results = await process_all_lanes(lanes, systems, max_concurrent_customers)
         report = await publish_report(results, queue)
     await notify_team(report, discord_block)
     return report

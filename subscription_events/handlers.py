@@ -64,7 +64,7 @@ class Services:
 
 @dataclass
 class EventRun:
-    """One event being processed, and what its log row will say about it."""
+    """One event being processed - over all its tries - and what its log row will say about it."""
 
     event: EventRow
     services: Services
@@ -74,6 +74,13 @@ class EventRun:
     # The gateway writes this event sent (or tried to), by purpose: whatever happens to the ERP
     # commit, the gateway may hold their results.
     writes: list[str] = field(default_factory=list)
+    # A try met a write the gateway may have done without confirming it (`UnconfirmedWrite`):
+    # whatever stops a later try, the event's outcome at the gateway is unknown.
+    unconfirmed: bool = False
+
+    def gateway_problem(self, error: ApiError) -> str:
+        """The reason the event ends `E` because of `error`."""
+        return gateway_problem(error, unconfirmed=self.unconfirmed)
 
     def key(self, purpose: str) -> str:
         """The idempotency key of one gateway write of this event (which is about to be sent)."""
@@ -449,11 +456,12 @@ async def cancel_invoice(run: EventRun) -> Done:
         except ApiError as error:
             if not changes:
                 raise
-            # Those already canceled at the gateway are recorded so, whatever comes next.
+            # Those already canceled at the gateway are recorded so, unless a try follows.
             raise EventFailed(
                 f"{len(changes)} de {len(to_cancel)} fatura(s) cancelada(s); "
-                f"a fatura {invoice.id}: {gateway_problem(error)}",
+                f"a fatura {invoice.id}: {run.gateway_problem(error)}",
                 keep=changes,
+                gateway_error=error,
             ) from None
         changes.append(
             RowUpdate(

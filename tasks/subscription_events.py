@@ -1,8 +1,13 @@
 """subscription-events' Prefect tasks: thin, named steps over `subscription_events`.
 
-Gateway retries happen inside the Mundipagg client, per call, and only for transient errors
-(timeouts, 429, 5xx); a task never fails because of one event, it records the event's outcome.
-Clients and the database are passed in, so tasks are `NO_CACHE`.
+Each customer's events are one `process-customer-events` task run, retried by Prefect - each
+retry a state of the task run in the UI (AwaitingRetry, then Retrying) - when an event's gateway
+call meets a transient error (timeout, reset, 429 after its Retry-After, 5xx, garbled answer) and
+the event has tries left (the Mundipagg block's `attempts`, per event). The retry goes on from
+that event, still claimed, making its calls again with the same idempotency keys; its last try
+records its outcome, so a task run never fails because of one event. (One task run per event
+would cost Prefect's own ~7 ms per task run on every event.) Clients and the database are
+passed in, so tasks are `NO_CACHE`.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from prefect import task
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
@@ -18,10 +24,12 @@ from prefect.logging import get_run_logger
 from prefect.runtime import flow_run
 
 from blocks.discord.block import Discord
-from blocks.errors import ApiError
+from blocks.errors import ApiError, TransientApiError
 from blocks.gym_erp.block import GymErpDatabase
 from blocks.gym_erp.cards import FernetCardKey
 from blocks.gym_erp.database import ErpDatabase
+from blocks.gym_erp.rows import EventRow
+from blocks.http import RetryPolicy
 from blocks.mundipagg.block import Mundipagg
 from clock import Clock
 from subscription_events.events import Lane
@@ -29,7 +37,9 @@ from subscription_events.handlers import Services
 from subscription_events.lanes import (
     STALE_CLAIM,
     EventResult,
+    LaneProgress,
     Queue,
+    Retrying,
     plan_pending,
     process_lane,
     read_queue,
@@ -37,12 +47,21 @@ from subscription_events.lanes import (
 )
 from subscription_events.notice import run_notice
 from subscription_events.report import RunReport
+from tasks.retries import retry_options, wait_before_retry
+
+
+@dataclass(frozen=True)
+class Connected:
+    """What the events run with, and how an event is retried on transient gateway errors."""
+
+    services: Services
+    gateway_retry: RetryPolicy
 
 
 @asynccontextmanager
 async def connected(
     erp_block: str, gateway_block: str, card_key_block: str, timezone: str
-) -> AsyncIterator[Services]:
+) -> AsyncIterator[Connected]:
     """The ERP database, the gateway client, the card decryptor and the gym's clock."""
     clock = Clock.in_zone(timezone)
     erp_settings = await GymErpDatabase.aload(erp_block)
@@ -51,7 +70,8 @@ async def connected(
     erp = erp_settings.database(clock)
     try:
         async with gateway_settings.client() as gateway:
-            yield Services(erp, gateway, card_key.cipher(), clock)
+            services = Services(erp, gateway, card_key.cipher(), clock)
+            yield Connected(services, gateway_settings.retry_policy())
     finally:
         erp.dispose()
 
@@ -95,23 +115,45 @@ async def group_events(erp: ErpDatabase, queue: Queue) -> list[Lane]:
 
 
 @task(name="process-customer-events", task_run_name="eventos-{lane.key}", cache_policy=NO_CACHE)
-async def process_customer_events(lane: Lane, services: Services) -> list[EventResult]:
-    results = await process_lane(lane, services)
+async def process_customer_events(
+    lane: Lane, services: Services, progress: LaneProgress, policy: RetryPolicy
+) -> list[EventResult]:
+    """The customer's events in order, from where `progress` stopped (a retry goes on from the
+    event that met a transient gateway error), each tried up to `policy.attempts` times."""
     logger = get_run_logger()
+
+    async def before_retry(event: EventRow, failed: int, error: TransientApiError) -> None:
+        logger.warning(
+            "%s %s: tentativa %d de %d falhou no gateway (%s); o evento será tentado de novo",
+            event.sigla,
+            event.id_guid,
+            failed,
+            policy.attempts,
+            error,
+        )
+        await wait_before_retry(error, policy, failed)
+
+    retrying = Retrying(policy.attempts, before_retry)
+    results = await process_lane(lane, services, retrying, progress=progress)
     for result in results:
         logger.info("%s %s %s: %s", result.status, result.sigla, result.id_guid, result.description)
     return results
 
 
 async def process_all_lanes(
-    lanes: Sequence[Lane], services: Services, max_concurrent: int
+    lanes: Sequence[Lane], connected: Connected, max_concurrent: int
 ) -> list[EventResult]:
-    """One task per customer lane, at most `max_concurrent` at a time."""
+    """One task run per customer lane, at most `max_concurrent` at a time."""
     limit = asyncio.Semaphore(max_concurrent)
+    policy = connected.gateway_retry
 
     async def bounded(lane: Lane) -> list[EventResult]:
+        # Retries enough for every event of the lane to use its own tries.
+        retried = process_customer_events.with_options(
+            **{**retry_options(policy), "retries": (policy.attempts - 1) * len(lane.events)}
+        )
         async with limit:
-            return await process_customer_events(lane, services)
+            return await retried(lane, connected.services, LaneProgress(), policy)
 
     # A failing lane (the ERP database is down) stops the others: their events stay pending,
     # and a cancelled event is safe to repeat thanks to its idempotency keys.

@@ -36,8 +36,6 @@ from blocks.ixc.client import IxcClient
 from blocks.magnusbilling.client import MagnusBillingClient
 from blocks.mundipagg.client import MundipaggClient
 
-NO_WAIT = RetryPolicy(attempts=2, base_delay=0, jitter=0)  # the one client that still retries
-
 MAGNUS_KEY, MAGNUS_SECRET = "mb-K3Y-echo-7f1c9a2b", "mb-S3CR3T-echo-88d2e0f1"
 IXC_TOKEN = "42:ixc-T0K3N-echo-hash-5b7e91"
 WEBHOOK_TOKEN = "W3BH00K-echo-t0ken-a1b2c3d4"
@@ -121,7 +119,7 @@ async def discord_calls(transport: httpx.MockTransport) -> list[BaseException | 
 
 async def mundipagg_calls(transport: httpx.MockTransport) -> list[BaseException | str]:
     async with MundipaggClient(
-        "http://mundipagg.test/core/v1", MUNDIPAGG_KEY, retry=NO_WAIT, transport=transport
+        "http://mundipagg.test/core/v1", MUNDIPAGG_KEY, transport=transport
     ) as gateway:
         return [
             await raised_by(lambda: gateway.cancel_subscription("sub_1", idempotency_key="k1")),
