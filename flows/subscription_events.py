@@ -26,14 +26,11 @@ from pydantic import AfterValidator, Field
 
 from clock import DEFAULT_TIMEZONE, zone_named
 from subscription_events.report import RunReport
-from tasks.subscription_events import (
-    connected,
-    group_events,
-    notify_team,
-    process_all_lanes,
-    publish_report,
-    read_pending_events,
-)
+from tasks.subscription_events.announcing import notify_team
+from tasks.subscription_events.processing import process_all_lanes
+from tasks.subscription_events.reading import group_events, read_pending_events
+from tasks.subscription_events.reporting import publish_report
+from tasks.subscription_events.systems import connected
 
 # Bounds checked before a run starts (the Prefect UI's form and the API refuse other values):
 # 0 customers at a time would wait forever holding the deployment's slot, and 0 events would

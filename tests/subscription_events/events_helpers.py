@@ -19,7 +19,8 @@ from subscription_events.lanes import (
     read_queue,
     take_back_stale_claims,
 )
-from tasks.subscription_events import Connected, process_all_lanes
+from tasks.subscription_events.processing import process_all_lanes
+from tasks.subscription_events.systems import Connected
 
 # Three tries an event, at once (the Mundipagg block's attempts and retry_base_seconds).
 FAST_RETRY = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05)
