@@ -10,11 +10,11 @@ from prefect.runtime import flow_run
 from blocks.discord.block import Discord
 from blocks.errors import ApiError
 from subscription_events.notice import run_notice
-from subscription_events.report import RunReport
+from subscription_events.report import EventsRunReport
 
 
 @task(name="notify-team", cache_policy=NO_CACHE)
-async def notify_team(report: RunReport, discord_block: str) -> bool:
+async def notify_team(report: EventsRunReport, discord_block: str) -> bool:
     """Tell the team on the Discord block's errors webhook about events that ended E or were
     held back in this run; whether a message went out.
 

@@ -22,7 +22,7 @@ from subscription_events.lanes import (
     process_lane,
 )
 from tasks.retries import retry_options, wait_before_retry
-from tasks.subscription_events.systems import Connected
+from tasks.subscription_events.systems import EventsSystems
 
 
 @task(name="process-customer-events", task_run_name="eventos-{lane.key}", cache_policy=NO_CACHE)
@@ -52,11 +52,11 @@ async def process_customer_events(
 
 
 async def process_all_lanes(
-    lanes: Sequence[Lane], connected: Connected, max_concurrent: int
+    lanes: Sequence[Lane], systems: EventsSystems, max_concurrent: int
 ) -> list[EventResult]:
     """One task run per customer lane, at most `max_concurrent` at a time."""
     limit = asyncio.Semaphore(max_concurrent)
-    policy = connected.gateway_retry
+    policy = systems.gateway_retry
 
     async def bounded(lane: Lane) -> list[EventResult]:
         # Retries enough for every event of the lane to use its own tries.
@@ -64,7 +64,7 @@ async def process_all_lanes(
             **{**retry_options(policy), "retries": (policy.attempts - 1) * len(lane.events)}
         )
         async with limit:
-            return await retried(lane, connected.services, LaneProgress(), policy)
+            return await retried(lane, systems.services, LaneProgress(), policy)
 
     # A failing lane (the ERP database is down) stops the others: their events stay pending,
     # and a cancelled event is safe to repeat thanks to its idempotency keys.

@@ -13,12 +13,12 @@ from subscription_events.lanes import (
     EventResult,
     Queue,
 )
-from subscription_events.report import RunReport
+from subscription_events.report import EventsRunReport
 
 
-@task(name="publish-report", cache_policy=NO_CACHE)
-async def publish_report(results: Sequence[EventResult], queue: Queue) -> RunReport:
-    report = RunReport(results, held_not_listed=queue.held_total - len(queue.held))
+@task(name="publish-events-report", cache_policy=NO_CACHE)
+async def publish_events_report(results: Sequence[EventResult], queue: Queue) -> EventsRunReport:
+    report = EventsRunReport(results, held_not_listed=queue.held_total - len(queue.held))
     await acreate_markdown_artifact(
         report.markdown(), key="subscription-events-summary", description="Resumo da execução"
     )

@@ -16,7 +16,7 @@ from subscription_events.handlers import Services
 
 
 @dataclass(frozen=True)
-class Connected:
+class EventsSystems:
     """What the events run with, and how an event is retried on transient gateway errors."""
 
     services: Services
@@ -24,9 +24,9 @@ class Connected:
 
 
 @asynccontextmanager
-async def connected(
+async def connected_for_events(
     erp_block: str, gateway_block: str, card_key_block: str, timezone: str
-) -> AsyncIterator[Connected]:
+) -> AsyncIterator[EventsSystems]:
     """The ERP database, the gateway client, the card decryptor and the gym's clock."""
     clock = Clock.in_zone(timezone)
     erp_settings = await GymErpDatabase.aload(erp_block)
@@ -36,6 +36,6 @@ async def connected(
     try:
         async with gateway_settings.client() as gateway:
             services = Services(erp, gateway, card_key.cipher(), clock)
-            yield Connected(services, gateway_settings.retry_policy())
+            yield EventsSystems(services, gateway_settings.retry_policy())
     finally:
         erp.dispose()

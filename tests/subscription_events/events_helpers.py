@@ -20,7 +20,7 @@ from subscription_events.lanes import (
     take_back_stale_claims,
 )
 from tasks.subscription_events.processing import process_all_lanes
-from tasks.subscription_events.systems import Connected
+from tasks.subscription_events.systems import EventsSystems
 
 # Three tries an event, at once (the Mundipagg block's attempts and retry_base_seconds).
 FAST_RETRY = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05)
@@ -48,7 +48,7 @@ async def run_pending_retried(
         await take_back_stale_claims(services.erp)
         queue = await read_queue(services.erp, 10_000)
         lanes = await plan_pending(services.erp, queue.events)
-        results = await process_all_lanes(lanes, Connected(services, policy), 10)
+        results = await process_all_lanes(lanes, EventsSystems(services, policy), 10)
         return {result.id_guid: result for result in results}
 
     return await one_pass()

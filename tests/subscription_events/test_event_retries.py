@@ -34,7 +34,7 @@ from sandbox.gym_demo import GymErp
 from sandbox.mundipagg import BASE_PATH, MundipaggSandbox
 from sandbox.server import serve
 from subscription_events.failures import UNKNOWN_OUTCOME
-from subscription_events.report import RunReport
+from subscription_events.report import EventsRunReport
 
 pytestmark = pytest.mark.prefect
 
@@ -62,7 +62,7 @@ def gym(prefect_harness: None, tmp_path: Path) -> Iterator[Gym]:
     engine.dispose()
 
 
-async def run_flow(gym: Gym, name: str) -> tuple[RunReport, UUID]:
+async def run_flow(gym: Gym, name: str) -> tuple[EventsRunReport, UUID]:
     """One flow run over the served sandbox, fast retries; (its report, its flow run id)."""
     with serve(gym.gateway.app) as sandbox_url:
         await GymErpDatabase(url=SecretStr(gym.url)).save(name, overwrite=True)
