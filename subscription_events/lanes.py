@@ -42,9 +42,10 @@ from subscription_events.money import NotWholeCents
 # Held events read (for the run report) besides the ones to run; all of them are counted.
 HELD_SHOWN = 200
 
-# A claim this old belongs to a run that crashed: a live run finishes one event (its gateway calls,
-# its tries and the waits between them) in minutes. Well inside the gateway's 24 h idempotency
-# window, so the event taken back repeats its calls with the same keys and changes nothing twice.
+# A claim this old belongs to a run that crashed (or was cancelled between two tries of the
+# event): a live run finishes one event (its gateway calls, its tries and the waits between them)
+# in minutes. Well inside the gateway's 24 h idempotency window, so the event taken back repeats
+# its calls with the same keys and changes nothing twice.
 STALE_CLAIM = timedelta(minutes=30)
 
 # An ERP row the database will not take (a NOT NULL, a unique key, a value too long): retrying
@@ -107,10 +108,10 @@ class LaneProgress:
     chains that failed here or that another run has, and the event being tried."""
 
     results: list[EventResult] = field(default_factory=list)
-    failed_here: dict[str, tuple[EventRow, str]] = field(
-        default_factory=dict
-    )  # chain -> (event, customer)
-    elsewhere: dict[str, EventRow] = field(default_factory=dict)  # chain -> event another run has
+    # chain -> (its event that failed in this run, that event's customer)
+    failed_here: dict[str, tuple[EventRow, str]] = field(default_factory=dict)
+    # chain -> its event another run is processing
+    elsewhere: dict[str, EventRow] = field(default_factory=dict)
     trying: Claimed | None = None
 
 
