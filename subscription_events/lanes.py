@@ -209,13 +209,22 @@ async def _attempt(
             run.unconfirmed = True  # every later try's failure leaves the outcome unknown
         if retry_on is None or before_retry is None:
             return _failed(run, failure)
-    else:
-        return Outcome("P", done.description, done.changes)
+        return await _retried(run, retry_on, before_retry)
+    return Outcome("P", done.description, done.changes)
+
+
+async def _retried(
+    run: EventRun,
+    error: TransientApiError,
+    before_retry: Callable[[TransientApiError], Awaitable[None]],
+) -> Outcome:
+    """Wait before another try, then raise `error` for it; E when the gateway asked for a
+    longer wait than is waited."""
     try:
-        await before_retry(retry_on)
+        await before_retry(error)
     except RetryAfterTooLong as too_long:
         return _failed(run, too_long)
-    raise retry_on
+    raise error
 
 
 async def _handled(run: EventRun) -> Done:
