@@ -1,19 +1,17 @@
-"""What every client does the same way: send a request, map failures, parse JSON, retry.
+"""What every client does the same way: send a request, map failures, parse JSON; how to retry.
 
 No Prefect in here: clients stay testable on their own with `httpx.ASGITransport`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import random
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC
 from email.utils import parsedate_to_datetime
-from typing import Any, Self, TypeVar
+from typing import Any, Self
 
 import httpx
 import orjson
@@ -30,8 +28,6 @@ from blocks.errors import (
     redact,
 )
 from clock import Clock
-
-T = TypeVar("T")
 
 
 class _RedactSecrets(logging.Filter):
@@ -92,26 +88,6 @@ class RetryPolicy:
 
 
 DEFAULT_RETRY = RetryPolicy()
-
-
-async def with_retries(
-    call: Callable[[], Awaitable[T]],
-    policy: RetryPolicy,
-    *,
-    on_retry: Callable[[TransientApiError, int, float], None] | None = None,
-) -> T:
-    """Run `call`, retrying transient errors as the policy says; permanent ones go straight up."""
-    for attempt in range(1, policy.attempts + 1):
-        try:
-            return await call()
-        except TransientApiError as error:
-            if attempt == policy.attempts:
-                raise
-            wait = policy.delay(attempt, error)
-            if on_retry is not None:
-                on_retry(error, attempt, wait)
-            await asyncio.sleep(wait)
-    raise AssertionError("unreachable: the loop returns or raises")
 
 
 class ApiClient:

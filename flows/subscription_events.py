@@ -25,15 +25,12 @@ from prefect import flow
 from pydantic import AfterValidator, Field
 
 from clock import DEFAULT_TIMEZONE, zone_named
-from subscription_events.report import RunReport
-from tasks.subscription_events import (
-    connected,
-    group_events,
-    notify_team,
-    process_all_lanes,
-    publish_report,
-    read_pending_events,
-)
+from subscription_events.report import EventsRunReport
+from tasks.subscription_events.announcing import notify_team
+from tasks.subscription_events.processing import process_all_lanes
+from tasks.subscription_events.reading import group_events, read_pending_events
+from tasks.subscription_events.reporting import publish_events_report
+from tasks.subscription_events.systems import connected_for_events
 
 # Bounds checked before a run starts (the Prefect UI's form and the API refuse other values):
 # 0 customers at a time would wait forever holding the deployment's slot, and 0 events would
@@ -52,7 +49,7 @@ async def subscription_events(
     card_key_block: str = "default",
     discord_block: str = "default",
     timezone: TimeZoneName = DEFAULT_TIMEZONE,
-) -> RunReport:
+) -> EventsRunReport:
     """Bring the ERP's pending Mundipagg events to the gateway and record how each ended.
 
     Args:
@@ -63,10 +60,13 @@ async def subscription_events(
         discord_block: the Discord block whose errors webhook hears about failed and held
             events; without it the events are processed all the same (a warning is logged).
     """
-    async with connected(erp_block, mundipagg_block, card_key_block, timezone) as services:
-        queue = await read_pending_events(services.erp, max_events)
-        lanes = await group_events(services.erp, queue)
-        results = await process_all_lanes(lanes, services, max_concurrent_customers)
-        report = await publish_report(results, queue)
+    async with connected_for_events(
+        erp_block, mundipagg_block, card_key_block, timezone
+    ) as systems:
+        erp = systems.services.erp
+        queue = await read_pending_events(erp, max_events)
+        lanes = await group_events(erp, queue)
+        results = await process_all_lanes(lanes, systems, max_concurrent_customers)
+        report = await publish_events_report(results, queue)
     await notify_team(report, discord_block)
     return report

@@ -20,17 +20,23 @@ class EventFailed(Exception):
     """The ERP data or the event itself is wrong; the event ends `E` with this message.
 
     `keep` are ERP changes committed with the `E` all the same: ids of what the gateway already
-    created, so that reprocessing the event never creates it a second time.
+    created, so that reprocessing the event never creates it a second time. `gateway_error` is
+    the gateway's error that stopped the event midway: when transient, the event is tried again
+    instead (its earlier calls repeat with the same idempotency keys).
     """
 
-    def __init__(self, message: str, keep: Sequence[Change] = ()) -> None:
+    def __init__(
+        self, message: str, keep: Sequence[Change] = (), gateway_error: ApiError | None = None
+    ) -> None:
         super().__init__(message)
         self.keep = keep
+        self.gateway_error = gateway_error
 
 
-def gateway_problem(error: ApiError) -> str:
-    """The reason an event ends `E` because of the gateway."""
-    if isinstance(error, UnconfirmedWrite):
+def gateway_problem(error: ApiError, *, unconfirmed: bool = False) -> str:
+    """The reason an event ends `E` because of the gateway; `unconfirmed` when an earlier try of
+    the event sent a write the gateway may have done without confirming it."""
+    if unconfirmed or isinstance(error, UnconfirmedWrite):
         return f"{UNKNOWN_OUTCOME} (gateway sem resposta confirmada, tentativas esgotadas: {error})"
     if isinstance(error, InconsistentAnswer):
         return f"resposta incoerente do gateway ({error})"

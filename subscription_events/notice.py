@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from blocks.discord.models import DiscordMessage, Embed, EmbedField
 from subscription_events.lanes import EventResult
-from subscription_events.report import RunReport
+from subscription_events.report import EventsRunReport
 
 FIRST_REASONS = 5
 FIRST_HELD = 3
@@ -44,7 +44,7 @@ TEXT = {
 }
 
 
-def run_notice(report: RunReport, language: str, run_name: str) -> DiscordMessage | None:
+def run_notice(report: EventsRunReport, language: str, run_name: str) -> DiscordMessage | None:
     """The message for this run, or None when it failed nothing and held nothing back."""
     failed, held = report.failed, report.newly_held
     if not failed and not held:

@@ -12,7 +12,7 @@ STATUS_NAMES = {"P": "processado", "E": "erro", "N": "pendente"}
 
 
 @dataclass(frozen=True)
-class RunReport:
+class EventsRunReport:
     results: Sequence[EventResult]
     # Events held behind an older failure that the run did not read (past `HELD_SHOWN`).
     held_not_listed: int = 0

@@ -58,15 +58,23 @@ async def waiting_before_retry(call: Awaitable[T], policy: RetryPolicy) -> T:
     except TransientApiError as error:
         failed_attempts = _failed_attempts_if_retried()
         if failed_attempts is not None:
-            # Prefect waits `base_delay` itself; `delay` raises past the Retry-After ceiling.
-            wait = policy.delay(failed_attempts, error) - policy.base_delay
-            if isinstance(error, RateLimited) and error.retry_after is not None:
-                get_run_logger().warning(
-                    "%s asked to wait %.1f s (429); waiting before the retry", error.system, wait
-                )
-            if wait > 0:
-                await asyncio.sleep(wait)
+            await wait_before_retry(error, policy, failed_attempts)
         raise
+
+
+async def wait_before_retry(
+    error: TransientApiError, policy: RetryPolicy, failed_attempts: int
+) -> None:
+    """After `failed_attempts` failed tries, the last with `error`, wait what `policy` asks for
+    beyond Prefect's own delay (`base_delay`) before its retry; `RetryAfterTooLong` when a 429
+    asks for more than the policy waits."""
+    wait = policy.delay(failed_attempts, error) - policy.base_delay
+    if isinstance(error, RateLimited) and error.retry_after is not None:
+        get_run_logger().warning(
+            "%s asked to wait %.1f s (429); waiting before the retry", error.system, wait
+        )
+    if wait > 0:
+        await asyncio.sleep(wait)
 
 
 def _failed_attempts_if_retried() -> int | None:

@@ -1,4 +1,5 @@
-"""Reads and writes of the ERP tables, in SQLAlchemy Core, for the subscription events.
+"""Reads and writes of the ERP tables, in SQLAlchemy Core, for the subscription events (the
+queue's own statements are in `queue_sql`).
 
 The methods are async and run their (blocking) database work in a worker thread, so the
 gateway calls of other subscriptions keep going meanwhile. Every event ends in ONE transaction:
@@ -15,27 +16,11 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import (
-    ColumnElement,
-    Connection,
-    Integer,
-    Select,
-    Table,
-    and_,
-    case,
-    cast,
-    exists,
-    func,
-    insert,
-    literal_column,
-    or_,
-    select,
-    update,
-)
+from sqlalchemy import Connection, Table, and_, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.sql.expression import FromClause
 
+from blocks.gym_erp.queue_sql import events_in, held_behind_failure, still_claimed
 from blocks.gym_erp.rows import (
     CLAIMED,
     CardRow,
@@ -53,6 +38,7 @@ from blocks.gym_erp.rows import (
 )
 from blocks.gym_erp.schema import (
     cards,
+    columns_of,
     customers,
     events,
     invoices,
@@ -124,26 +110,26 @@ class ErpDatabase:
         Held events are left out in the query itself, so however many pile up behind a failure
         they never fill the window and starve newer events of other chains.
         """
-        query = _events_in("N", chains).where(~_held(events, chains)).limit(limit)
+        query = events_in("N", chains).where(~held_behind_failure(events, chains)).limit(limit)
         return self._rows(query, EventRow)
 
     @_off_the_event_loop
     def held_events(self, limit: int, chains: ChainCodes) -> tuple[list[EventRow], int]:
         """(the oldest `limit` pending events held behind an older `E` of their chain, how many
         are held in all)."""
-        held = _held(events, chains)
+        held = held_behind_failure(events, chains)
         with self.engine.connect() as connection:
             total = connection.execute(
                 select(func.count()).select_from(events).where(events.c.processado == "N", held)
             ).scalar_one()
-            rows = connection.execute(_events_in("N", chains).where(held).limit(limit))
+            rows = connection.execute(events_in("N", chains).where(held).limit(limit))
             return [EventRow(**row._mapping) for row in rows], int(total)
 
     @_off_the_event_loop
     def blocking_events(self, chains: ChainCodes) -> list[EventRow]:
         """Events marked `E` or claimed by a run (`CLAIMED`): they hold back the later events
         of their chain."""
-        return self._rows(_events_in(("E", CLAIMED), chains), EventRow)
+        return self._rows(events_in(("E", CLAIMED), chains), EventRow)
 
     @_off_the_event_loop
     def claim_event(self, event: EventRow) -> datetime | None:
@@ -166,7 +152,7 @@ class ErpDatabase:
         with self.engine.begin() as connection:
             connection.execute(
                 update(events)
-                .where(_claimed(event, claimed_at))
+                .where(still_claimed(event, claimed_at))
                 .values(processado="N", dt_processado=None)
             )
 
@@ -218,7 +204,7 @@ class ErpDatabase:
     @_off_the_event_loop
     def active_items(self, subscription_id: int) -> list[ItemRow]:
         query = (
-            select(*_columns(subscription_items, ItemRow))
+            select(*columns_of(subscription_items, ItemRow))
             .where(
                 and_(
                     subscription_items.c.id_assinatura == subscription_id,
@@ -236,7 +222,7 @@ class ErpDatabase:
     @_off_the_event_loop
     def pending_invoices(self, subscription_id: int) -> list[InvoiceRow]:
         query = (
-            select(*_columns(invoices, InvoiceRow))
+            select(*columns_of(invoices, InvoiceRow))
             .where(
                 and_(invoices.c.id_assinatura == subscription_id, invoices.c.status == "pending")
             )
@@ -275,7 +261,7 @@ class ErpDatabase:
                 # Status first: a write as the first statement takes the write lock at once.
                 finished = connection.execute(
                     update(events)
-                    .where(_claimed(event, claimed_at))
+                    .where(still_claimed(event, claimed_at))
                     .values(processado=status, dt_processado=now)
                 )
                 if finished.rowcount != 1:
@@ -300,7 +286,7 @@ class ErpDatabase:
             return [row_type(**row._mapping) for row in connection.execute(query)]
 
     def _one(self, table: Table, where: Any, row_type: type[R]) -> R | None:
-        rows = self._rows(select(*_columns(table, row_type)).where(where), row_type)
+        rows = self._rows(select(*columns_of(table, row_type)).where(where), row_type)
         return rows[0] if rows else None
 
 
@@ -333,10 +319,6 @@ def card_registered(
     )
 
 
-def _columns(table: Table, row_type: type[Any]) -> list[Any]:
-    return [table.c[name] for name in row_type.__dataclass_fields__]
-
-
 def _apply(connection: Connection, change: Change) -> None:
     match change:
         case RowUpdate(table=name, row_id=row_id, values=values):
@@ -357,115 +339,15 @@ def _apply(connection: Connection, change: Change) -> None:
                     )
 
 
-def _claimed(event: EventRow, claimed_at: datetime) -> ColumnElement[bool]:
-    """The event, still under the claim taken at `claimed_at`."""
-    return and_(
-        events.c.id_guid == event.id_guid,
-        events.c.processado == CLAIMED,
-        events.c.dt_processado == claimed_at,
-    )
-
-
-def _events_in(status: str | tuple[str, ...], chains: ChainCodes) -> Select[Any]:
-    """Events with this `processado`, oldest first; those of one instant in the order of
-    `chains.same_instant_order` (a random `id_guid` must not decide whether an item is
-    removed before it is added)."""
-    code = func.upper(func.ltrim(func.rtrim(events.c.sigla)))
-    order = chains.same_instant_order
-    rank = case(
-        *(
-            (code == _constant(f"'{sigla}'"), _constant(str(place)))
-            for place, sigla in enumerate(order)
-        ),
-        else_=_constant(str(len(order))),
-    )
-    return (
-        select(*_columns(events, EventRow))
-        .where(
-            events.c.processado == status
-            if isinstance(status, str)
-            else events.c.processado.in_(status)
-        )
-        .order_by(events.c.dt_evento, rank, events.c.id_guid)
-    )
-
-
-def _held(pending: FromClause, chains: ChainCodes) -> ColumnElement[bool]:
-    """Whether the `pending` event has an older `E` in its chain.
-
-    Only what certainly is one chain counts here: ids of 1 to 9 digits (read as numbers, as
-    `subscription_events.events` reads them) and strictly older failures. Where this says "not
-    held" but the plan holds the event all the same (a failure in the very same instant, a
-    longer id, a tab around the code), the event is read and the plan holds it, as it always
-    did: the query never leaves out an event that the plan would run.
-    """
-    failed = events.alias("failed")
-    pending_subscription, pending_customer = _chain_of(pending, chains)
-    failed_subscription, failed_customer = _chain_of(failed, chains)
-    return exists(
-        select(failed.c.id_guid).where(
-            failed.c.processado == "E",
-            failed.c.dt_evento < pending.c.dt_evento,
-            or_(
-                failed_subscription == pending_subscription,
-                failed_customer == pending_customer,
-            ),
-        )
-    )
-
-
-def _chain_of(
-    event: FromClause, chains: ChainCodes
-) -> tuple[ColumnElement[int], ColumnElement[int]]:
-    """(subscription, customer) whose chain the event is in; NULL where it names neither.
-
-    An item event is in its item's subscription chain; the item is found by its primary key.
-    """
-    code = func.upper(func.ltrim(func.rtrim(event.c.sigla)))
-    number = _plain_number(event.c.id_tabela)
-    item = subscription_items.alias()
-    item_subscription = (
-        select(item.c.id_assinatura).where(item.c.id == number).correlate(event).scalar_subquery()
-    )
-    subscription = case(
-        (code.in_(sorted(chains.subscription)), number),
-        (code.in_(sorted(chains.item)), item_subscription),
-    )
-    customer = case((code.in_(sorted(chains.customer)), number))
-    return subscription, customer
-
-
-def _plain_number(text: ColumnElement[str]) -> ColumnElement[int]:
-    """`text` as an integer when it is 1 to 9 digits (spaces around allowed), else NULL.
-
-    Written with REPLACE, which every database has, so that nothing but digits reaches the
-    CAST (PostgreSQL and SQL Server fail the whole query on a CAST of 'abc').
-    """
-    trimmed = func.ltrim(func.rtrim(text))
-    without_digits = trimmed
-    for digit in "0123456789":
-        without_digits = func.replace(without_digits, _constant(f"'{digit}'"), _EMPTY)
-    is_plain_number = and_(
-        func.length(trimmed).between(_constant("1"), _constant("9")), without_digits == _EMPTY
-    )
-    return case((is_plain_number, cast(trimmed, Integer)))
-
-
-def _constant(sql: str) -> ColumnElement[Any]:
-    """A constant written into the statement, not a parameter (SQL Server allows 2,100)."""
-    return literal_column(sql)
-
-
-_EMPTY = _constant("''")
-
-
 def _pairs(connection: Connection, key: Any, value: Any, wanted: Collection[Any]) -> dict[Any, Any]:
     """{key: value} of the rows whose `key` is one of `wanted`."""
     ordered = sorted(set(wanted))
     found: dict[Any, Any] = {}
     for start in range(0, len(ordered), IN_LIST_CHUNK):
         chunk = ordered[start : start + IN_LIST_CHUNK]
-        found.update(dict(connection.execute(select(key, value).where(key.in_(chunk))).all()))
+        found.update(
+            dict(connection.execute(select(key, value).where(key.in_(chunk))).tuples().all())
+        )
     return found
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import uuid
+from typing import Any
 
 from sqlalchemy import (
     CHAR,
@@ -170,6 +171,11 @@ sync_log = Table(
     Column("sigla", String(8)),
     implicit_returning=False,
 )
+
+
+def columns_of(table: Table, row_type: type[Any]) -> list[Any]:
+    """The table's columns a row type reads, in its field order."""
+    return [table.c[name] for name in row_type.__dataclass_fields__]
 
 
 def create_schema(engine: Engine) -> None:

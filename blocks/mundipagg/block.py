@@ -30,14 +30,21 @@ class Mundipagg(Block):
         description="Secret key sk_... of the API at the base URL (HTTP Basic user, no password)."
     )
     timeout_seconds: float = Field(default=30.0, gt=0, description="Per-request timeout.")
-    attempts: int = Field(default=4, gt=0, description="Tries per call on transient errors.")
+    attempts: int = Field(
+        default=4,
+        gt=0,
+        description="Tries per event on transient gateway errors (each retry a Prefect retry).",
+    )
     retry_base_seconds: float = Field(default=1.0, ge=0, description="First retry delay.")
+
+    def retry_policy(self) -> RetryPolicy:
+        """How an event that met a transient gateway error is retried (Prefect task retries)."""
+        return RetryPolicy(attempts=self.attempts, base_delay=self.retry_base_seconds)
 
     def client(self, transport: httpx.AsyncBaseTransport | None = None) -> MundipaggClient:
         return MundipaggClient(
             self.base_url,
             self.secret_key.get_secret_value(),
             timeout=self.timeout_seconds,
-            retry=RetryPolicy(attempts=self.attempts, base_delay=self.retry_base_seconds),
             transport=transport,
         )

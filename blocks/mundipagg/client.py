@@ -4,9 +4,10 @@ key, JSON, cents.
 The same client speaks to the legacy Mundipagg API (`LEGACY_BASE_URL`, being retired): every path
 it uses is the same in both. Every write takes an `idempotency_key`: the gateway keeps keys for
 24 h and answers a repeated key with the first result, so a retried or re-run event never creates
-a second object within that time. That is also what makes it safe to retry writes on transient
-errors here. A write that still fails on a transient error may have been done all the same
-(`UnconfirmedWrite`). No Prefect in this module.
+a second object within that time. That is what makes it safe for the caller to retry a write
+that failed on a transient error: each call here is one attempt (subscription-events retries a
+whole event as a Prefect task retry, with the same keys). A write that fails on a transient
+error may have been done all the same (`UnconfirmedWrite`). No Prefect in this module.
 """
 
 from __future__ import annotations
@@ -31,15 +32,7 @@ from blocks.errors import (
     excerpt,
     register_secrets,
 )
-from blocks.http import (
-    DEFAULT_RETRY,
-    ApiClient,
-    RetryPolicy,
-    parse_json,
-    response_text,
-    send,
-    with_retries,
-)
+from blocks.http import ApiClient, parse_json, response_text, send
 from blocks.mundipagg.models import (
     CustomerData,
     GatewayAck,
@@ -78,9 +71,9 @@ _PERMANENT_BY_STATUS: dict[int, type[PermanentApiError]] = {
 class UnconfirmedWrite(TransientApiError):
     """A write that may have been done although no answer confirmed it.
 
-    An attempt timed out, broke off, got a 5xx or an unreadable answer after the gateway had the
-    request (its retries carried the same idempotency key). Only 429s - refused before any work -
-    leave a write known to be undone.
+    It timed out, broke off, got a 5xx or an unreadable answer after the gateway had the request.
+    Only a 429 - refused before any work - leaves a write known to be undone. Transient: a retry
+    with the same idempotency key gets the first result, or does the work once.
     """
 
 
@@ -95,12 +88,10 @@ class MundipaggClient(ApiClient):
         secret_key: str,
         *,
         timeout: float = 30.0,
-        retry: RetryPolicy = DEFAULT_RETRY,
         max_connections: int = 20,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         register_secrets(basic_auth_secrets(secret_key, ""))
-        self._retry = retry
         super().__init__(
             httpx.AsyncClient(
                 base_url=httpx.URL(base_url.rstrip("/") + "/"),
@@ -212,7 +203,7 @@ class MundipaggClient(ApiClient):
         `GET /subscriptions?code=...` is the gateway's filter; matches are checked here again in
         case it matches loosely (a prefix, another case).
         """
-        found = await self._listing("subscriptions", {"code": code}, GatewaySubscription)
+        found = await self._listing("subscriptions", {"code": code}, Page[GatewaySubscription])
         return [subscription for subscription in found if subscription.code == code]
 
     async def subscription_invoices(
@@ -220,7 +211,7 @@ class MundipaggClient(ApiClient):
     ) -> list[GatewayInvoice]:
         """Every invoice of the subscription, once each; one of another subscription is refused."""
         found = await self._listing(
-            "invoices", {"subscription_id": subscription_id}, GatewayInvoice, page_size
+            "invoices", {"subscription_id": subscription_id}, Page[GatewayInvoice], page_size
         )
         for invoice in found:
             owner = invoice.subscription.id if invoice.subscription else None
@@ -236,7 +227,7 @@ class MundipaggClient(ApiClient):
         self,
         path: str,
         filters: dict[str, str],
-        record: type[Listed],
+        page_type: type[Page[Listed]],
         page_size: int = LISTING_PAGE_SIZE,
     ) -> list[Listed]:
         """Every record of a listing, asking for pages by number with the filters on each one.
@@ -248,8 +239,8 @@ class MundipaggClient(ApiClient):
         """
         records: dict[str, Listed] = {}
         for number in range(1, MAX_PAGES + 1):
-            params = {**filters, "page": number, "size": page_size}
-            page = await self._call("GET", path, None, Page[record], None, params=params)
+            params: dict[str, str | int] = {**filters, "page": number, "size": page_size}
+            page = await self._call("GET", path, None, page_type, None, params=params)
             new = {item.id: item for item in page.data if item.id not in records}
             if page.data and not new:
                 raise MalformedResponse(
@@ -275,27 +266,18 @@ class MundipaggClient(ApiClient):
             body.model_dump(mode="json", exclude_none=True) if isinstance(body, BaseModel) else body
         )
         headers = {"idempotency-key": idempotency_key} if idempotency_key else {}
-        maybe_done = False  # an earlier attempt may have reached the gateway and done the work
-
-        async def attempt() -> Answer:
-            request = self._http.build_request(
-                method, path, json=payload, headers=headers, params=params
-            )
+        request = self._http.build_request(
+            method, path, json=payload, headers=headers, params=params
+        )
+        try:
             response = await send(self._http, SYSTEM, request)
             if response.status_code >= 400:
                 raise _error_from(response)
             return _validated(answer, parse_json(response, SYSTEM), response.status_code)
-
-        def note(error: TransientApiError, attempts: int, wait: float) -> None:
-            nonlocal maybe_done
-            maybe_done = maybe_done or not isinstance(error, RateLimited)
-
-        try:
-            return await with_retries(attempt, self._retry, on_retry=note)
-        except ApiError as error:
-            maybe_done = maybe_done or (error.retryable and not isinstance(error, RateLimited))
-            if method == "GET" or not maybe_done:
+        except TransientApiError as error:
+            if method == "GET" or isinstance(error, RateLimited):
                 raise
+            # The gateway may have had the request and done the work.
             raise UnconfirmedWrite(
                 error.message, system=SYSTEM, status_code=error.status_code
             ) from None

@@ -31,12 +31,10 @@ from blocks.errors import (
     excerpt,
     is_transient,
 )
-from blocks.http import RetryPolicy, retry_after_seconds, send, with_retries
+from blocks.http import RetryPolicy, retry_after_seconds, send
 from blocks.ixc.client import IxcClient
 from blocks.magnusbilling.client import MagnusBillingClient
 from blocks.mundipagg.client import MundipaggClient
-
-NO_WAIT = RetryPolicy(attempts=2, base_delay=0, jitter=0)  # the one client that still retries
 
 MAGNUS_KEY, MAGNUS_SECRET = "mb-K3Y-echo-7f1c9a2b", "mb-S3CR3T-echo-88d2e0f1"
 IXC_TOKEN = "42:ixc-T0K3N-echo-hash-5b7e91"
@@ -121,7 +119,7 @@ async def discord_calls(transport: httpx.MockTransport) -> list[BaseException | 
 
 async def mundipagg_calls(transport: httpx.MockTransport) -> list[BaseException | str]:
     async with MundipaggClient(
-        "http://mundipagg.test/core/v1", MUNDIPAGG_KEY, retry=NO_WAIT, transport=transport
+        "http://mundipagg.test/core/v1", MUNDIPAGG_KEY, transport=transport
     ) as gateway:
         return [
             await raised_by(lambda: gateway.cancel_subscription("sub_1", idempotency_key="k1")),
@@ -289,21 +287,6 @@ def test_a_retry_after_beyond_the_ceiling_fails_clearly_with_what_was_asked():
     policy = RetryPolicy(max_retry_after=300.0)
     with pytest.raises(RetryAfterTooLong, match="asked to wait 3600 s, more than the 300 s"):
         policy.delay(1, RateLimited("429", system="ixc", retry_after=3600.0))
-
-
-async def test_with_retries_stops_at_once_when_the_server_asks_for_too_long():
-    calls = 0
-
-    async def call() -> None:
-        nonlocal calls
-        calls += 1
-        raise RateLimited("rate limited", system="magnusbilling", retry_after=86_400.0)
-
-    with pytest.raises(RetryAfterTooLong) as caught:
-        await with_retries(call, RetryPolicy(attempts=5, max_retry_after=60.0))
-    assert calls == 1
-    assert not caught.value.retryable
-    assert "86400 s" in str(caught.value)
 
 
 async def test_a_discord_429_with_an_odd_http_date_is_rate_limited_with_its_wait_not_a_crash():

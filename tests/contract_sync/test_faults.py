@@ -15,7 +15,6 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from pydantic import SecretStr
 from sync_helpers import (
@@ -36,7 +35,7 @@ from sync_helpers import (
 
 from blocks.discord.client import DiscordWebhook
 from blocks.errors import RateLimited, ServerError
-from blocks.http import RetryPolicy, with_retries
+from blocks.http import RetryPolicy
 from contract_sync.decide import Action
 from sandbox.faults import FaultKind
 from sandbox.stack import CHANGES_WEBHOOK, ERRORS_WEBHOOK, decision_rows, run_artifact
@@ -239,19 +238,6 @@ def test_backoff_grows_with_jitter_and_a_retry_after_is_waited_in_full():
     assert 0.5 <= delays[0] <= 1.5 and 4.0 <= delays[3] <= 12.0
     assert len({RetryPolicy().delay(1, server_error) for _ in range(20)}) > 1
     assert RetryPolicy(max_delay=30).delay(1, RateLimited("x", system="t", retry_after=70)) >= 70
-
-
-async def test_with_retries_does_not_retry_what_is_not_an_api_error():
-    calls = 0
-
-    async def refused():
-        nonlocal calls
-        calls += 1
-        raise httpx.HTTPError("not an ApiError")
-
-    with pytest.raises(httpx.HTTPError):
-        await with_retries(refused, RetryPolicy(attempts=3, base_delay=0.01))
-    assert calls == 1
 
 
 async def test_an_unexpected_error_while_posting_still_publishes_the_report(sandbox, monkeypatch):

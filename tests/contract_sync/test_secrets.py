@@ -43,7 +43,6 @@ from blocks.discord.block import Discord
 from blocks.gym_erp.cards import FernetCardCipher
 from blocks.gym_erp.database import ErpDatabase
 from blocks.gym_erp.schema import create_schema, events, sync_log
-from blocks.http import RetryPolicy
 from blocks.ixc.block import Ixc
 from blocks.magnusbilling.block import MagnusBilling
 from blocks.mundipagg.client import MundipaggClient
@@ -307,7 +306,6 @@ async def test_no_gateway_secret_or_card_reaches_rec_log_sync(
     client = MundipaggClient(
         "http://mundipagg.test/core/v1",
         MUNDIPAGG_KEY,
-        retry=RetryPolicy(attempts=3, base_delay=0, jitter=0),
         transport=gateway,
     )
     erp = ErpDatabase(engine, clock=Clock())

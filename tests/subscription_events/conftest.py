@@ -26,7 +26,6 @@ from sqlalchemy.exc import OperationalError
 from blocks.gym_erp.cards import FernetCardCipher
 from blocks.gym_erp.database import ErpDatabase
 from blocks.gym_erp.schema import create_schema, metadata
-from blocks.http import RetryPolicy
 from blocks.mundipagg.client import MundipaggClient
 from clock import DEFAULT_TIMEZONE, Clock, ManualTime, frozen
 from sandbox.gym_demo import GymErp
@@ -43,7 +42,6 @@ SERVER_URLS = {
 # Every test here runs at this instant - flow, ERP writer and gateway sandbox alike - whatever the
 # machine's clock or time zone says (CI runs the suite with the clock moved years ahead).
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=ZoneInfo(DEFAULT_TIMEZONE))
-FAST_RETRY = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05)
 
 
 def _unreachable(backend: str, problem: Exception) -> None:
@@ -157,7 +155,6 @@ async def services(
     client = MundipaggClient(
         f"http://mundipagg.test{BASE_PATH}",
         gateway.secret_key,
-        retry=FAST_RETRY,
         transport=httpx.ASGITransport(app=gateway.app),
     )
     erp = ErpDatabase(engine, clock=Clock())

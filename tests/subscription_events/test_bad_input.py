@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from events_helpers import log_of, row, rows, run_pending
+from events_helpers import log_of, row, rows, run_pending, run_pending_retried
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
 
@@ -77,11 +77,13 @@ async def test_gateway_refusal_keeps_the_card_and_reports_the_gateway_message(
     assert gateway.subscriptions == {}
 
 
+@pytest.mark.prefect
 @pytest.mark.parametrize(
     "fault",
     [FaultKind.HTTP_503, FaultKind.HTML_200, FaultKind.TRUNCATED_JSON, FaultKind.RATE_LIMIT],
 )
 async def test_gateway_storm_fails_first_event_and_holds_the_rest(
+    prefect_harness: None,
     database_url: str,
     engine: Engine,
     gym: GymErp,
@@ -96,7 +98,7 @@ async def test_gateway_storm_fails_first_event_and_holds_the_rest(
     first = [gym.event("A_N", 100), gym.event("A_N", 200)]
     held = [gym.event("A_EDP", 100), gym.event("A_C", 200)]
 
-    results = await run_pending(services)
+    results = await run_pending_retried(services)
 
     for guid in first:
         assert results[guid].status == "E"
@@ -104,7 +106,7 @@ async def test_gateway_storm_fails_first_event_and_holds_the_rest(
         assert "gateway indisponível, tentativas esgotadas" in results[guid].description
         assert UNKNOWN_OUTCOME not in results[guid].description
     assert [results[guid].status for guid in held] == ["N", "N"]
-    assert gateway.requests == 2 * 3  # three attempts per first event, none for the held ones
+    assert gateway.requests == 2 * 3  # three tries per first event, none for the held ones
     assert gateway.counts["subscription/create"] == 0
     assert len(rows(engine, "rec_log_sync")) == 4
 
@@ -144,7 +146,8 @@ async def test_a_write_without_a_confirmed_answer_ends_e_as_unknown(
     assert result.status == "E"
     assert result.description.startswith(f"A_N: {UNKNOWN_OUTCOME}")
     assert len(gateway.subscriptions) == (1 if done_at_the_gateway else 0)
-    assert gateway.counts["subscription/create"] == (3 if done_at_the_gateway else 0)
+    # One try (the flow's retries are Prefect's: test_event_retries.py).
+    assert gateway.counts["subscription/create"] == (1 if done_at_the_gateway else 0)
     assert gateway.writes["subscription/create"] == (1 if done_at_the_gateway else 0)
 
 
@@ -169,7 +172,9 @@ async def test_a_write_refused_with_429_every_time_is_known_undone(
     assert gateway.subscriptions == {}
 
 
+@pytest.mark.prefect
 async def test_transient_errors_are_retried_until_the_gateway_answers(
+    prefect_harness: None,
     database_url: str,
     engine: Engine,
     gym: GymErp,
@@ -183,9 +188,9 @@ async def test_transient_errors_are_retried_until_the_gateway_answers(
     gym.member(1, "Karen Alves")
     guid = gym.event("A_N", 100)
 
-    assert (await run_pending(services))[guid].status == "P"
+    assert (await run_pending_retried(services))[guid].status == "P"
     assert gateway.counts["subscription/create"] == 1  # faults answer before the route
-    assert gateway.requests == 1 + 3  # the lookup by code, then three tries
+    assert gateway.requests == 3 * 2  # three tries, each the lookup by code then the creation
     assert len(gateway.subscriptions) == 1
 
 

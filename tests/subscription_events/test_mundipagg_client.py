@@ -1,4 +1,5 @@
-"""The Mundipagg client alone: error mapping, retries, paging guards, secrets kept out of text."""
+"""The Mundipagg client alone: error mapping, one attempt per call, paging guards, secrets kept
+out of text (the retries are Prefect's: test_event_retries.py)."""
 
 from __future__ import annotations
 
@@ -16,16 +17,14 @@ from blocks.errors import (
     ServerError,
     ValidationFailed,
 )
-from blocks.http import RetryPolicy
 from blocks.mundipagg.client import InconsistentAnswer, MundipaggClient, UnconfirmedWrite
 from blocks.mundipagg.models import CustomerData, NewCard
 
 BASE = "https://api.pagar.me.test/core/v5"
-FAST = RetryPolicy(attempts=3, base_delay=0.001, max_delay=0.01)
 
 
 def client_for(answer: Callable[[httpx.Request], httpx.Response]) -> MundipaggClient:
-    return MundipaggClient(BASE, "sk_test_x", retry=FAST, transport=httpx.MockTransport(answer))
+    return MundipaggClient(BASE, "sk_test_x", transport=httpx.MockTransport(answer))
 
 
 def card() -> NewCard:
@@ -78,21 +77,23 @@ async def test_writes_send_the_idempotency_key_and_secret_card_data_only_in_the_
     assert "737" not in str(card())
 
 
-async def test_transient_errors_are_retried_and_rate_limits_honoured() -> None:
+async def test_each_call_is_one_attempt_and_a_rate_limit_carries_its_wait() -> None:
     answers = iter(
         [
-            httpx.Response(503, text="<html>busy</html>"),
-            httpx.Response(429, headers={"Retry-After": "0"}, json={"message": "slow down"}),
+            httpx.Response(429, headers={"Retry-After": "7"}, json={"message": "slow down"}),
             httpx.Response(200, json={"id": "cus_1", "name": "Ana"}),
         ]
     )
     async with client_for(lambda request: next(answers)) as client:
         customer = CustomerData(name="Ana", document="52998224725", type="individual")
+        with pytest.raises(RateLimited) as limited:
+            await client.update_customer("cus_1", customer, idempotency_key="k")
         updated = await client.update_customer("cus_1", customer, idempotency_key="k")
+    assert limited.value.retry_after == 7
     assert updated.id == "cus_1"
 
 
-async def test_storm_ends_in_a_transient_error_after_the_policy_attempts() -> None:
+async def test_a_storm_is_a_transient_error_at_the_first_attempt() -> None:
     calls = 0
 
     def storm(request: httpx.Request) -> httpx.Response:
@@ -103,13 +104,13 @@ async def test_storm_ends_in_a_transient_error_after_the_policy_attempts() -> No
     async with client_for(storm) as client:
         with pytest.raises(ServerError):
             await client.subscription("sub_1")
-        # A write that met 5xx may have been done behind them: its outcome is not known.
+        # A write that met a 5xx may have been done behind it: its outcome is not known.
         with pytest.raises(UnconfirmedWrite, match="HTTP 502"):
             await client.cancel_subscription("sub_1", idempotency_key="k")
-    assert calls == 2 * FAST.attempts
+    assert calls == 2
 
 
-async def test_a_write_refused_with_429_only_is_known_undone_and_one_5xx_makes_it_unknown() -> None:
+async def test_a_write_refused_with_429_is_known_undone_and_a_5xx_makes_it_unknown() -> None:
     def limited(request: httpx.Request) -> httpx.Response:
         return httpx.Response(429, headers={"Retry-After": "0"}, json={"message": "slow down"})
 
@@ -117,8 +118,7 @@ async def test_a_write_refused_with_429_only_is_known_undone_and_one_5xx_makes_i
         with pytest.raises(RateLimited):
             await client.cancel_subscription("sub_1", idempotency_key="k")
 
-    answers = iter([httpx.Response(503, text="busy"), httpx.Response(429), httpx.Response(429)])
-    async with client_for(lambda request: next(answers)) as client:
+    async with client_for(lambda request: httpx.Response(503, text="busy")) as client:
         with pytest.raises(UnconfirmedWrite):
             await client.cancel_subscription("sub_1", idempotency_key="k")
 

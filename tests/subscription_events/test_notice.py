@@ -13,7 +13,7 @@ from blocks.discord.models import MAX_DESCRIPTION
 from blocks.gym_erp.rows import EventStatus
 from subscription_events.lanes import EventResult
 from subscription_events.notice import FIRST_REASONS, run_notice
-from subscription_events.report import RunReport
+from subscription_events.report import EventsRunReport
 
 
 def result(guid: str, status: EventStatus, description: str, **changes: Any) -> EventResult:
@@ -32,7 +32,7 @@ def result(guid: str, status: EventStatus, description: str, **changes: Any) -> 
 
 
 def test_no_notice_when_nothing_failed_nor_was_newly_held() -> None:
-    report = RunReport(
+    report = EventsRunReport(
         [result("a", "P", "A_N: assinatura criada"), result("b", "N", "A_EDP: aguardando ...")],
         held_not_listed=40,
     )
@@ -43,7 +43,7 @@ def test_the_notice_carries_counts_and_the_first_reasons_in_portuguese() -> None
     failures = [result(f"e{n}", "E", f"A_N: motivo {n}") for n in range(7)]
     held = result("h", "N", "IA_N: aguardando o evento anterior A_N e0", newly_held=True)
     earlier = result("old", "N", "A_EDP: aguardando desde antes")
-    report = RunReport([*failures, held, earlier, result("p", "P", "ok")], held_not_listed=3)
+    report = EventsRunReport([*failures, held, earlier, result("p", "P", "ok")], held_not_listed=3)
 
     message = run_notice(report, "pt-BR", "pacient-otter")
 
@@ -66,7 +66,7 @@ def test_the_notice_carries_counts_and_the_first_reasons_in_portuguese() -> None
 
 @pytest.mark.parametrize(("language", "title"), [("en", "1 event(s) failed"), ("xx", "com erro")])
 def test_the_titles_follow_the_discord_block_language(language: str, title: str) -> None:
-    report = RunReport([result("e", "E", "A_N: cliente 2 sem CPF/CNPJ válido")])
+    report = EventsRunReport([result("e", "E", "A_N: cliente 2 sem CPF/CNPJ válido")])
     message = run_notice(report, language, "run")
     assert message is not None
     assert title in message.embeds[0].title

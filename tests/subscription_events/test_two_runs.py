@@ -27,7 +27,6 @@ from blocks.gym_erp.cards import FernetCardCipher, FernetCardKey
 from blocks.gym_erp.database import ClaimLost, ErpDatabase
 from blocks.gym_erp.rows import CLAIMED, EventRow, LogEntry
 from blocks.gym_erp.schema import create_schema
-from blocks.http import RetryPolicy
 from blocks.mundipagg.block import Mundipagg
 from blocks.mundipagg.client import MundipaggClient
 from clock import Clock, ManualTime
@@ -57,7 +56,6 @@ async def second_run(
     client = MundipaggClient(
         f"http://mundipagg.test{BASE_PATH}",
         gateway.secret_key,
-        retry=RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05),
         transport=httpx.ASGITransport(app=gateway.app),
     )
     erp = ErpDatabase(create_engine(engine.url), clock=Clock())
