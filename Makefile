@@ -69,8 +69,8 @@ DATE_FREE_FLOW_TESTS := tests/contract_sync/test_contract_sync_flow.py \
 	tests/contract_sync/test_faults.py tests/contract_sync/test_retries.py \
 	tests/contract_sync/test_secrets.py tests/contract_sync/test_bad_inputs.py
 # Each pass spreads its tests over TEST_PROCESSES processes (a flow test mostly waits: saves one
-# at a time, locks, retries); tests/conftest.py keeps a module in one process and starts the
-# longest groups (Docker, deployed, flows) first.
+# at a time, locks, retries); tests/conftest.py keeps each deployed module (a Prefect server) in
+# one process and starts the longest tests (Docker, deployed, flows) first.
 TEST_PROCESSES ?= 4
 PARALLEL := -n $(TEST_PROCESSES) --dist loadscope --no-loadscope-reorder
 test: install lint docker-tools

@@ -27,19 +27,19 @@ import pytest  # noqa: E402
 
 # `make test` spreads the suite over processes (pytest-xdist): most of a flow test's time is
 # waiting (saves one at a time, locks, retries), not CPU. Each process has its own Prefect test
-# server. A test module stays in one process so its module fixtures start once, except the
-# deployed tests: one group per Prefect backend (the fixture's parameter). The longest groups
-# (Docker, deployed, flows) start first. (xdist's own `loadgroup` ignores its markers under
-# pytest 9, hence a scheduler of our own.)
+# server and takes the next test when it is free, except the deployed tests, whose module
+# fixture is a whole Prefect server: they stay together, one process per Prefect backend (the
+# fixture's parameter). The longest (Docker, deployed, flows) start first. (A scheduler of our
+# own: xdist's `loadgroup` ignores its markers under pytest 9.)
 _FIRST = ("docker", "deployed", "prefect")
 _DEPLOYED = "tests/deployed/"
 
 
 def _group(nodeid: str) -> str:
     module, _, test = nodeid.partition("::")
-    if module.startswith(_DEPLOYED) and test.endswith("]"):
-        return module + test[test.index("[") :]
-    return module
+    if not module.startswith(_DEPLOYED):
+        return nodeid
+    return module + (test[test.index("[") :] if test.endswith("]") else "")
 
 
 def _start_order(item: pytest.Item) -> int:
