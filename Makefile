@@ -71,7 +71,7 @@ DATE_FREE_FLOW_TESTS := tests/contract_sync/test_contract_sync_flow.py \
 # Each pass spreads its tests over TEST_PROCESSES processes (a flow test mostly waits: saves one
 # at a time, locks, retries); tests/conftest.py keeps each deployed module (a Prefect server) in
 # one process and starts the longest tests (Docker, deployed, flows) first.
-TEST_PROCESSES ?= 4
+TEST_PROCESSES ?= 6
 PARALLEL := -n $(TEST_PROCESSES) --dist loadscope --no-loadscope-reorder
 test: install lint docker-tools
 	$(BIN)/python -m pytest -q $(PARALLEL)

@@ -9,9 +9,7 @@ is never retried. A 429's Retry-After is waited before the retry.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -20,8 +18,7 @@ from uuid import UUID
 
 import pytest
 from prefect import flow, task
-from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+from prefect_runs import finished_task_runs, state_history
 from sync_helpers import NO_GUARD, Stack, actives, raw, run, save_fast_blocks, stack, unique
 
 from blocks.discord.block import Discord
@@ -48,24 +45,12 @@ def sandbox(prefect_harness: None, tmp_path: Path) -> Iterator[tuple[Stack, str,
 
 
 async def task_runs(
-    flow_run_id: UUID, prefix: str | tuple[str, ...], count: int = 1, within: float = 30.0
+    flow_run_id: UUID, prefix: str | tuple[str, ...], count: int = 1
 ) -> list[tuple[Any, list[Any]]]:
     """The flow run's task runs named `prefix...` (at least `count`, all finished), each with
-    its state history. Prefect records task runs from events, a little after they happen."""
-    deadline = time.monotonic() + within
-    async with get_client() as client:
-        while True:
-            found = [
-                task_run
-                for task_run in await client.read_task_runs(
-                    flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
-                )
-                if task_run.name.startswith(prefix)
-            ]
-            if len(found) >= count and all(t.state and t.state.is_final() for t in found):
-                return [(t, await client.read_task_run_states(t.id)) for t in found]
-            assert time.monotonic() < deadline, f"no finished task run {prefix} recorded"
-            await asyncio.sleep(0.3)
+    its state history."""
+    found = await finished_task_runs(flow_run_id, lambda name: name.startswith(prefix), count)
+    return [(task_run, await state_history(task_run)) for task_run in found]
 
 
 def names(states: list[Any]) -> list[str]:

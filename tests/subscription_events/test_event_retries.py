@@ -6,8 +6,6 @@ the customer waits for the retried one."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +15,8 @@ from uuid import UUID
 import pytest
 from cryptography.fernet import Fernet
 from events_helpers import log_of, row, rows
-from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.client.schemas.objects import State, TaskRun
+from prefect_runs import finished_task_runs, state_history
 from pydantic import SecretStr
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
@@ -84,29 +81,10 @@ async def run_flow(gym: Gym, name: str) -> tuple[EventsRunReport, UUID]:
     return await state.result(), state.state_details.flow_run_id
 
 
-async def lane_task_run(flow_run_id: UUID, customer: int = 1, within: float = 30.0) -> TaskRun:
-    """The customer's finished task run (`eventos-cliente:<cod_cli>`). Prefect records task
-    runs from events, a little after they happen."""
-    deadline = time.monotonic() + within
-    async with get_client() as client:
-        while True:
-            found = [
-                task_run
-                for task_run in await client.read_task_runs(
-                    flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
-                )
-                if task_run.name == f"eventos-cliente:{customer}"
-            ]
-            if found and found[0].state is not None and found[0].state.is_final():
-                return found[0]
-            assert time.monotonic() < deadline, f"no finished task run of {customer} recorded"
-            await asyncio.sleep(0.3)
-
-
-async def history(task_run: TaskRun) -> list[State[Any]]:
-    async with get_client() as client:
-        states = await client.read_task_run_states(task_run.id)
-    return sorted(states, key=lambda state: state.timestamp)
+async def lane_task_run(flow_run_id: UUID, customer: int = 1) -> TaskRun:
+    """The customer's finished task run (`eventos-cliente:<cod_cli>`)."""
+    (task_run,) = await finished_task_runs(flow_run_id, f"eventos-cliente:{customer}".__eq__)
+    return task_run
 
 
 def names(states: list[State[Any]]) -> list[str]:
@@ -127,7 +105,7 @@ async def test_a_fault_for_n_tries_is_n_prefect_retries_and_the_event_ends_proce
     assert result.status == "P", result.description
     task_run = await lane_task_run(flow_run_id)
     assert task_run.run_count == faults + 1 and task_run.state.is_completed()
-    states = names(await history(task_run))
+    states = names(await state_history(task_run))
     assert states.count("AwaitingRetry") == faults and states.count("Retrying") == faults
     assert states.index("AwaitingRetry") < states.index("Retrying") < states.index("Completed")
     assert len(gym.gateway.subscriptions) == 1
@@ -212,7 +190,7 @@ async def test_a_fault_beyond_the_retries_ends_the_event_failed_with_the_reason(
     task_run = await lane_task_run(flow_run_id)
     # The last try records the event's outcome: the task run ends Completed, its event E.
     assert task_run.run_count == ATTEMPTS and task_run.state.is_completed()
-    assert names(await history(task_run)).count("AwaitingRetry") == ATTEMPTS - 1
+    assert names(await state_history(task_run)).count("AwaitingRetry") == ATTEMPTS - 1
     assert gym.gateway.subscriptions == {}
     assert row(gym.engine, "util_eventos_mundipagg", id_guid=created)["processado"] == "E"
     (log,) = log_of(gym.engine, created)
@@ -245,7 +223,7 @@ async def test_a_rate_limited_try_waits_its_retry_after_before_the_retry(gym: Gy
     report, flow_run_id = await run_flow(gym, "retries-429")
 
     assert {result.id_guid: result.status for result in report.results} == {created: "P"}
-    states = await history(await lane_task_run(flow_run_id))
+    states = await state_history(await lane_task_run(flow_run_id))
     first_running = next(state for state in states if state.name == "Running")
     retrying = next(state for state in states if state.name == "Retrying")
     assert (retrying.timestamp - first_running.timestamp).total_seconds() >= 1.5
