@@ -22,6 +22,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitUpdate
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
 from prefect.client.schemas.sorting import FlowRunSort
+from prefect_runs import PATIENCE_SECONDS
 
 from flows.contract_sync import contract_sync
 from sandbox.discord import DiscordSandbox
@@ -278,7 +279,7 @@ async def expire_run_lock() -> None:
                 )
 
 
-async def wait_for_flow_run(name: str, state: str, within: float = 30.0):
+async def wait_for_flow_run(name: str, state: str, within: float = PATIENCE_SECONDS):
     """The flow run called `name` once it reaches state type `state` (e.g. "PAUSED")."""
     deadline = asyncio.get_running_loop().time() + within
     async with get_client() as client:

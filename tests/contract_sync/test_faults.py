@@ -9,13 +9,13 @@ run that says why. Discord trouble never hides or undoes a change.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from prefect_runs import eventually
 from pydantic import SecretStr
 from sync_helpers import (
     NO_GUARD,
@@ -119,9 +119,12 @@ async def test_an_ixc_batch_that_keeps_failing_skips_its_customers_and_fails_the
     assert all(after[uid] == before[uid] for uid in skipped_ids), "no write for them"
     for uid in set(drifted) - skipped_ids:
         assert after[uid] in TARGET[drifted[uid]], "the rest is still done"
-    await asyncio.sleep(0.5)
-    alerts = running.messages_to(ERRORS_WEBHOOK)
-    assert any("leitura do IXC falhou" in str(m.payload) for m in alerts), "operators are told"
+    await eventually(
+        lambda: any(
+            "leitura do IXC falhou" in str(m.payload) for m in running.messages_to(ERRORS_WEBHOOK)
+        ),
+        "operators are told",
+    )
 
 
 # A page of the customer listing other than the last (an id range with an upper end).
@@ -135,8 +138,9 @@ async def test_a_magnus_page_that_keeps_failing_stops_the_run_before_any_write(s
     state = await run(name, ledger, **NO_GUARD)
     assert state.is_failed()
     assert running.magnus.saves == 0
-    await asyncio.sleep(0.5)
-    assert running.messages_to(ERRORS_WEBHOOK), "the failure alert went out"
+    await eventually(
+        lambda: bool(running.messages_to(ERRORS_WEBHOOK)), "the failure alert went out"
+    )
 
 
 async def test_a_page_that_fails_only_once_is_retried(sandbox):

@@ -18,6 +18,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import LogFilter
 from prefect.flow_runs import aresume_flow_run
 from prefect.logging.handlers import APILogHandler
+from prefect_runs import PATIENCE_SECONDS, eventually, finished
 from sync_helpers import (
     Stack,
     actives,
@@ -108,7 +109,7 @@ async def test_approval_applies_the_changes_after_showing_counts_and_a_sample(gu
     await aresume_flow_run(
         flow_run.id, run_input={"decision": "aprovar", "note": "conferido no IXC"}
     )
-    state = await asyncio.wait_for(running, 60)
+    state = await finished(running)
     assert state.is_completed(), state.message
     after = actives(sandbox)
     assert {uid for uid in after if after[uid] != before[uid]} == set(sandbox.drifted)
@@ -139,11 +140,11 @@ async def test_a_form_sent_without_a_choice_pauses_again_saying_so_in_portuguese
     assert sandbox.magnus.saves == 0
     assert not any("aprovação respondida" in alert for alert in alerts(sandbox))
     await aresume_flow_run(flow_run.id, run_input={"decision": "rejeitar"})
-    assert (await asyncio.wait_for(running, 60)).is_failed()
+    assert (await finished(running)).is_failed()
     assert sandbox.magnus.saves == 0
 
 
-async def _paused_again(flow_run_id, within: float = 30.0):
+async def _paused_again(flow_run_id, within: float = PATIENCE_SECONDS):
     """The run once it is Paused again after an answer resumed it."""
     async with get_client() as client:
         for _ in range(int(within / 0.2)):
@@ -172,7 +173,7 @@ async def test_make_approve_answers_in_the_runs_own_language(guarded, capsys):
     answered = [flow_run.name, "--reject", "--note", "not today"]
     assert await asyncio.to_thread(approve_command.main, answered) == 0
     assert capsys.readouterr().out.strip() == f"{flow_run.name}: reject"
-    state = await asyncio.wait_for(running, 60)
+    state = await finished(running)
     assert state.is_failed() and "not today" in state.message
     assert sandbox.magnus.saves == 0
 
@@ -189,7 +190,7 @@ async def test_a_customer_who_paid_while_the_approval_waited_is_not_blocked(guar
     )
 
     await aresume_flow_run(flow_run.id, run_input={"decision": "aprovar"})
-    state = await asyncio.wait_for(running, 60)
+    state = await finished(running)
 
     assert state.is_completed(), state.message
     assert actives(sandbox)[paid] == before[paid]
@@ -221,7 +222,7 @@ async def test_a_second_run_while_one_waits_for_approval_ends_without_pausing(gu
     errors = [log.message for log in logs if log.level >= logging.ERROR]
     assert errors == [], "operators grep the worker log for ERROR: the normal case has none"
     await aresume_flow_run(flow_run.id, run_input={"decision": "rejeitar"})
-    await asyncio.wait_for(running, 60)
+    await finished(running)
 
 
 async def test_rejection_writes_nothing_and_alerts(guarded):
@@ -231,15 +232,15 @@ async def test_rejection_writes_nothing_and_alerts(guarded):
     await aresume_flow_run(
         flow_run.id, run_input={"decision": "rejeitar", "note": "IXC parece errado"}
     )
-    state = await asyncio.wait_for(running, 60)
+    state = await finished(running)
     assert state.is_failed()
     assert "rejeitado pelo operador (IXC parece errado)" in state.message
     assert actives(sandbox) == before
     assert sandbox.magnus.saves == 0
     assert announced_usernames(sandbox) == []
-    await asyncio.sleep(0.5)  # on_failure hooks run after the state is set
-    assert any("falhou" in alert and "rejeitado" in alert for alert in alerts(sandbox)), alerts(
-        sandbox
+    await eventually(
+        lambda: any("falhou" in alert and "rejeitado" in alert for alert in alerts(sandbox)),
+        f"no failure alert among {alerts(sandbox)}",
     )
     answered = [a for a in alerts(sandbox) if "aprovação respondida: Rejeitado" in a]
     assert len(answered) == 1 and "IXC parece errado" in answered[0], alerts(sandbox)
@@ -259,9 +260,11 @@ async def test_no_answer_before_the_timeout_writes_nothing_and_alerts(guarded):
     assert "sem aprovação em 2 s" in state.message
     assert actives(sandbox) == before
     assert sandbox.magnus.saves == 0
-    await asyncio.sleep(0.5)
+    await eventually(
+        lambda: any("falhou" in alert and "sem aprovação" in alert for alert in alerts(sandbox)),
+        f"no failure alert among {alerts(sandbox)}",
+    )
     assert any("aprovação necessária" in alert for alert in alerts(sandbox))
-    assert any("falhou" in alert and "sem aprovação" in alert for alert in alerts(sandbox))
 
 
 async def test_unattended_runs_abort_with_an_alert_instead_of_pausing(guarded):
@@ -273,8 +276,10 @@ async def test_unattended_runs_abort_with_an_alert_instead_of_pausing(guarded):
     assert state.is_failed()
     assert actives(sandbox) == before
     assert sandbox.magnus.saves == 0
-    await asyncio.sleep(0.5)
-    assert any("alteração em massa abortada" in alert for alert in alerts(sandbox)), alerts(sandbox)
+    await eventually(
+        lambda: any("alteração em massa abortada" in alert for alert in alerts(sandbox)),
+        f"no abort alert among {alerts(sandbox)}",
+    )
 
 
 async def test_below_the_limit_nothing_pauses(guarded):

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from prefect.flow_runs import aresume_flow_run
+from prefect_runs import finished
 from sqlalchemy import insert
 from sync_helpers import (
     NO_GUARD,
@@ -177,7 +178,7 @@ async def test_a_hold_set_while_the_run_awaits_approval_is_not_written_when_appr
     records = records_beside(ledger)
     records.add_hold(username(sandbox, held_uid), "visto no formulário de aprovação", "maria")
     await aresume_flow_run(paused.id, run_input={"decision": "aprovar", "note": "ok"})
-    state = await asyncio.wait_for(running, 120)
+    state = await finished(running)
 
     assert state.is_completed(), state.message
     assert sandbox.magnus.user(held_uid)["active"] == 1, "held after the plan: not blocked"
