@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from contract_sync.guard import GuardLimits, GuardVerdict
+from contract_sync.guard import GuardVerdict
 from contract_sync.texts import say
 
 
@@ -60,9 +60,8 @@ def format_time(moment: datetime, language: str) -> str:
 
 @dataclass(frozen=True)
 class ApprovalRules:
-    """When a run must ask, and how: the run's guard parameters."""
+    """How a run asks (its guard's limits are kept apart: see contract_sync/limits.py)."""
 
-    limits: GuardLimits
     ad_hoc: bool  # chosen usernames only: judged by the absolute limit
     unattended: bool  # abort with an alert instead of pausing
     timeout_seconds: int

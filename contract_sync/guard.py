@@ -15,12 +15,16 @@ from pydantic import BaseModel, Field
 from contract_sync.decide import HARMFUL, Action
 from contract_sync.texts import say
 
+DEFAULT_MAX_HARMFUL_SHARE = 0.10
+DEFAULT_MAX_HARMFUL_COUNT = 50
+
 
 class GuardLimits(BaseModel):
     """Blocks + disables allowed without approval: the smaller of a share and a count."""
 
-    max_share: float = Field(default=0.10, ge=0, le=1)
-    max_count: int = Field(default=50, ge=0)
+    max_share: float = Field(default=DEFAULT_MAX_HARMFUL_SHARE, ge=0, le=1)
+    max_count: int = Field(default=DEFAULT_MAX_HARMFUL_COUNT, ge=0)
+    kept_from: str | None = None  # the deployment whose limits these are (the run asked more)
 
 
 @dataclass(frozen=True)
@@ -28,15 +32,17 @@ class GuardVerdict:
     harmful: int
     managed: int
     limit: int
+    kept_from: str | None = None
 
     @property
     def needs_approval(self) -> bool:
         return self.harmful > self.limit
 
     def describe(self, language: str) -> str:
-        return say(
-            language, "guard.describe", harmful=self.harmful, managed=self.managed, limit=self.limit
-        )
+        counts = {"harmful": self.harmful, "managed": self.managed, "limit": self.limit}
+        if self.kept_from is not None:
+            return say(language, "guard.describe_kept", deployment=self.kept_from, **counts)
+        return say(language, "guard.describe", **counts)
 
 
 def assess(plan: pd.DataFrame, limits: GuardLimits, *, whole_base: bool = True) -> GuardVerdict:
@@ -47,4 +53,4 @@ def assess(plan: pd.DataFrame, limits: GuardLimits, *, whole_base: bool = True) 
     limit = limits.max_count
     if whole_base:
         limit = min(math.floor(limits.max_share * managed), limit)
-    return GuardVerdict(harmful=harmful, managed=managed, limit=limit)
+    return GuardVerdict(harmful=harmful, managed=managed, limit=limit, kept_from=limits.kept_from)

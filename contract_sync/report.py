@@ -49,6 +49,7 @@ class RunReport:
     announced_late: list[str] = field(default_factory=list)
     approval: str | None = None  # how an operator answered, when the run asked
     approval_note: str | None = None  # a dry run: whether a real run would have to ask
+    limits_note: str | None = None  # the run asked for looser limits than its deployment's
     expired_holds: list[ExpiredHold] = field(default_factory=list)  # of customers in this run
     write_times: WriteTimes | None = None  # a run that wrote: its save times and write phase
 
@@ -158,8 +159,9 @@ class RunReport:
         lines += [f"**{self.headline()}**", ""]
         if self.stopped_because:
             lines += [f"> {say_('report.stopped', why=self.stopped_because)}", ""]
-        if self.approval_note:
-            lines += [f"> {self.approval_note}", ""]
+        for note in (self.limits_note, self.approval_note):
+            if note:
+                lines += [f"> {note}", ""]
         lines += _bullets(say_("report.approval"), [self.approval] if self.approval else [])
         lines += self._table("report.decisions", "action", self.action_counts())
         if self.outcomes:

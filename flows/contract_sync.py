@@ -30,9 +30,11 @@ from pydantic import Field
 
 from clock import DEFAULT_TIMEZONE
 from contract_sync.approval import ApprovalRules
-from contract_sync.guard import GuardLimits
+from contract_sync.guard import DEFAULT_MAX_HARMFUL_COUNT, DEFAULT_MAX_HARMFUL_SHARE
+from contract_sync.limits import DEFAULT_MAX_IXC_AGE_SECONDS, RunLimits
 from tasks.contract_sync.announcing import alert_on_failure, announce
 from tasks.contract_sync.approval import approved_changes
+from tasks.contract_sync.limits import limits_kept
 from tasks.contract_sync.reading import decide_every_customer, read_contracts, read_users
 from tasks.contract_sync.recording import record_history
 from tasks.contract_sync.reporting import final_state, label_as_dry_run, publish_report
@@ -46,12 +48,12 @@ async def contract_sync(
     dry_run: bool = False,
     usernames: list[str] | None = None,
     notify: bool = True,
-    max_harmful_share: Annotated[float, Field(ge=0, le=1)] = 0.10,
-    max_harmful_count: Annotated[int, Field(ge=0)] = 50,
+    max_harmful_share: Annotated[float, Field(ge=0, le=1)] = DEFAULT_MAX_HARMFUL_SHARE,
+    max_harmful_count: Annotated[int, Field(ge=0)] = DEFAULT_MAX_HARMFUL_COUNT,
     unattended: bool = False,
     approval_timeout_seconds: Annotated[int, Field(ge=1)] = 3300,
     approval_poll_seconds: Annotated[float, Field(gt=0)] = 10,
-    max_ixc_age_seconds: Annotated[float, Field(gt=0)] = 120,
+    max_ixc_age_seconds: Annotated[float, Field(gt=0)] = DEFAULT_MAX_IXC_AGE_SECONDS,
     ledger_path: str | None = None,
     records_block: str | None = None,
     magnus_block: str = "default",
@@ -68,7 +70,9 @@ async def contract_sync(
             needs approval only past `max_harmful_count`.
         notify: announce changes (and failures) on Discord.
         max_harmful_share / max_harmful_count: more blocks + disables than the smaller of
-            these (share of managed customers, 0..1; absolute count) need approval.
+            these (share of managed customers, 0..1; absolute count) need approval. A run of
+            a deployment keeps them (and `max_ixc_age_seconds`) no looser than the
+            deployment's own: asking for more makes it pause for approval past them.
         unattended: past the limit, abort with an alert instead of pausing for approval.
         approval_timeout_seconds: how long a paused run waits for an answer.
         approval_poll_seconds: how often a paused run checks whether it was answered.
@@ -82,8 +86,12 @@ async def contract_sync(
         magnus_block / ixc_block / discord_block: names of the saved blocks to use.
         timezone: the provider's time zone, for every time the operators read.
     """
+    asked = RunLimits(
+        max_harmful_share=max_harmful_share,
+        max_harmful_count=max_harmful_count,
+        max_ixc_age_seconds=max_ixc_age_seconds,
+    )
     rules = ApprovalRules(
-        limits=GuardLimits(max_share=max_harmful_share, max_count=max_harmful_count),
         ad_hoc=bool(usernames),
         unattended=unattended,
         timeout_seconds=approval_timeout_seconds,
@@ -95,13 +103,18 @@ async def contract_sync(
         async with connected(where, dry_run=dry_run) as systems:
             if dry_run:
                 await label_as_dry_run(systems.language)
+            kept = await limits_kept(asked, systems.language)  # none looser than the deployment's
             users = await read_users(systems, usernames)
             ixc_read_at = time.monotonic()
             contracts = await read_contracts(systems, users)
             report = await decide_every_customer(systems, users, contracts)
-            changes = await approved_changes(systems, report, rules)
+            report.limits_note = kept.note(systems.language)
+            changes = await approved_changes(systems, report, kept.guard, rules)
             written = await apply_changes(
-                systems, changes, ixc_read_at=ixc_read_at, fresh_seconds=max_ixc_age_seconds
+                systems,
+                changes,
+                ixc_read_at=ixc_read_at,
+                fresh_seconds=kept.limits.max_ixc_age_seconds,
             )
             report.outcomes.update(written.outcomes)
             report.write_times = written.times

@@ -11,6 +11,22 @@ TEXTS: dict[str, tuple[str, str]] = {
         "{harmful} blocks/disables planned for {managed} managed customers "
         "(limit without approval: {limit})",
     ),
+    "guard.describe_kept": (
+        "{harmful} bloqueio(s)/desativação(ões) planejados para {managed} clientes gerenciados "
+        "(limite sem aprovação: {limit}, o da implantação {deployment}; esta execução pediu "
+        "limites mais folgados, que só valem com aprovação)",
+        "{harmful} blocks/disables planned for {managed} managed customers "
+        "(limit without approval: {limit}, the deployment {deployment}'s; this run asked for "
+        "looser limits, which only hold with approval)",
+    ),
+    "guard.limits_kept": (
+        "Esta execução pediu {asked}, mais folgado que a implantação {deployment} permite "
+        "({allowed}): valem os limites da implantação, e acima deles a execução pede aprovação. "
+        "Para mudar os limites de vez, altere os parâmetros da implantação.",
+        "This run asked for {asked}, looser than the deployment {deployment} allows "
+        "({allowed}): the deployment's limits hold, and past them the run asks for approval. "
+        "To change the limits for good, change the deployment's parameters.",
+    ),
     "approval.paused": (
         "Aguardando aprovação até {deadline}: {why}",
         "Waiting for approval until {deadline}: {why}",

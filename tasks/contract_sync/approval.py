@@ -14,7 +14,7 @@ from prefect.logging import get_run_logger
 from prefect.runtime import flow_run as flow_run_context
 
 from contract_sync.approval import ApprovalRules, Decision, dry_run_note, format_time
-from contract_sync.guard import assess
+from contract_sync.guard import GuardLimits, assess
 from contract_sync.messages import count_actions
 from contract_sync.outcome import Result
 from contract_sync.plan import PlannedChange, planned_changes
@@ -28,7 +28,7 @@ from tasks.contract_sync.systems import Systems
 
 
 async def approved_changes(
-    systems: Systems, report: RunReport, rules: ApprovalRules
+    systems: Systems, report: RunReport, limits: GuardLimits, rules: ApprovalRules
 ) -> list[PlannedChange]:
     """The changes this run may write now; the report says what became of the others.
 
@@ -39,7 +39,7 @@ async def approved_changes(
     """
     changes = planned_changes(report.plan)
     language = systems.language
-    verdict = assess(report.plan, rules.limits, whole_base=not rules.ad_hoc)
+    verdict = assess(report.plan, limits, whole_base=not rules.ad_hoc)
     why = verdict.describe(language)
     if systems.dry_run:
         report.approval_note = dry_run_note(verdict, language)

@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 from prefect.client.orchestration import get_client
-from prefect.context import FlowRunContext
 from prefect.exceptions import ObjectNotFound
 from prefect.logging import get_logger
 from prefect.variables import Variable
@@ -40,6 +39,7 @@ from contract_sync.ledger import LEDGER_ENV
 from contract_sync.records.block import ContractSyncRecords
 from contract_sync.records.store import Records, sqlite_url
 from contract_sync.texts import say
+from tasks.contract_sync.deployment import this_runs_deployment
 
 RECORDS_FILENAME = "contract-sync-records.sqlite3"
 RECORDS_VARIABLE = "contract-sync-records"  # prefix: one Variable per writing deployment
@@ -192,20 +192,18 @@ async def _deployments_writer(
 ) -> Writer | None:
     """This run as its deployment's writer; None for a run without a deployment, or one
     given its own records place (an ad-hoc parameter or ledger path in its job variables)."""
-    context = FlowRunContext.get()
-    flow_run = context.flow_run if context is not None else None
-    if flow_run is None or flow_run.deployment_id is None:
+    deployment = await this_runs_deployment()
+    if deployment is None or not deployment.exists:
         return None
-    async with get_client() as client:
-        deployment = await client.read_deployment(flow_run.deployment_id)
-    own = deployment.parameters or {}
+    own = deployment.parameters
     if (own.get("ledger_path"), own.get("records_block")) != (ledger_path, records_block):
         return None
-    if _ledger_env(flow_run.job_variables) not in (None, _ledger_env(deployment.job_variables)):
+    if _ledger_env(deployment.runs_job_variables) not in (
+        None,
+        _ledger_env(deployment.job_variables),
+    ):
         return None
-    flow = context.flow if context is not None else None
-    name = f"{flow.name}/{deployment.name}" if flow is not None else deployment.name
-    return Writer(str(flow_run.deployment_id), name, magnus_url, location)
+    return Writer(str(deployment.id), deployment.name, magnus_url, location)
 
 
 def _ledger_env(job_variables: dict[str, Any] | None) -> Any:

@@ -17,11 +17,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitUpdate
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+from prefect.client.schemas.objects import FlowRun
 from prefect.client.schemas.sorting import FlowRunSort
+from prefect.flow_engine import run_flow
+from prefect.states import State
 from prefect_runs import PATIENCE_SECONDS
 
 from flows.contract_sync import contract_sync
@@ -236,6 +240,26 @@ def block_names(name: str) -> dict[str, str]:
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+async def start_as_deployment(
+    deployment: str, parameters: dict[str, Any], **ad_hoc: Any
+) -> tuple[FlowRun, UUID]:
+    """A new run of the contract-sync deployment `deployment` (saved with `parameters`, as
+    `prefect deploy` or `make serve` would), with `ad_hoc` parameters of its own (a custom run):
+    created, not started."""
+    saved = await contract_sync.ato_deployment(name=deployment, parameters=parameters)
+    deployment_id = await saved.aapply()
+    async with get_client() as client:
+        flow_run = await client.create_flow_run_from_deployment(deployment_id, parameters=ad_hoc)
+    return flow_run, deployment_id
+
+
+async def execute_here(flow_run: FlowRun) -> State[Any]:
+    """Run `flow_run` (of contract-sync) in this process, as a worker would; its final state."""
+    return await run_flow(
+        contract_sync, flow_run=flow_run, parameters=flow_run.parameters, return_type="state"
+    )
 
 
 async def run(name: str, ledger: Path, **parameters: Any):

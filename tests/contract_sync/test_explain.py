@@ -17,9 +17,18 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from prefect.client.orchestration import get_client
-from prefect.flow_engine import run_flow
 from prefect.states import State
-from sync_helpers import NO_GUARD, Stack, block_names, run, save_fast_blocks, stack, unique
+from sync_helpers import (
+    NO_GUARD,
+    Stack,
+    block_names,
+    execute_here,
+    run,
+    save_fast_blocks,
+    stack,
+    start_as_deployment,
+    unique,
+)
 
 from blocks.discord.block import Discord
 from blocks.ixc.models import IxcStatusMapping
@@ -30,7 +39,6 @@ from contract_sync.plan import build_plan
 from contract_sync.records.store import Records, sqlite_url
 from deployments import explain as explain_command
 from deployments import holds as holds_command
-from flows.contract_sync import contract_sync
 from flows.contract_sync_explain import explain
 from sandbox.stack import IXC_TOKEN, SANDBOX_KEY, run_artifact
 from sandbox.world import synthetic_provider
@@ -235,15 +243,9 @@ async def test_the_explain_flow_leaves_the_answer_as_a_markdown_artifact(synced)
 async def run_as_deployment(
     deployment: str, parameters: dict[str, Any], **ad_hoc: Any
 ) -> tuple[State[Any], UUID]:
-    """A run of the deployment `deployment` (saved with `parameters`, as `prefect deploy` or
-    `make serve` would), with `ad_hoc` parameters of its own, executed here as a worker would."""
-    saved = await contract_sync.ato_deployment(name=deployment, parameters=parameters)
-    deployment_id = await saved.aapply()
-    async with get_client() as client:
-        flow_run = await client.create_flow_run_from_deployment(deployment_id, parameters=ad_hoc)
-    state = await run_flow(
-        contract_sync, flow_run=flow_run, parameters=flow_run.parameters, return_type="state"
-    )
+    """A completed run of the deployment `deployment` (see `start_as_deployment`)."""
+    flow_run, deployment_id = await start_as_deployment(deployment, parameters, **ad_hoc)
+    state = await execute_here(flow_run)
     assert state.is_completed(), state.message
     return state, deployment_id
 

@@ -24,8 +24,10 @@ from sync_helpers import (
     actives,
     announced_usernames,
     block_names,
+    execute_here,
     save_fast_blocks,
     stack,
+    start_as_deployment,
     unique,
     wait_for_flow_run,
 )
@@ -320,3 +322,44 @@ async def test_a_dry_run_says_whether_a_real_run_would_need_approval(guarded, li
     expected = "precisaria de aprovação" if needed else "não precisaria de aprovação"
     assert f"Uma execução real {expected}" in summary
     assert sandbox.magnus.saves == 0 and alerts(sandbox) == []
+
+
+async def test_a_custom_run_cannot_loosen_its_deployments_limits_without_approval(guarded):
+    """A custom run (the UI, `prefect deployment run -p`) asking for looser limits than its
+    deployment's pauses where the deployment's would, says so, and writes nothing if rejected;
+    the deployment's own settings are the operators' choice and hold without asking."""
+    sandbox, name, ledger = guarded
+    before = actives(sandbox)
+    strict = {**block_names(name), "ledger_path": str(ledger), **GUARDED}
+    deployment = unique("hourly")
+    loosened = {"max_harmful_share": 1.0, "max_harmful_count": 1000, "max_ixc_age_seconds": 3600}
+    dry = await execute_here(
+        (await start_as_deployment(deployment, strict, dry_run=True, **loosened))[0]
+    )
+    summary = await run_artifact(dry.state_details.flow_run_id, "contract-sync-summary")
+    assert f"mais folgado que a implantação contract-sync/{deployment} permite" in summary
+    assert "Uma execução real precisaria de aprovação: " in summary
+
+    flow_run, _ = await start_as_deployment(deployment, strict, **loosened)
+    running = asyncio.create_task(execute_here(flow_run))
+    paused = await wait_for_flow_run(flow_run.name, "PAUSED")
+    assert f"o da implantação contract-sync/{deployment}" in paused.state.message
+    assert "esta execução pediu limites mais folgados" in paused.state.message
+    assert any(f"contract-sync/{deployment}" in alert for alert in alerts(sandbox))
+    await aresume_flow_run(paused.id, run_input={"decision": "rejeitar", "note": "não"})
+    state = await finished(running)
+    assert state.is_failed() and actives(sandbox) == before and sandbox.magnus.saves == 0
+    summary = await run_artifact(paused.id, "contract-sync-summary")
+    assert (
+        "Esta execução pediu max_harmful_share=1, max_harmful_count=1000, "
+        "max_ixc_age_seconds=3600, mais folgado que a implantação "
+        f"contract-sync/{deployment} permite (max_harmful_share=0.5, max_harmful_count=1, "
+        "max_ixc_age_seconds=120)"
+    ) in summary
+
+    loose = unique("first-sync")
+    flow_run, _ = await start_as_deployment(loose, {**strict, **loosened})
+    state = await finished(asyncio.create_task(execute_here(flow_run)))
+    assert state.is_completed(), state.message
+    after = actives(sandbox)
+    assert {uid for uid in after if after[uid] != before[uid]} == set(sandbox.drifted)

@@ -353,7 +353,7 @@ async def test_the_restore_lane_restores_a_paying_customer_while_an_hourly_run_w
     deployed: tuple[PrefectServer, SandboxStack],
 ) -> None:
     """Last of the module: it leaves most customers blocked."""
-    _, sandbox = deployed
+    server, sandbox = deployed
     async with get_client() as client:  # no scheduled run in the middle (also when run alone)
         for name in ("contract-sync/hourly", "contract-restore/restore"):
             await _stop_schedules(client, (await client.read_deployment_by_name(name)).id)
@@ -369,9 +369,25 @@ async def test_the_restore_lane_restores_a_paying_customer_while_an_hourly_run_w
     magnus.sip_accounts = SLOW_SIP_ACCOUNTS
     magnus.reset_counters()
     try:
+        # Asking for looser limits than the deployment's (as a custom run from the UI can)
+        # needs an operator's approval: the deployment's limits hold.
         hourly_id = await _start(
-            "contract-sync/hourly", max_harmful_share=1.0, max_harmful_count=1000
+            "contract-sync/hourly",
+            max_harmful_share=1.0,
+            max_harmful_count=1000,
+            approval_poll_seconds=1,
         )
+        paused = await _wait_for(hourly_id, lambda s: s is not None and s.is_paused(), within=240)
+        assert "o da implantação contract-sync/hourly" in paused.state.message
+        assert magnus.saves == 0
+        answer = await api_request(
+            server,
+            "POST",
+            f"/flow_runs/{hourly_id}/resume",
+            credential=server.credential,
+            json={"run_input": {"decision": "aprovar"}},
+        )
+        assert answer.status_code == 201 and answer.json()["status"] == "ACCEPT", answer.text
         deadline = time.monotonic() + 240
         while not any(magnus.user(uid)["active"] == 4 for uid in to_block):
             assert time.monotonic() < deadline, "the hourly run wrote no block"
