@@ -26,6 +26,7 @@ from prefect import task
 from prefect.artifacts import acreate_progress_artifact, aupdate_progress_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.logging import get_run_logger
+from prefect.runtime import flow_run as flow_run_context
 from prefect.runtime import task_run as task_run_context
 from sqlalchemy.exc import DBAPIError
 
@@ -46,10 +47,15 @@ from tasks.contract_sync.save_lock import SaveTurnNeverCame, one_save_at_a_time
 from tasks.contract_sync.systems import Systems
 from tasks.retries import retry_options, waiting_before_retry
 
-PROGRESS_KEY = "contract-sync-writing"
 PROGRESS_EVERY_SECONDS = 2.0  # the progress artifact is updated at most this often
 MAX_RECONFIRM_BATCH = 1000  # contract ids re-read at once (one IXC request)
 FIRST_RECONFIRM_BATCH = 20  # before any save was timed
+
+
+def progress_key(flow_name: str) -> str:
+    """`contract-sync-writing`, `contract-restore-writing`: each lane its own key, so the
+    Artifacts page never shows one lane's progress as the latest of the other's."""
+    return f"{flow_name}-writing"
 
 
 def _write_run_name() -> str:
@@ -288,7 +294,7 @@ class _Progress:
         if total:
             artifact = await acreate_progress_artifact(
                 0.0,
-                key=PROGRESS_KEY,
+                key=progress_key(flow_run_context.flow_name),
                 description=progress_text(0, total, 0.0, systems.language),
             )
         return cls(systems, total, artifact)

@@ -21,7 +21,13 @@ from uuid import UUID
 
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitUpdate
-from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterKey,
+    FlowRunFilter,
+    FlowRunFilterId,
+    FlowRunFilterName,
+)
 from prefect.client.schemas.objects import FlowRun
 from prefect.client.schemas.sorting import FlowRunSort
 from prefect.flow_engine import run_flow
@@ -36,6 +42,7 @@ from sandbox.server import serve_all
 from sandbox.stack import CHANGES_WEBHOOK, ERRORS_WEBHOOK, IXC_TOKEN, SANDBOX_KEY, SandboxStack
 from sandbox.world import Provider
 from tasks.contract_sync.run_lock import FLOW_NAME
+from tasks.contract_sync.writing import progress_key
 
 NO_GUARD = {"max_harmful_share": 1.0, "max_harmful_count": 100_000}
 # Flow tests run the calibrated Magnus save cost (sandbox/asterisk.py) 10x faster: a save of a
@@ -240,6 +247,22 @@ def block_names(name: str) -> dict[str, str]:
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+async def progress_artifact(flow_run_id: Any, flow_name: str) -> Any:
+    """The write phase's progress artifact of a run of `flow_name`, under that lane's key."""
+    async with get_client() as client:
+        for _ in range(100):
+            found = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(
+                    key=ArtifactFilterKey(any_=[progress_key(flow_name)])
+                ),
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])),
+            )
+            if found:
+                return found[0]
+            await asyncio.sleep(0.2)
+    raise LookupError("no progress artifact")
 
 
 async def start_as_deployment(

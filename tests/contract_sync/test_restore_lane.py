@@ -24,6 +24,7 @@ from sync_helpers import (
     block_names,
     change_embeds,
     json_rewrite,
+    progress_artifact,
     save_fast_blocks,
     stack,
     unique,
@@ -149,6 +150,8 @@ async def test_the_lane_reads_only_blocked_or_inactive_customers_and_writes_only
         if embed["title"].startswith("contract-")
     ]
     assert summaries == ["contract-restore (religamento)"]
+    progress = await progress_artifact(state.state_details.flow_run_id, RESTORE_FLOW_NAME)
+    assert progress.key == "contract-restore-writing", "not the hourly run's progress key"
 
     rows = await decisions(state)
     for uid in drifted(sandbox, "disable"):

@@ -17,13 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import (
-    ArtifactFilter,
-    ArtifactFilterKey,
-    FlowRunFilter,
-    FlowRunFilterId,
-)
 from prefect.settings import get_current_settings
 from prefect.utilities.callables import parameter_schema
 from sqlalchemy.exc import OperationalError
@@ -34,6 +27,7 @@ from sync_helpers import (
     asave_blocks,
     block_names,
     fast_blocks,
+    progress_artifact,
     run,
     stack,
     unique,
@@ -46,8 +40,9 @@ from flows.contract_sync import contract_sync
 from sandbox.asterisk import SAVE_BASE_SECONDS, SAVE_PER_ACCOUNT_SECONDS, SaveCost
 from sandbox.stack import decision_rows, run_artifact
 from sandbox.world import synthetic_provider
+from tasks.contract_sync.run_lock import FLOW_NAME
 from tasks.contract_sync.save_lock import SaveTurnNeverCame
-from tasks.contract_sync.writing import PROGRESS_KEY, describe_write_failure
+from tasks.contract_sync.writing import describe_write_failure
 
 pytestmark = pytest.mark.prefect
 
@@ -79,19 +74,6 @@ def saves_in_order(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
     return sent
 
 
-async def progress_artifact(flow_run_id: Any) -> Any:
-    async with get_client() as client:
-        for _ in range(100):
-            found = await client.read_artifacts(
-                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[PROGRESS_KEY])),
-                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])),
-            )
-            if found:
-                return found[0]
-            await asyncio.sleep(0.2)
-    raise LookupError("no progress artifact")
-
-
 async def test_restores_are_saved_before_any_block_or_disable_and_the_run_page_shows_progress(
     prefect_harness: None, tmp_path: Path, saves_in_order: list[tuple[int, int]]
 ) -> None:
@@ -113,7 +95,7 @@ async def test_restores_are_saved_before_any_block_or_disable_and_the_run_page_s
         assert after[user_id] in TARGET[action]
 
     run_id = state.state_details.flow_run_id
-    progress = await progress_artifact(run_id)
+    progress = await progress_artifact(run_id, FLOW_NAME)
     assert progress.data == 100.0
     total = len(provider.drifted)
     assert f"{total} de {total} alterações gravadas" in progress.description
