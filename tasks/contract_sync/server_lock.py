@@ -9,7 +9,9 @@ An operator can switch a limit off in the Prefect UI (inactive). Prefect then gr
 everyone without taking a slot, so the lock would stop excluding without anyone noticing.
 So a lock found inactive is switched on again (and the log says so) before it is taken, and a
 grant is trusted only if the limit is still active once granted: a grant made while it was off
-took no slot and is given back and asked for again.
+took no slot and is given back and asked for again. A holder switches it on again before giving
+it back too: Prefect frees a slot only while its limit is on, so a lock switched off while held
+and given back off would stay taken for good.
 """
 
 from __future__ import annotations
@@ -82,8 +84,21 @@ async def held_alone(
             if waited + poll_seconds > wait_seconds:
                 raise LockBusy(name, waited)
             await asyncio.sleep(poll_seconds * random.uniform(0.5, 1.5))
-    async with taken:
+    try:
         yield
+    finally:
+        await _given_back(name, language, taken)
+
+
+async def _given_back(name: str, language: str, taken: AsyncExitStack) -> None:
+    """Give the lock back, switched on first: Prefect frees a slot only while its limit is on,
+    so a slot given back while an operator had the limit switched off would stay taken for good
+    (every later save or run waiting for a holder that is gone)."""
+    try:
+        async with get_client() as client:
+            await usable_lock(name, language, client)
+    finally:
+        await taken.aclose()
 
 
 async def usable_lock(

@@ -99,6 +99,23 @@ async def test_a_run_lock_switched_off_in_the_ui_still_excludes_and_is_switched_
         assert await is_active(name)
 
 
+@pytest.mark.parametrize("holding", [one_run_at_a_time, one_save_at_a_time], ids=["run", "save"])
+async def test_a_lock_given_back_while_switched_off_is_free_again(
+    prefect_harness: None, holding: Any
+) -> None:
+    """Prefect frees a slot only while its limit is on: a run or save that ends while an
+    operator has its lock switched off must not leave it taken for good."""
+    magnus = magnus_url()
+    name = (lock_name if holding is one_run_at_a_time else save_lock_name)(magnus)
+    async with holding(magnus, uuid4(), language="pt-BR"):
+        await switch_off(name)
+    async with get_client() as client:
+        lock = await client.read_global_concurrency_limit_by_name(name)
+    assert (lock.active, lock.active_slots) == (True, 0)
+    async with holding(magnus, uuid4(), language="pt-BR"):  # at once: the slot is free
+        pass
+
+
 async def test_saves_never_overlap_even_with_the_save_lock_switched_off(
     prefect_harness: None,
 ) -> None:
