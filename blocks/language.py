@@ -1,7 +1,8 @@
 """The languages operators read, and how a text offered in each is picked.
 
 The external systems' blocks (the Discord block's `language`) and their problems
-(`blocks.problems`) need them; the domain's texts catalogue (`contract_sync.texts`) builds on them.
+(`blocks.problems`) need them; each domain's texts catalogue (`contract_sync.texts`,
+`subscription_events.texts`) builds on them.
 """
 
 from __future__ import annotations

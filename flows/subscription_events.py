@@ -15,6 +15,9 @@ Every gateway write carries an idempotency key made from the event, so a retried
 run never charges, creates or cancels anything twice, and a new subscription is looked up at the
 gateway by its ERP id before it is created. When a run ends events in error or holds events back,
 the team is told on Discord.
+
+The run speaks its Discord block's language (pt-BR without one): its report, its log and the
+notice. The reasons written to the ERP's `rec_log_sync` stay in Portuguese, for the gym's staff.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from pydantic import AfterValidator, Field
 
 from clock import DEFAULT_TIMEZONE, zone_named
 from subscription_events.report import EventsRunReport
-from tasks.subscription_events.announcing import notify_team
+from tasks.subscription_events.announcing import notify_team, team_of
 from tasks.subscription_events.processing import process_all_lanes
 from tasks.subscription_events.reading import group_events, read_pending_events
 from tasks.subscription_events.reporting import publish_events_report
@@ -58,15 +61,18 @@ async def subscription_events(
         timezone: the gym's IANA zone: billing dates and the times written to the ERP are its
             local ones.
         discord_block: the Discord block whose errors webhook hears about failed and held
-            events; without it the events are processed all the same (a warning is logged).
+            events, and whose language the run speaks; without it the events are processed
+            all the same, in pt-BR (a warning is logged).
     """
+    team = await team_of(discord_block)
+    language = team.language
     async with connected_for_events(
         erp_block, mundipagg_block, card_key_block, timezone
     ) as systems:
         erp = systems.services.erp
-        queue = await read_pending_events(erp, max_events)
-        lanes = await group_events(erp, queue)
-        results = await process_all_lanes(lanes, systems, max_concurrent_customers)
-        report = await publish_events_report(results, queue)
-    await notify_team(report, discord_block)
+        queue = await read_pending_events(erp, max_events, language)
+        lanes = await group_events(erp, queue, language)
+        results = await process_all_lanes(lanes, systems, max_concurrent_customers, language)
+        report = await publish_events_report(results, queue, language)
+    await notify_team(report, team)
     return report

@@ -1,4 +1,9 @@
-"""Why an event cannot be processed, in words an operator reading `rec_log_sync` understands."""
+"""Why an event cannot be processed, in words an operator reading `rec_log_sync` understands.
+
+These reasons are written to the ERP (`rec_log_sync.descricao`), where the gym's staff read them:
+they are in Portuguese whatever the run's language (the Discord block's), and the run report, the
+notice and the log quote them as written (`subscription_events.texts` holds the run's own texts).
+"""
 
 from __future__ import annotations
 

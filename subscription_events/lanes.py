@@ -36,7 +36,7 @@ from subscription_events.events import (
     referenced_ids,
 )
 from subscription_events.failures import UNKNOWN_OUTCOME, EventFailed
-from subscription_events.handlers import HANDLERS, UNKNOWN_CUSTOMER, Done, EventRun, Services
+from subscription_events.handlers import HANDLERS, Done, EventRun, Services
 from subscription_events.money import NotWholeCents
 
 # Held events read (for the run report) besides the ones to run; all of them are counted.
@@ -62,12 +62,17 @@ class EventResult:
     dt_evento: datetime
     chain: str
     status: EventStatus
+    # Why, as written to `rec_log_sync` (in Portuguese, for the gym's staff); empty for an event
+    # waiting for another run, which writes nothing there (`other_run_has` says why).
     description: str
-    customer: str
+    customer: str | None  # the customer's name; None when not known
     id_api: str | None
     value: Decimal
     # Held in this run behind an event of its chain that failed in this run (not since before).
     newly_held: bool = False
+    # The event (`<sigla> <id_guid>`: this one or an earlier one of its chain) that another run
+    # is processing, which this one waits for.
+    other_run_has: str | None = None
 
 
 @dataclass(frozen=True)
@@ -109,7 +114,7 @@ class LaneProgress:
 
     results: list[EventResult] = field(default_factory=list)
     # chain -> (its event that failed in this run, that event's customer)
-    failed_here: dict[str, tuple[EventRow, str]] = field(default_factory=dict)
+    failed_here: dict[str, tuple[EventRow, str | None]] = field(default_factory=dict)
     # chain -> its event another run is processing
     elsewhere: dict[str, EventRow] = field(default_factory=dict)
     trying: Claimed | None = None
@@ -295,9 +300,9 @@ async def process_lane(
         busy_with = planned.in_flight or elsewhere.get(chain)
         if planned.held_by is not None:
             # Held since an earlier run, which logged it: only the run report repeats it.
-            results.append(_result(event, chain, _held(event, planned.held_by, UNKNOWN_CUSTOMER)))
+            results.append(_result(event, chain, _held(event, planned.held_by, None)))
         elif busy_with is not None:
-            results.append(_result(event, chain, _in_other_run(event, busy_with)))
+            results.append(_in_other_run(event, chain, busy_with))
         elif chain in failed_here:
             log = _held(event, *failed_here[chain])
             await services.erp.finish_event(event, "N", log)
@@ -306,7 +311,7 @@ async def process_lane(
             result = await _process_event(event, chain, services, progress, retrying)
             if result is None:
                 elsewhere[chain] = event
-                results.append(_result(event, chain, _in_other_run(event, event)))
+                results.append(_in_other_run(event, chain, event))
                 continue
             if result.status == "E":
                 failed_here[chain] = (event, result.customer)
@@ -330,7 +335,7 @@ def _where(error: Exception) -> str:
     return f"{type(error).__name__}{place}"
 
 
-def _held(event: EventRow, failed: EventRow, customer: str) -> LogEntry:
+def _held(event: EventRow, failed: EventRow, customer: str | None) -> LogEntry:
     return LogEntry(
         "N",
         f"{event.sigla}: aguardando o evento anterior {failed.sigla} {failed.id_guid}, que falhou "
@@ -339,10 +344,11 @@ def _held(event: EventRow, failed: EventRow, customer: str) -> LogEntry:
     )
 
 
-def _in_other_run(event: EventRow, busy: EventRow) -> LogEntry:
-    """Why the event waits for another run (never written to `rec_log_sync`)."""
-    which = "o evento" if busy is event else f"o evento anterior {busy.sigla} {busy.id_guid}"
-    return LogEntry("N", f"{event.sigla}: {which} está com outra execução", UNKNOWN_CUSTOMER)
+def _in_other_run(event: EventRow, chain: str, busy: EventRow) -> EventResult:
+    """The event waits for `busy` (itself or an earlier event of its chain), which another run is
+    processing; nothing is written to `rec_log_sync` (that run writes)."""
+    waiting = _result(event, chain, LogEntry("N", "", None))
+    return replace(waiting, other_run_has=f"{busy.sigla} {busy.id_guid}")
 
 
 def _result(event: EventRow, chain: str, log: LogEntry) -> EventResult:

@@ -58,7 +58,13 @@ async def waiting_before_retry(call: Awaitable[T], policy: RetryPolicy) -> T:
     except TransientApiError as error:
         failed_attempts = _failed_attempts_if_retried()
         if failed_attempts is not None:
-            await wait_before_retry(error, policy, failed_attempts)
+            wait = _beyond_prefects_delay(error, policy, failed_attempts)
+            if isinstance(error, RateLimited) and error.retry_after is not None:
+                get_run_logger().warning(
+                    "%s asked to wait %.1f s (429); waiting before the retry", error.system, wait
+                )
+            if wait > 0:
+                await asyncio.sleep(wait)
         raise
 
 
@@ -66,15 +72,19 @@ async def wait_before_retry(
     error: TransientApiError, policy: RetryPolicy, failed_attempts: int
 ) -> None:
     """After `failed_attempts` failed tries, the last with `error`, wait what `policy` asks for
-    beyond Prefect's own delay (`base_delay`) before its retry; `RetryAfterTooLong` when a 429
-    asks for more than the policy waits."""
-    wait = policy.delay(failed_attempts, error) - policy.base_delay
-    if isinstance(error, RateLimited) and error.retry_after is not None:
-        get_run_logger().warning(
-            "%s asked to wait %.1f s (429); waiting before the retry", error.system, wait
-        )
+    beyond Prefect's own delay before its retry; `RetryAfterTooLong` when a 429 asks for more
+    than the policy waits. Silent: the caller logs why it waits, in its run's language."""
+    wait = _beyond_prefects_delay(error, policy, failed_attempts)
     if wait > 0:
         await asyncio.sleep(wait)
+
+
+def _beyond_prefects_delay(
+    error: TransientApiError, policy: RetryPolicy, failed_attempts: int
+) -> float:
+    """What `policy` asks to wait after `failed_attempts` failed tries (a 429's Retry-After when
+    longer) minus Prefect's own delay (`base_delay`); `RetryAfterTooLong` past its ceiling."""
+    return policy.delay(failed_attempts, error) - policy.base_delay
 
 
 def _failed_attempts_if_retried() -> int | None:

@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError
 from blocks.gym_erp.queue_sql import events_in, held_behind_failure, still_claimed
 from blocks.gym_erp.rows import (
     CLAIMED,
+    UNKNOWN_CUSTOMER,
     CardRow,
     ChainCodes,
     Change,
@@ -273,7 +274,7 @@ class ErpDatabase:
                     dt_evento=now,
                     tipo=log.kind,
                     descricao=_fit(log.description, LOG_TEXT_LIMIT),
-                    cliente=_fit(log.customer, LOG_TEXT_LIMIT),
+                    cliente=_fit(log.customer or UNKNOWN_CUSTOMER, LOG_TEXT_LIMIT),
                     id_api=_fit(log.id_api, LOG_ID_LIMIT) if log.id_api else None,
                     valor=log.value,
                     id_evento=event.id_guid,

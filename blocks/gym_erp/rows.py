@@ -110,13 +110,18 @@ class InvoiceRow:
     status: str | None
 
 
+# What a `rec_log_sync` row says for a customer not known: the ERP's words, in Portuguese for
+# the gym's staff, like every reason written there.
+UNKNOWN_CUSTOMER = "(cliente desconhecido)"
+
+
 @dataclass(frozen=True)
 class LogEntry:
     """One `rec_log_sync` row: what happened, to whom, with which gateway id and amount."""
 
     kind: EventStatus
     description: str
-    customer: str
+    customer: str | None  # the customer's name; None when not known (`UNKNOWN_CUSTOMER`)
     id_api: str | None = None
     value: Decimal = Decimal(0)
 

@@ -11,13 +11,7 @@ from __future__ import annotations
 
 from subscription_events.events import EventCode
 from subscription_events.handlers.customers import update_customer
-from subscription_events.handlers.event_run import (
-    UNKNOWN_CUSTOMER,
-    Done,
-    EventRun,
-    Handler,
-    Services,
-)
+from subscription_events.handlers.event_run import Done, EventRun, Handler, Services
 from subscription_events.handlers.invoices import cancel_invoice, import_invoices
 from subscription_events.handlers.items import add_item, remove_item, update_item
 from subscription_events.handlers.subscriptions import (
@@ -27,7 +21,7 @@ from subscription_events.handlers.subscriptions import (
     create_subscription,
 )
 
-__all__ = ["HANDLERS", "UNKNOWN_CUSTOMER", "Done", "EventRun", "Handler", "Services"]
+__all__ = ["HANDLERS", "Done", "EventRun", "Handler", "Services"]
 
 HANDLERS: dict[EventCode, Handler] = {
     EventCode.NEW_SUBSCRIPTION: create_subscription,

@@ -14,8 +14,6 @@ from blocks.mundipagg.client import MundipaggClient
 from clock import Clock
 from subscription_events.failures import gateway_problem
 
-UNKNOWN_CUSTOMER = "(cliente desconhecido)"
-
 
 @dataclass(frozen=True)
 class Services:
@@ -31,7 +29,7 @@ class EventRun:
 
     event: EventRow
     services: Services
-    customer: str = UNKNOWN_CUSTOMER
+    customer: str | None = None  # its name, once a handler read it
     id_api: str | None = None
     value: Decimal = field(default_factory=Decimal)
     # The gateway writes this event sent (or tried to), by purpose: whatever happens to the ERP

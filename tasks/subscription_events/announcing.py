@@ -1,6 +1,9 @@
-"""The Discord notice about events that failed or were held back."""
+"""The team the run tells (its Discord block, whose language the run speaks) and the Discord
+notice about events that failed or were held back."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -9,38 +12,63 @@ from prefect.runtime import flow_run
 
 from blocks.discord.block import Discord
 from blocks.errors import ApiError
+from blocks.language import DEFAULT_LANGUAGE, Language
 from subscription_events.notice import run_notice
 from subscription_events.report import EventsRunReport
+from subscription_events.texts import say
 
 
-@task(name="notify-team", cache_policy=NO_CACHE)
-async def notify_team(report: EventsRunReport, discord_block: str) -> bool:
-    """Tell the team on the Discord block's errors webhook about events that ended E or were
-    held back in this run; whether a message went out.
+@dataclass(frozen=True)
+class Team:
+    """Who hears about the run, and in which language its operators read it: the Discord block
+    (None when missing or unreadable) and its language (pt-BR without one)."""
 
-    It runs after every event was processed and committed, and a missing block or a Discord
-    failure is only logged: a notice never undoes or stops the processing it reports.
-    """
-    logger = get_run_logger()
-    if not report.failed and not report.newly_held:
-        return False
+    discord: Discord | None
+    language: Language
+
+
+async def team_of(discord_block: str) -> Team:
+    """The Discord block `discord_block`, read once at the start of the run: its language is the
+    run's. Without it (missing or unreadable) the run goes on in pt-BR, sends no notice, and
+    says so in one warning; the events are processed all the same."""
     try:
         discord: Discord = await Discord.aload(discord_block)
     except Exception as error:  # missing or unreadable block: the events are processed anyway
-        logger.warning(
-            "Aviso no Discord não enviado: bloco Discord '%s' indisponível (%s)",
-            discord_block,
-            type(error).__name__,
+        get_run_logger().warning(
+            say(
+                DEFAULT_LANGUAGE,
+                "log.discord_unavailable",
+                block=discord_block,
+                error=type(error).__name__,
+            )
         )
+        return Team(discord=None, language=DEFAULT_LANGUAGE)
+    return Team(discord=discord, language=discord.language)
+
+
+@task(name="notify-team", cache_policy=NO_CACHE)
+async def notify_team(report: EventsRunReport, team: Team) -> bool:
+    """Tell the team on the Discord block's errors webhook about events that ended E or were
+    held back in this run; whether a message went out.
+
+    It runs after every event was processed and committed, and a Discord failure is only
+    logged: a notice never undoes or stops the processing it reports.
+    """
+    if team.discord is None:  # the run's first warning said no notice goes out
         return False
-    message = run_notice(report, discord.language, flow_run.name or "?")
+    message = run_notice(report, team.language, flow_run.name or "?")
     if message is None:
         return False
     try:
-        async with discord.errors_webhook() as webhook:
+        async with team.discord.errors_webhook() as webhook:
             await webhook.post(message)
     except Exception as error:  # the webhook URL is a secret: only our own error texts go out
-        detail = str(error) if isinstance(error, ApiError) else type(error).__name__
-        logger.error("Aviso no Discord não enviado: %s", detail)
+        language = team.language
+        why = (
+            error.problem.describe(language)
+            if isinstance(error, ApiError)
+            else type(error).__name__
+        )
+        get_run_logger().error(say(language, "log.notice_unsent", why=why))
         return False
     return True

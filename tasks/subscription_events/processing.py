@@ -13,6 +13,7 @@ from prefect.logging import get_run_logger
 from blocks.errors import TransientApiError
 from blocks.gym_erp.rows import EventRow
 from blocks.http import RetryPolicy
+from blocks.language import Language
 from subscription_events.events import Lane
 from subscription_events.handlers import Services
 from subscription_events.lanes import (
@@ -21,40 +22,52 @@ from subscription_events.lanes import (
     Retrying,
     process_lane,
 )
+from subscription_events.texts import reason, say, status_name
 from tasks.retries import retry_options, wait_before_retry
 from tasks.subscription_events.systems import EventsSystems
 
 
 @task(name="process-customer-events", task_run_name="eventos-{lane.key}", cache_policy=NO_CACHE)
 async def process_customer_events(
-    lane: Lane, services: Services, progress: LaneProgress, policy: RetryPolicy
+    lane: Lane,
+    services: Services,
+    progress: LaneProgress,
+    policy: RetryPolicy,
+    language: Language,
 ) -> list[EventResult]:
     """The customer's events in order, from where `progress` stopped (a retry goes on from the
-    event that met a transient gateway error), each tried up to `policy.attempts` times."""
+    event that met a transient gateway error), each tried up to `policy.attempts` times; each
+    try that failed and each event's result logged in `language` (the reason as written to
+    `rec_log_sync`, in Portuguese)."""
     logger = get_run_logger()
 
     async def before_retry(event: EventRow, failed: int, error: TransientApiError) -> None:
         logger.warning(
-            "%s %s: tentativa %d de %d falhou no gateway (%s); o evento será tentado de novo",
-            event.sigla,
-            event.id_guid,
-            failed,
-            policy.attempts,
-            error,
+            say(
+                language,
+                "log.try_failed",
+                code=event.sigla,
+                guid=event.id_guid,
+                failed=failed,
+                attempts=policy.attempts,
+                error=error.problem.describe(language),
+            )
         )
         await wait_before_retry(error, policy, failed)
 
     retrying = Retrying(policy.attempts, before_retry)
     results = await process_lane(lane, services, retrying, progress=progress)
     for result in results:
-        logger.info("%s %s %s: %s", result.status, result.sigla, result.id_guid, result.description)
+        status = status_name(language, result.status)
+        logger.info(f"{status}: {result.sigla} {result.id_guid}: {reason(language, result)}")
     return results
 
 
 async def process_all_lanes(
-    lanes: Sequence[Lane], systems: EventsSystems, max_concurrent: int
+    lanes: Sequence[Lane], systems: EventsSystems, max_concurrent: int, language: Language
 ) -> list[EventResult]:
-    """One task run per customer lane, at most `max_concurrent` at a time."""
+    """One task run per customer lane, at most `max_concurrent` at a time, logging in
+    `language`."""
     limit = asyncio.Semaphore(max_concurrent)
     policy = systems.gateway_retry
 
@@ -64,7 +77,7 @@ async def process_all_lanes(
             **{**retry_options(policy), "retries": (policy.attempts - 1) * len(lane.events)}
         )
         async with limit:
-            return await retried(lane, systems.services, LaneProgress(), policy)
+            return await retried(lane, systems.services, LaneProgress(), policy, language)
 
     # A failing lane (the ERP database is down) stops the others: their events stay pending,
     # and a cancelled event is safe to repeat thanks to its idempotency keys.

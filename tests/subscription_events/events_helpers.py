@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 
 from blocks.gym_erp.schema import metadata, sync_log
 from blocks.http import RetryPolicy
+from blocks.language import DEFAULT_LANGUAGE
 from subscription_events.handlers import Services
 from subscription_events.lanes import (
     EventResult,
@@ -48,7 +49,8 @@ async def run_pending_retried(
         await take_back_stale_claims(services.erp)
         queue = await read_queue(services.erp, 10_000)
         lanes = await plan_pending(services.erp, queue.events)
-        results = await process_all_lanes(lanes, EventsSystems(services, policy), 10)
+        systems = EventsSystems(services, policy)
+        results = await process_all_lanes(lanes, systems, 10, DEFAULT_LANGUAGE)
         return {result.id_guid: result for result in results}
 
     return await one_pass()

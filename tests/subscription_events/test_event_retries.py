@@ -6,6 +6,7 @@ the customer waits for the retried one."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -215,7 +216,9 @@ async def test_a_write_unconfirmed_in_one_try_stays_unknown_when_later_tries_get
     assert (await lane_task_run(flow_run_id)).run_count == ATTEMPTS
 
 
-async def test_a_rate_limited_try_waits_its_retry_after_before_the_retry(gym: Gym) -> None:
+async def test_a_rate_limited_try_waits_its_retry_after_before_the_retry(
+    gym: Gym, caplog: pytest.LogCaptureFixture
+) -> None:
     gym.erp.member(1, "Fábio Reis")
     created = gym.erp.event("A_N", 100)
     gym.gateway.faults.add(FaultKind.RATE_LIMIT, match=CREATE, times=1, retry_after=1.5)
@@ -227,6 +230,13 @@ async def test_a_rate_limited_try_waits_its_retry_after_before_the_retry(gym: Gy
     first_running = next(state for state in states if state.name == "Running")
     retrying = next(state for state in states if state.name == "Retrying")
     assert (retrying.timestamp - first_running.timestamp).total_seconds() >= 1.5
+    # Said once, in the run's language (pt-BR: its Discord block is missing).
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING
+                  and r.name == "prefect.task_runs"]  # fmt: skip
+    assert warning == (
+        f"A_N {created}: tentativa 1 de {ATTEMPTS} falhou no gateway (mundipagg: limite de "
+        "requisições (HTTP 429, esperar 1.5 s)); o evento será tentado de novo"
+    )
 
 
 async def test_a_later_event_of_the_customer_waits_for_the_retried_one(gym: Gym) -> None:

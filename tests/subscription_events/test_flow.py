@@ -6,14 +6,17 @@ from __future__ import annotations
 import json
 import logging
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
 from cryptography.fernet import Fernet
-from events_helpers import row, rows
+from events_helpers import log_of, row, rows
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, FlowRunFilter, LogFilter, TaskRunFilter
+from prefect.client.schemas.objects import Artifact
 from prefect.client.schemas.sorting import ArtifactSort
 from prefect.logging.handlers import APILogHandler
 from pydantic import SecretStr
@@ -35,6 +38,37 @@ pytestmark = pytest.mark.prefect
 GOOD_CARD, BAD_CARD, CVV = "5555555555554444", "4111111111111112", "737"
 CHANGES_WEBHOOK = ("100000000000000001", "changes-token")
 ERRORS_WEBHOOK = ("100000000000000009", "errors-token")
+
+
+@dataclass(frozen=True)
+class RunPage:
+    """What the run's page in the Prefect UI shows: its log lines (and which are warnings) and its
+    artifacts."""
+
+    logs: list[str]
+    warnings: list[str]
+    artifacts: list[Artifact]
+
+    def artifact(self, key: str) -> Artifact:
+        (found,) = [artifact for artifact in self.artifacts if artifact.key == key]
+        return found
+
+
+async def run_page(flow_run_id: UUID | None) -> RunPage:
+    await APILogHandler.aflush()
+    async with get_client() as client:
+        logs = await client.read_logs(
+            LogFilter(flow_run_id={"any_": [flow_run_id]}), limit=200, offset=0
+        )
+        artifacts = await client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id={"any_": [flow_run_id]}),
+            flow_run_filter=FlowRunFilter(),
+            task_run_filter=TaskRunFilter(),
+            sort=ArtifactSort.CREATED_DESC,
+            limit=50,
+        )
+    warnings = [log.message for log in logs if log.level == logging.WARNING]
+    return RunPage([log.message for log in logs], warnings, artifacts)
 
 
 async def test_flow_processes_the_queue_and_leaks_no_card_data(
@@ -93,21 +127,9 @@ async def test_flow_processes_the_queue_and_leaks_no_card_data(
     assert statuses == {good: "P", refused: "E", held: "N", unknown: "E"}
     assert row(engine, "cad_cliente_cartao", id=10)["ultimos_digitos"] == "4444"
 
-    await APILogHandler.aflush()
-    flow_run_id = state.state_details.flow_run_id
-    async with get_client() as client:
-        logs = await client.read_logs(
-            LogFilter(flow_run_id={"any_": [flow_run_id]}), limit=200, offset=0
-        )
-        artifacts = await client.read_artifacts(
-            artifact_filter=ArtifactFilter(flow_run_id={"any_": [flow_run_id]}),
-            flow_run_filter=FlowRunFilter(),
-            task_run_filter=TaskRunFilter(),
-            sort=ArtifactSort.CREATED_DESC,
-            limit=50,
-        )
-    api_text = "\n".join(log.message for log in logs)
-    artifact_text = "\n".join(str(artifact.data) for artifact in artifacts)
+    page = await run_page(state.state_details.flow_run_id)
+    api_text = "\n".join(page.logs)
+    artifact_text = "\n".join(str(artifact.data) for artifact in page.artifacts)
     assert refused in artifact_text and "HTTP 400" in artifact_text
     assert "processado" in artifact_text
     assert good in api_text
@@ -182,8 +204,8 @@ async def test_customers_run_concurrently_up_to_the_bound(
     engine.dispose()
 
 
-async def test_a_missing_discord_block_does_not_stop_the_events(
-    prefect_harness: None, tmp_path: Path, caplog: pytest.LogCaptureFixture
+async def test_a_missing_discord_block_does_not_stop_the_events_and_the_run_speaks_portuguese(
+    prefect_harness: None, tmp_path: Path
 ) -> None:
     key = Fernet.generate_key().decode()
     url = f"sqlite:///{tmp_path / 'gym.db'}"
@@ -211,5 +233,83 @@ async def test_a_missing_discord_block_does_not_stop_the_events(
     assert state.is_completed()
     statuses = {e["id_guid"]: e["processado"] for e in rows(engine, "util_eventos_mundipagg")}
     assert statuses == {failing: "E", processed: "P"}
-    assert "bloco Discord 'nobody-saved-this' indisponível" in caplog.text
+    page = await run_page(state.state_details.flow_run_id)
+    (warning,) = page.warnings
+    assert warning.startswith(
+        "Sem avisos no Discord nesta execução, que segue em pt-BR: "
+        "bloco Discord 'nobody-saved-this' indisponível ("
+    )
+    assert "1 processado(s), 1 com erro, 0 aguardando" in page.logs
+    summary = page.artifact("subscription-events-summary")
+    assert summary.description == "Resumo da execução"
+    assert str(summary.data).startswith("# Eventos Mundipagg\n")
+    engine.dispose()
+
+
+async def test_an_english_discord_block_makes_the_run_speak_english_but_not_the_erp(
+    prefect_harness: None, tmp_path: Path
+) -> None:
+    key = Fernet.generate_key().decode()
+    url = f"sqlite:///{tmp_path / 'gym.db'}"
+    engine = create_engine(url)
+    create_schema(engine)
+    gym = GymErp(engine, FernetCardKey(key=SecretStr(key)).cipher())
+    gym.member(1, "Tina Luz")
+    failing, processed = gym.event("A_C", 999), gym.event("A_N", 100)
+    gateway = MundipaggSandbox()
+    discord = DiscordSandbox([CHANGES_WEBHOOK, ERRORS_WEBHOOK])
+
+    with serve_all(gateway=gateway.app, discord=discord.app) as urls:
+        await GymErpDatabase(url=SecretStr(url)).save("events-en", overwrite=True)
+        await FernetCardKey(key=SecretStr(key)).save("events-en", overwrite=True)
+        await Mundipagg(
+            base_url=urls["gateway"] + BASE_PATH, secret_key=SecretStr(gateway.secret_key)
+        ).save("events-en", overwrite=True)
+        await Discord(
+            webhook_url=SecretStr(discord.url(urls["discord"], CHANGES_WEBHOOK[0])),
+            errors_webhook_url=SecretStr(discord.url(urls["discord"], ERRORS_WEBHOOK[0])),
+            language="en",
+        ).save("events-en", overwrite=True)
+        state = await subscription_events(
+            erp_block="events-en",
+            mundipagg_block="events-en",
+            card_key_block="events-en",
+            discord_block="events-en",
+            return_state=True,
+        )
+
+    assert state.is_completed()
+    page = await run_page(state.state_details.flow_run_id)
+    summary = page.artifact("subscription-events-summary")
+    assert summary.description == "Summary of the run"
+    reason = "A_C: assinatura 999 não existe em rec_assinatura"
+    assert str(summary.data) == (
+        "# Mundipagg events\n"
+        "\n"
+        "2 event(s) of 2 subscription(s)/customer(s): **1 processed**, **1 failed**, "
+        "**0 waiting** for an earlier event that failed.\n"
+        "\n"
+        "## Failed\n"
+        "\n"
+        f"- `{failing}` (assinatura:999) (unknown customer): {reason}\n"
+        "\n"
+        "The reasons are quoted as written to the ERP's rec_log_sync, in Portuguese for the "
+        "gym's staff.\n"
+    )
+    table = page.artifact("subscription-events")
+    assert str(table.description).startswith("Each event and its result")
+    assert {row["event"]: row["result"] for row in json.loads(str(table.data))} == {
+        failing: "failed", processed: "processed",
+    }  # fmt: skip
+    assert page.warnings == []
+    assert "2 pending event(s) (limit 5000); 0 waiting for a failed event" in page.logs
+    assert "1 processed, 1 failed, 0 waiting" in page.logs
+    assert f"failed: A_C {failing}: {reason}" in page.logs
+    for portuguese in ("evento(s)", "processado(s)", "fila(s)", "aguardam"):
+        assert not [line for line in page.logs if portuguese in line], portuguese
+    # The ERP's staff read the reason in Portuguese; the team reads the notice in English.
+    (written,) = log_of(engine, failing)
+    assert (written["descricao"], written["cliente"]) == (reason, "(cliente desconhecido)")
+    (notice,) = discord.messages
+    assert notice.payload["embeds"][0]["title"].endswith("1 event(s) failed, 0 held back")
     engine.dispose()

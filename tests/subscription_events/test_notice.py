@@ -7,8 +7,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-import pytest
-
 from blocks.discord.models import MAX_DESCRIPTION
 from blocks.gym_erp.rows import EventStatus
 from subscription_events.lanes import EventResult
@@ -64,9 +62,35 @@ def test_the_notice_carries_counts_and_the_first_reasons_in_portuguese() -> None
     assert len(embed.description) <= MAX_DESCRIPTION
 
 
-@pytest.mark.parametrize(("language", "title"), [("en", "1 event(s) failed"), ("xx", "com erro")])
-def test_the_titles_follow_the_discord_block_language(language: str, title: str) -> None:
-    report = EventsRunReport([result("e", "E", "A_N: cliente 2 sem CPF/CNPJ válido")])
-    message = run_notice(report, language, "run")
+def test_the_notice_in_english_quotes_the_reasons_in_portuguese() -> None:
+    failures = [result(f"e{n}", "E", f"A_N: motivo {n}") for n in range(6)]
+    held = result("h", "N", "IA_N: aguardando o evento anterior A_N e0", newly_held=True)
+    report = EventsRunReport([*failures, held, result("p", "P", "ok")])
+
+    message = run_notice(report, "en", "pacient-otter")
+
     assert message is not None
-    assert title in message.embeds[0].title
+    (embed,) = message.embeds
+    assert embed.title == "subscription-events (pacient-otter): 6 event(s) failed, 1 held back"
+    assert embed.description.splitlines() == [
+        "**First failures**",
+        *(f"- Ana Souza (`e{n}`): A_N: motivo {n}" for n in range(FIRST_REASONS)),
+        "… and 1 more",
+        "**Held behind a failure**",
+        "- Ana Souza (`h`): IA_N: aguardando o evento anterior A_N e0",
+        "",
+        "Fix the data and set the failed event back to N; the held ones follow it.",
+    ]
+    assert {field.name: field.value for field in embed.fields} == {
+        "Failed": "6",
+        "Newly held back": "1",
+        "Waiting in all": "1",
+        "Processed": "1",
+    }
+
+
+def test_a_language_not_offered_reads_portuguese() -> None:
+    report = EventsRunReport([result("e", "E", "A_N: cliente 2 sem CPF/CNPJ válido")])
+    message = run_notice(report, "xx", "run")
+    assert message is not None
+    assert message.embeds[0].title == "subscription-events (run): 1 evento(s) com erro, 0 retido(s)"

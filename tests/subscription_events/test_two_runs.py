@@ -35,6 +35,7 @@ from sandbox.mundipagg import BASE_PATH, MundipaggSandbox
 from sandbox.server import serve
 from subscription_events.handlers import Services
 from subscription_events.lanes import STALE_CLAIM
+from subscription_events.texts import reason
 
 
 def _queue_a_busy_minute(gym: GymErp, customers: int) -> None:
@@ -142,8 +143,10 @@ async def test_later_events_wait_while_another_run_has_their_chain(
     results = await run_pending(services)
 
     assert results[billing_day].status == "N"
-    assert "o evento anterior A_N" in results[billing_day].description
-    assert "está com outra execução" in results[billing_day].description
+    assert results[billing_day].other_run_has == f"A_N {in_flight.id_guid}"
+    assert reason("en", results[billing_day]) == (
+        f"A_EDP: waiting for another run, which is processing A_N {in_flight.id_guid}"
+    )
     assert created not in results
     assert log_of(engine, billing_day) == []  # the run that has the chain logs, not this one
     assert gateway.writes == Counter()
