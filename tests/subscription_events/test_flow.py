@@ -20,7 +20,7 @@ from prefect.client.schemas.objects import Artifact
 from prefect.client.schemas.sorting import ArtifactSort
 from prefect.logging.handlers import APILogHandler
 from pydantic import SecretStr
-from sqlalchemy import create_engine
+from sqlalchemy import Engine, create_engine
 
 from blocks.discord.block import Discord
 from blocks.gym_erp.block import GymErpDatabase
@@ -71,15 +71,67 @@ async def run_page(flow_run_id: UUID | None) -> RunPage:
     return RunPage([log.message for log in logs], warnings, artifacts)
 
 
-async def test_flow_processes_the_queue_and_leaks_no_card_data(
-    prefect_harness: None, tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    caplog.set_level(logging.DEBUG)
+@dataclass(frozen=True)
+class Gym:
+    """A gym ERP database of the test's own (SQLite) and its sandbox ERP to fill it."""
+
+    url: str
+    key: str
+    engine: Engine
+    erp: GymErp
+
+
+def new_gym(tmp_path: Path) -> Gym:
     key = Fernet.generate_key().decode()
     url = f"sqlite:///{tmp_path / 'gym.db'}"
     engine = create_engine(url)
     create_schema(engine)
-    gym = GymErp(engine, FernetCardKey(key=SecretStr(key)).cipher())
+    return Gym(url, key, engine, GymErp(engine, FernetCardKey(key=SecretStr(key)).cipher()))
+
+
+async def save_events_blocks(
+    name: str, gym: Gym, gateway: MundipaggSandbox, gateway_url: str, **mundipagg: Any
+) -> None:
+    """The ERP, card key and Mundipagg blocks of a run, saved as `name`."""
+    await GymErpDatabase(url=SecretStr(gym.url)).save(name, overwrite=True)
+    await FernetCardKey(key=SecretStr(gym.key)).save(name, overwrite=True)
+    await Mundipagg(
+        base_url=gateway_url + BASE_PATH, secret_key=SecretStr(gateway.secret_key), **mundipagg
+    ).save(name, overwrite=True)
+
+
+async def save_discord_block(
+    name: str, discord: DiscordSandbox, discord_url: str, **settings: Any
+) -> None:
+    await Discord(
+        webhook_url=SecretStr(discord.url(discord_url, CHANGES_WEBHOOK[0])),
+        errors_webhook_url=SecretStr(discord.url(discord_url, ERRORS_WEBHOOK[0])),
+        **settings,
+    ).save(name, overwrite=True)
+
+
+def a_failing_and_a_processed_event(gym: GymErp) -> tuple[str, str]:
+    """Two events of one member: one for a subscription the ERP lacks (it fails), one that is
+    processed; their ids."""
+    gym.member(1, "Tina Luz")
+    return gym.event("A_C", 999), gym.event("A_N", 100)
+
+
+def blocks_named(name: str, discord_block: str | None = None) -> dict[str, str]:
+    return {
+        "erp_block": name,
+        "mundipagg_block": name,
+        "card_key_block": name,
+        "discord_block": discord_block or name,
+    }
+
+
+async def test_flow_processes_the_queue_and_leaks_no_card_data(
+    prefect_harness: None, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    setup = new_gym(tmp_path)
+    engine, gym = setup.engine, setup.erp
     gym.customer(1, "Rita Maia")
     gym.card(10, 1, number=GOOD_CARD, cvv=CVV)
     gym.subscription(100, 1, 10)
@@ -92,24 +144,11 @@ async def test_flow_processes_the_queue_and_leaks_no_card_data(
     discord = DiscordSandbox([CHANGES_WEBHOOK, ERRORS_WEBHOOK])
 
     with serve_all(gateway=gateway.app, discord=discord.app) as urls:
-        await GymErpDatabase(url=SecretStr(url)).save("events-test", overwrite=True)
-        await FernetCardKey(key=SecretStr(key)).save("events-test", overwrite=True)
-        await Mundipagg(
-            base_url=urls["gateway"] + BASE_PATH,
-            secret_key=SecretStr(gateway.secret_key),
-            retry_base_seconds=0.01,
-        ).save("events-test", overwrite=True)
-        await Discord(
-            webhook_url=SecretStr(discord.url(urls["discord"], CHANGES_WEBHOOK[0])),
-            errors_webhook_url=SecretStr(discord.url(urls["discord"], ERRORS_WEBHOOK[0])),
-        ).save("events-test", overwrite=True)
-        state = await subscription_events(
-            erp_block="events-test",
-            mundipagg_block="events-test",
-            card_key_block="events-test",
-            discord_block="events-test",
-            return_state=True,
+        await save_events_blocks(
+            "events-test", setup, gateway, urls["gateway"], retry_base_seconds=0.01
         )
+        await save_discord_block("events-test", discord, urls["discord"])
+        state = await subscription_events(**blocks_named("events-test"), return_state=True)
     report = await state.result()
 
     # One notice, on the errors webhook: the two failures, the event now held behind one.
@@ -171,11 +210,8 @@ class InFlight:
 async def test_customers_run_concurrently_up_to_the_bound(
     prefect_harness: None, tmp_path: Path
 ) -> None:
-    key = Fernet.generate_key().decode()
-    url = f"sqlite:///{tmp_path / 'gym.db'}"
-    engine = create_engine(url)
-    create_schema(engine)
-    gym = GymErp(engine, FernetCardKey(key=SecretStr(key)).cipher())
+    setup = new_gym(tmp_path)
+    engine, gym = setup.engine, setup.erp
     for customer in range(1, 7):
         gym.customer(customer, f"Aluno {customer}")
         gym.card(customer, customer)
@@ -186,17 +222,10 @@ async def test_customers_run_concurrently_up_to_the_bound(
     in_flight = InFlight(gateway.app)
 
     with serve(in_flight) as sandbox_url:
-        await GymErpDatabase(url=SecretStr(url)).save("events-bound", overwrite=True)
-        await FernetCardKey(key=SecretStr(key)).save("events-bound", overwrite=True)
-        await Mundipagg(
-            base_url=sandbox_url + BASE_PATH, secret_key=SecretStr(gateway.secret_key)
-        ).save("events-bound", overwrite=True)
+        await save_events_blocks("events-bound", setup, gateway, sandbox_url)
+        # The Discord block is never saved: nothing failed, nothing to tell.
         report = await subscription_events(
-            max_concurrent_customers=2,
-            erp_block="events-bound",
-            mundipagg_block="events-bound",
-            card_key_block="events-bound",
-            discord_block="events-bound",  # never saved: nothing failed, nothing to tell
+            max_concurrent_customers=2, **blocks_named("events-bound")
         )
 
     assert report.counts["P"] == 12
@@ -207,27 +236,15 @@ async def test_customers_run_concurrently_up_to_the_bound(
 async def test_a_missing_discord_block_does_not_stop_the_events_and_the_run_speaks_portuguese(
     prefect_harness: None, tmp_path: Path
 ) -> None:
-    key = Fernet.generate_key().decode()
-    url = f"sqlite:///{tmp_path / 'gym.db'}"
-    engine = create_engine(url)
-    create_schema(engine)
-    gym = GymErp(engine, FernetCardKey(key=SecretStr(key)).cipher())
-    gym.member(1, "Tina Luz")
-    failing, processed = gym.event("A_C", 999), gym.event("A_N", 100)
+    setup = new_gym(tmp_path)
+    engine = setup.engine
+    failing, processed = a_failing_and_a_processed_event(setup.erp)
     gateway = MundipaggSandbox()
 
     with serve(gateway.app) as sandbox_url:
-        await GymErpDatabase(url=SecretStr(url)).save("events-nodiscord", overwrite=True)
-        await FernetCardKey(key=SecretStr(key)).save("events-nodiscord", overwrite=True)
-        await Mundipagg(
-            base_url=sandbox_url + BASE_PATH, secret_key=SecretStr(gateway.secret_key)
-        ).save("events-nodiscord", overwrite=True)
+        await save_events_blocks("events-nodiscord", setup, gateway, sandbox_url)
         state = await subscription_events(
-            erp_block="events-nodiscord",
-            mundipagg_block="events-nodiscord",
-            card_key_block="events-nodiscord",
-            discord_block="nobody-saved-this",
-            return_state=True,
+            **blocks_named("events-nodiscord", "nobody-saved-this"), return_state=True
         )
 
     assert state.is_completed()
@@ -249,34 +266,16 @@ async def test_a_missing_discord_block_does_not_stop_the_events_and_the_run_spea
 async def test_an_english_discord_block_makes_the_run_speak_english_but_not_the_erp(
     prefect_harness: None, tmp_path: Path
 ) -> None:
-    key = Fernet.generate_key().decode()
-    url = f"sqlite:///{tmp_path / 'gym.db'}"
-    engine = create_engine(url)
-    create_schema(engine)
-    gym = GymErp(engine, FernetCardKey(key=SecretStr(key)).cipher())
-    gym.member(1, "Tina Luz")
-    failing, processed = gym.event("A_C", 999), gym.event("A_N", 100)
+    setup = new_gym(tmp_path)
+    engine = setup.engine
+    failing, processed = a_failing_and_a_processed_event(setup.erp)
     gateway = MundipaggSandbox()
     discord = DiscordSandbox([CHANGES_WEBHOOK, ERRORS_WEBHOOK])
 
     with serve_all(gateway=gateway.app, discord=discord.app) as urls:
-        await GymErpDatabase(url=SecretStr(url)).save("events-en", overwrite=True)
-        await FernetCardKey(key=SecretStr(key)).save("events-en", overwrite=True)
-        await Mundipagg(
-            base_url=urls["gateway"] + BASE_PATH, secret_key=SecretStr(gateway.secret_key)
-        ).save("events-en", overwrite=True)
-        await Discord(
-            webhook_url=SecretStr(discord.url(urls["discord"], CHANGES_WEBHOOK[0])),
-            errors_webhook_url=SecretStr(discord.url(urls["discord"], ERRORS_WEBHOOK[0])),
-            language="en",
-        ).save("events-en", overwrite=True)
-        state = await subscription_events(
-            erp_block="events-en",
-            mundipagg_block="events-en",
-            card_key_block="events-en",
-            discord_block="events-en",
-            return_state=True,
-        )
+        await save_events_blocks("events-en", setup, gateway, urls["gateway"])
+        await save_discord_block("events-en", discord, urls["discord"], language="en")
+        state = await subscription_events(**blocks_named("events-en"), return_state=True)
 
     assert state.is_completed()
     page = await run_page(state.state_details.flow_run_id)
