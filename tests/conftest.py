@@ -2,7 +2,8 @@
 
 Prefect settings are fixed before Prefect is imported: a private PREFECT_HOME per test session,
 no analytics (no network here) and a generous ephemeral start-up timeout.
-Flow tests share ONE session-scoped `prefect_test_harness` (starting it costs ~20 s here).
+Flow tests share ONE session-scoped `prefect_test_harness` per test process (starting it costs
+~20 s idle; six processes starting theirs at once beside the Docker build took over 90 s).
 Every test ends with a check that no MagnusBilling emulator saw two saves at once (see
 `one_magnus_save_at_a_time`).
 """
@@ -20,7 +21,7 @@ from typing import Any
 _TEST_HOME = tempfile.mkdtemp(prefix="billing-sync-prefect-")
 os.environ["PREFECT_HOME"] = _TEST_HOME
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "240")
 os.environ.setdefault("PREFECT_LOGGING_TO_API_BATCH_INTERVAL", "0.3")
 
 import pytest  # noqa: E402
@@ -67,7 +68,7 @@ def prefect_harness() -> Iterator[None]:
     """A throw-away Prefect API (SQLite) for tests that run whole flows."""
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=90):
+    with prefect_test_harness(server_startup_timeout=240):
         yield
 
 
