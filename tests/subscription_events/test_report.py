@@ -3,9 +3,11 @@ written to `rec_log_sync`, in Portuguese, whatever the language."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 from string import Formatter
 from typing import Any
 
@@ -15,6 +17,8 @@ from blocks.gym_erp.rows import EventStatus
 from subscription_events.lanes import EventResult
 from subscription_events.report import EventsRunReport
 from subscription_events.texts import TEXTS
+
+USED_KEY = re.compile(r"""\bsay\(\s*[\w.]+,\s*["']([a-z_]+\.[A-Za-z_]+)["']""")
 
 
 def result(guid: str, status: EventStatus, description: str, **changes: Any) -> EventResult:
@@ -162,3 +166,15 @@ def test_every_text_fills_in_the_same_values_in_both_languages(key: str) -> None
 
 def placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in Formatter().parse(text) if name}
+
+
+def test_every_key_the_events_code_uses_exists() -> None:
+    root = Path(__file__).resolve().parents[2]
+    sources = [
+        *(root / "subscription_events").rglob("*.py"),
+        *(root / "tasks" / "subscription_events").rglob("*.py"),
+        root / "flows" / "subscription_events.py",
+    ]
+    used = {key for path in sources for key in USED_KEY.findall(path.read_text())}
+    assert used, "the pattern finds the calls"
+    assert sorted(used - set(TEXTS)) == []
