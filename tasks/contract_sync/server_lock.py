@@ -65,7 +65,7 @@ async def held_alone(
     `LockBusy` after that. The lease is renewed while the block runs.
     """
     started = time.monotonic()
-    async with get_client() as client:  # one for the whole acquisition: opening one costs
+    async with get_client() as client:  # one for taking and giving back: opening one costs
         while True:
             lock = await usable_lock(name, language, client)
             if lock.active_slots < lock.limit:
@@ -84,19 +84,20 @@ async def held_alone(
             if waited + poll_seconds > wait_seconds:
                 raise LockBusy(name, waited)
             await asyncio.sleep(poll_seconds * random.uniform(0.5, 1.5))
-    try:
-        yield
-    finally:
-        await _given_back(name, language, taken)
+        try:
+            yield
+        finally:
+            await _given_back(name, language, taken, client)
 
 
-async def _given_back(name: str, language: str, taken: AsyncExitStack) -> None:
+async def _given_back(
+    name: str, language: str, taken: AsyncExitStack, client: PrefectClient
+) -> None:
     """Give the lock back, switched on first: Prefect frees a slot only while its limit is on,
     so a slot given back while an operator had the limit switched off would stay taken for good
     (every later save or run waiting for a holder that is gone)."""
     try:
-        async with get_client() as client:
-            await usable_lock(name, language, client)
+        await usable_lock(name, language, client)
     finally:
         await taken.aclose()
 
