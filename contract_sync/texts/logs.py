@@ -22,6 +22,12 @@ TEXTS: dict[str, tuple[str, str]] = {
         "{username} não gravado: {why}",
         "{username} not written: {why}",
     ),
+    "log.lock_not_checked": (
+        "Não foi possível conferir se o limite de concorrência {name} está ativado ao devolvê-lo "
+        "({kind}); se um operador o desativou, confira no Prefect se ficou preso",
+        "Could not check that the concurrency limit {name} is switched on when giving it back "
+        "({kind}); if an operator switched it off, check in Prefect that it is not stuck",
+    ),
     "log.lock_switched_on": (
         "O limite de concorrência {name} estava desativado (ou com limite diferente de 1) "
         "no Prefect; foi reativado com limite 1, porque sem ele duas execuções ou dois "

@@ -95,11 +95,15 @@ async def _given_back(
 ) -> None:
     """Give the lock back, switched on first: Prefect frees a slot only while its limit is on,
     so a slot given back while an operator had the limit switched off would stay taken for good
-    (every later save or run waiting for a holder that is gone)."""
+    (every later save or run waiting for a holder that is gone). The check is best effort: a
+    save already made must not turn into a failure because the Prefect API hiccuped here."""
     try:
         await usable_lock(name, language, client)
-    finally:
-        await taken.aclose()
+    except Exception as error:
+        _logger().warning(
+            say(language, "log.lock_not_checked", name=name, kind=type(error).__name__)
+        )
+    await taken.aclose()
 
 
 async def usable_lock(
